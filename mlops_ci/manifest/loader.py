@@ -1,0 +1,249 @@
+"""Load a manifest: read YAML with positions, check it against the schema and the semantic
+rules, and build the typed model. Every problem is reported at once, sorted by position.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.core.units import parse_duration, parse_size
+from mlops_ci.errors import ManifestError, ManifestIssue
+from mlops_ci.manifest import model as m
+from mlops_ci.manifest.schema import schema_default, schema_issues
+from mlops_ci.manifest.semantics import data_format, semantic_issues
+from mlops_ci.manifest.source import SourceDocument, read_source
+
+DEFAULT_MANIFEST = "mlops.yaml"
+
+
+def load_manifest(path: str | Path, *, display: str | None = None) -> m.Manifest:
+    """The typed manifest at ``path``; raises ManifestError listing every problem."""
+    file = Path(path)
+    document = read_source(str(file), display or str(path))
+    root = file.resolve().parent
+    repository = find_repository(root)
+    issues = check_document(document, root, repository)
+    if issues:
+        raise ManifestError(issues)
+    return build_manifest(document.data, file, root, repository)
+
+
+def check_document(document: SourceDocument, root: Path, repository: Path) -> (
+    list[ManifestIssue]
+):
+    """Schema issues, then semantic issues about values the schema did not already flag."""
+    issues = schema_issues(document)
+    flagged = {issue.path for issue in issues}
+    issues += [issue for issue in semantic_issues(document, root, repository)
+               if issue.path not in flagged]
+    return issues
+
+
+def find_repository(start: Path) -> Path:
+    """The git work tree that holds ``start``, or ``start`` itself outside one."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: Path) -> (
+    m.Manifest
+):
+    """The typed model of ``data``, which has passed every check."""
+    model = _model(data["model"])
+    tracking = _mapping(_mapping(data.get("tracking")).get("mlflow"))
+    candidates = _mapping(_mapping(data.get("retention")).get("candidates"))
+    return m.Manifest(
+        path=path,
+        root=root,
+        repository=repository,
+        model=model,
+        versioning=m.Versioning(**{
+            key: _mapping(data.get("versioning")).get(key, schema_default("versioning", key))
+            for key in ("scheme", "bump", "tag")
+        }),
+        tracking=m.MlflowTracking(
+            experiment=tracking.get("experiment", model.name),
+            registered_model=tracking.get("registered_model", model.name),
+            tracking_uri=tracking.get(
+                "tracking_uri", schema_default("tracking", "mlflow", "tracking_uri")),
+        ),
+        retention=m.Retention(
+            keep_last=candidates.get(
+                "keep_last", schema_default("retention", "candidates", "keep_last")),
+            max_age=parse_duration(candidates.get(
+                "max_age", schema_default("retention", "candidates", "max_age"))),
+        ),
+        data=tuple(_data_set(item, root) for item in data.get("data", ())),
+        build=_build(data["build"], root) if "build" in data else None,
+        test=_test(data["test"]) if "test" in data else None,
+        validate=_validate(data["validate"]) if "validate" in data else None,
+        release=_release(data["release"], root) if "release" in data else None,
+        monitor=_monitor(data["monitor"], root) if "monitor" in data else None,
+    )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _bounds(value: Mapping[str, Any]) -> m.Bounds:
+    return m.Bounds(min=value.get("min"), max=value.get("max"))
+
+
+def _bounds_map(value: Any) -> tuple[tuple[str, m.Bounds], ...]:
+    return tuple((name, _bounds(bounds)) for name, bounds in _mapping(value).items())
+
+
+def _field(value: Mapping[str, Any]) -> m.Field:
+    shape = value.get("shape")
+    return m.Field(value["name"], value["type"], tuple(shape) if shape is not None else None)
+
+
+def _model(value: Mapping[str, Any]) -> m.Model:
+    signature = value.get("signature")
+    return m.Model(
+        name=value["name"],
+        version=value["version"],
+        description=value.get("description", ""),
+        owners=tuple(value.get("owners", ())),
+        signature=m.Signature(
+            inputs=tuple(_field(f) for f in signature.get("inputs", ())),
+            outputs=tuple(_field(f) for f in signature.get("outputs", ())),
+        ) if signature is not None else None,
+    )
+
+
+def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
+    checks = _mapping(value.get("checks"))
+    labels = checks.get("labels")
+    balance = checks.get("balance")
+    pii = checks.get("pii")
+    file_format = data_format(value["path"], value.get("format"))
+    assert file_format in ("csv", "parquet", "jsonl")  # semantic checks guarantee it
+    return m.DataSet(
+        name=value["name"],
+        path=root / value["path"],
+        format=file_format,
+        label=value.get("label"),
+        checks=m.DataChecks(
+            columns=tuple(_mapping(checks.get("columns")).items()),
+            not_null=tuple(checks.get("not_null", ())),
+            unique=tuple(checks.get("unique", ())),
+            range=_bounds_map(checks.get("range")),
+            allowed=tuple((name, tuple(values))
+                          for name, values in _mapping(checks.get("allowed")).items()),
+            min_rows=checks.get("min_rows"),
+            labels=m.LabelChecks(
+                allowed=tuple(labels["allowed"]) if "allowed" in labels else None,
+                max_missing=labels.get("max_missing", 0.0),
+            ) if labels is not None else None,
+            balance=m.BalanceCheck(
+                column=balance["column"],
+                min_share=balance["min_share"],
+                sensitive=tuple(balance.get("sensitive", ())),
+            ) if balance is not None else None,
+            pii=m.PiiChecks(
+                forbid=tuple(pii.get("forbid", ())),
+                hashed=tuple(pii.get("hashed", ())),
+            ) if pii is not None else None,
+        ),
+    )
+
+
+def _command(section: Mapping[str, Any], *path: str) -> m.Command:
+    """The command of ``section`` (at ``path`` in the manifest) with its timeout."""
+    value = section["command"]
+    argv = shlex.split(value) if isinstance(value, str) else value
+    timeout = section.get("timeout", schema_default(*path, "timeout"))
+    return m.Command(argv=tuple(argv), timeout=parse_duration(timeout))
+
+
+def _build(value: Mapping[str, Any], root: Path) -> m.Build:
+    return m.Build(
+        command=_command(value, "build"),
+        artifacts=root / value["artifacts"],
+        metrics=root / value.get("metrics", schema_default("build", "metrics")),
+    )
+
+
+def _test(value: Mapping[str, Any]) -> m.Test:
+    gates = _bounds_map(value.get("gates"))
+    return m.Test(
+        command=_command(value, "test") if "command" in value else None,
+        metrics=tuple(value.get("metrics", [name for name, _ in gates])),
+        gates=gates,
+        against_production=tuple(
+            (name, m.RelativeBounds(bounds.get("max_drop"), bounds.get("max_rise")))
+            for name, bounds in _mapping(value.get("against_production")).items()
+        ),
+    )
+
+
+def _validate(value: Mapping[str, Any]) -> m.Validate:
+    latency = value.get("latency")
+    size = value.get("size")
+    memory = value.get("memory")
+    return m.Validate(
+        max_size=parse_size(size["max"]) if size is not None else None,
+        latency=m.Latency(
+            command=_command(latency, "validate", "latency"),
+            p50_ms=_mapping(latency.get("p50_ms")).get("max"),
+            p95_ms=_mapping(latency.get("p95_ms")).get("max"),
+        ) if latency is not None else None,
+        max_memory=parse_size(memory["max"]) if memory is not None else None,
+    )
+
+
+def _release(value: Mapping[str, Any], root: Path) -> m.Release:
+    image = value.get("image")
+    pull_request = _mapping(value.get("pull_request"))
+    return m.Release(
+        image=m.Image(
+            repository=image["repository"],
+            base=image.get("base", schema_default("release", "image", "base")),
+            backend=image.get("backend", schema_default("release", "image", "backend")),
+            layer_size=parse_size(
+                image.get("layer_size", schema_default("release", "image", "layer_size"))),
+        ) if image is not None else None,
+        environments=tuple(
+            m.Environment(
+                name=environment["name"],
+                strategy=environment.get(
+                    "strategy", schema_default("release", "environments", 0, "strategy")),
+                targets=tuple(
+                    m.Target(kind, root / target[kind])
+                    for target in environment["targets"] for kind in target
+                ),
+            )
+            for environment in value.get("environments", ())
+        ),
+        pull_request=m.PullRequest(
+            base=pull_request.get("base", schema_default("release", "pull_request", "base")),
+            labels=tuple(pull_request.get(
+                "labels", schema_default("release", "pull_request", "labels"))),
+            reviewers=tuple(pull_request.get(
+                "reviewers", schema_default("release", "pull_request", "reviewers"))),
+        ),
+    )
+
+
+def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
+    source = value["source"]
+    regression = _mapping(value.get("regression"))
+    return m.Monitor(
+        source=m.MonitorSource(
+            prometheus=source.get("prometheus"),
+            file=root / source["file"] if "file" in source else None,
+        ),
+        slo=_bounds_map(value.get("slo")),
+        regression=m.Regression(
+            window=regression.get("window", schema_default("monitor", "regression", "window")),
+            max_change=regression.get(
+                "max_change", schema_default("monitor", "regression", "max_change")),
+        ),
+    )

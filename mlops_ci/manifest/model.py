@@ -1,0 +1,240 @@
+"""The typed, frozen model of a valid manifest.
+
+Sizes are bytes, durations are timedeltas, paths are resolved against the manifest's folder;
+defaults are filled in here, and a test checks that they equal the schema's ``default``s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from mlops_ci.core.versions import Scheme
+
+BumpLevel = Literal["auto", "major", "minor", "patch"]
+FieldType = Literal["float", "int", "string", "bool", "bytes", "tensor"]
+ColumnType = Literal["string", "int", "float", "bool", "date", "datetime"]
+DataFormat = Literal["csv", "parquet", "jsonl"]
+PiiKind = Literal["email", "phone", "ip_address", "card_number"]
+Strategy = Literal["rolling", "blue-green"]
+ImageBackend = Literal["auto", "oci", "docker"]
+TargetKind = Literal["kubernetes", "nomad"]
+Scalar = str | int | float | bool
+
+DEFAULT_TAG = "{name}@{version}"
+DEFAULT_METRICS = "build/metrics.json"
+DEFAULT_BASE_IMAGE = "docker.io/library/busybox:1.36"
+DEFAULT_TRACKING_URI = "sqlite:///.mlops-ci/mlflow.db"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: tuple[Field, ...] = ()
+    outputs: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    version: str
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    signature: Signature | None = None
+
+
+@dataclass(frozen=True)
+class Versioning:
+    scheme: Scheme = "semver"
+    bump: BumpLevel = "auto"
+    tag: str = DEFAULT_TAG
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive bounds; either side may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class RelativeBounds:
+    max_drop: float | None = None
+    max_rise: float | None = None
+
+
+@dataclass(frozen=True)
+class LabelChecks:
+    allowed: tuple[Scalar, ...] | None = None
+    max_missing: float = 0.0
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    column: str
+    min_share: float
+    sensitive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PiiChecks:
+    forbid: tuple[PiiKind, ...] = ()
+    hashed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataChecks:
+    columns: tuple[tuple[str, ColumnType], ...] = ()
+    not_null: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+    range: tuple[tuple[str, Bounds], ...] = ()
+    allowed: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
+    min_rows: int | None = None
+    labels: LabelChecks | None = None
+    balance: BalanceCheck | None = None
+    pii: PiiChecks | None = None
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    path: Path
+    format: DataFormat
+    label: str | None = None
+    checks: DataChecks = field(default_factory=DataChecks)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command's arguments, placeholders (``{artifacts}``) not yet filled in."""
+
+    argv: tuple[str, ...]
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class Build:
+    command: Command
+    artifacts: Path
+    metrics: Path
+
+
+@dataclass(frozen=True)
+class Test:
+    command: Command | None = None
+    metrics: tuple[str, ...] = ()
+    gates: tuple[tuple[str, Bounds], ...] = ()
+    against_production: tuple[tuple[str, RelativeBounds], ...] = ()
+
+
+@dataclass(frozen=True)
+class Latency:
+    command: Command
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Validate:
+    max_size: int | None = None
+    latency: Latency | None = None
+    max_memory: int | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    base: str = DEFAULT_BASE_IMAGE
+    backend: ImageBackend = "auto"
+    layer_size: int = 1024**3
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    path: Path
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    targets: tuple[Target, ...]
+    strategy: Strategy = "rolling"
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    base: str = "main"
+    labels: tuple[str, ...] = ("release",)
+    reviewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Release:
+    image: Image | None = None
+    environments: tuple[Environment, ...] = ()
+    pull_request: PullRequest = field(default_factory=PullRequest)
+
+
+@dataclass(frozen=True)
+class MlflowTracking:
+    experiment: str
+    registered_model: str
+    tracking_uri: str = DEFAULT_TRACKING_URI
+
+
+@dataclass(frozen=True)
+class Retention:
+    keep_last: int = 10
+    max_age: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class MonitorSource:
+    prometheus: str | None = None
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Regression:
+    window: int = 5
+    max_change: float = 0.1
+
+
+@dataclass(frozen=True)
+class Monitor:
+    source: MonitorSource
+    slo: tuple[tuple[str, Bounds], ...] = ()
+    regression: Regression = field(default_factory=Regression)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest that passed the schema and every semantic check.
+
+    ``path`` is the manifest file; ``root`` the folder its relative paths start from;
+    ``repository`` the repository that holds it (or ``root`` outside a repository).
+    """
+
+    path: Path
+    root: Path
+    repository: Path
+    model: Model
+    versioning: Versioning
+    tracking: MlflowTracking
+    retention: Retention
+    data: tuple[DataSet, ...] = ()
+    build: Build | None = None
+    test: Test | None = None
+    validate: Validate | None = None
+    release: Release | None = None
+    monitor: Monitor | None = None

@@ -1,0 +1,328 @@
+"""Checks the schema cannot express: units that parse, paths that stay in the repository,
+unique names, references between sections, version numbers that fit the scheme.
+
+Every check reads the raw data defensively (the schema may have failed elsewhere) and skips
+values whose shape is wrong: the schema already reports those.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import string
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mlops_ci.core.units import UnitError, parse_duration, parse_size
+from mlops_ci.core.versions import production_version_problem
+from mlops_ci.errors import ManifestIssue
+from mlops_ci.manifest.schema import schema_location
+from mlops_ci.manifest.source import JsonPath, SourceDocument, quote, render_path
+
+COMMAND_PLACEHOLDERS = ("artifacts", "metrics", "version", "name")
+TAG_PLACEHOLDERS = ("name", "version")
+DATA_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_NUMERIC_COLUMN_TYPES = ("int", "float", "date", "datetime")
+
+
+def semantic_issues(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
+    """Every semantic problem in ``document``, whose relative paths start at ``root``."""
+    checks = _Checks(document, root, repository)
+    return list(checks.run())
+
+
+def data_format(path: str, declared: object) -> str | None:
+    """The data format: declared, else read from the extension (``.csv.gz`` counts)."""
+    if isinstance(declared, str):
+        return declared
+    suffixes = PurePosixPath(path.lower()).suffixes
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return DATA_EXTENSIONS.get(suffixes[-1]) if suffixes else None
+
+
+def _get(data: Any, *path: str | int) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(data, list) or part >= len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[part] if isinstance(part, int) else data.get(part)
+    return data
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+class _Checks:
+    def __init__(self, document: SourceDocument, root: Path, repository: Path) -> None:
+        self.document = document
+        self.data = document.data
+        self.root = root
+        self.repository = repository
+
+    def issue(self, path: JsonPath, message: str, *, key: bool = False) -> ManifestIssue:
+        return self.document.issue(path, message, key=key, schema_path=schema_location(path))
+
+    def run(self) -> Iterator[ManifestIssue]:
+        yield from self._version()
+        yield from self._tag()
+        yield from self._units()
+        yield from self._paths()
+        yield from self._unique_names()
+        yield from self._data_sets()
+        yield from self._commands()
+        yield from self._metrics()
+        yield from self._bounds()
+
+    def _version(self) -> Iterator[ManifestIssue]:
+        version = _get(self.data, "model", "version")
+        scheme = _get(self.data, "versioning", "scheme") or "semver"
+        if isinstance(version, str) and scheme in ("semver", "calver"):
+            problem = production_version_problem(version, scheme)
+            if problem:
+                yield self.issue(("model", "version"), f"model.version {problem}")
+
+    def _tag(self) -> Iterator[ManifestIssue]:
+        template = _get(self.data, "versioning", "tag")
+        if not isinstance(template, str):
+            return
+        path = ("versioning", "tag")
+        unknown = _unknown_placeholders(template, TAG_PLACEHOLDERS)
+        if unknown is not None:
+            yield self.issue(path, f"versioning.tag {unknown}")
+            return
+        sample = template.replace("{name}", "model").replace("{version}", "1.0.0-rc.1")
+        problem = _git_ref_problem(sample)
+        if problem:
+            yield self.issue(path, f"versioning.tag {quote(template)} makes tags that git "
+                             f"refuses: {problem}")
+
+    def _units(self) -> Iterator[ManifestIssue]:
+        sizes = [("validate", "size", "max"), ("validate", "memory", "max"),
+                 ("release", "image", "layer_size")]
+        durations = [("build", "timeout"), ("test", "timeout"),
+                     ("validate", "latency", "timeout"), ("retention", "candidates", "max_age")]
+        yield from self._parse_each(sizes, parse_size, (int, str))
+        yield from self._parse_each(durations, parse_duration, (str,))
+
+    def _parse_each(self, paths: list[tuple[str, ...]], parse: Callable[[Any], object],
+                    kinds: tuple[type, ...]) -> Iterator[ManifestIssue]:
+        for path in paths:
+            value = _get(self.data, *path)
+            if isinstance(value, kinds) and not isinstance(value, bool):
+                try:
+                    parse(value)
+                except UnitError as error:
+                    yield self.issue(path, f"{render_path(path)}: {error}")
+
+    def _paths(self) -> Iterator[ManifestIssue]:
+        for path in self._path_fields():
+            value = _get(self.data, *path)
+            if isinstance(value, str):
+                problem = _path_problem(value, self.root, self.repository)
+                if problem:
+                    yield self.issue(path, f"{render_path(path)} {problem}")
+        artifacts = _get(self.data, "build", "artifacts")
+        if isinstance(artifacts, str) and (self.root / artifacts).resolve() == self.root.resolve():
+            yield self.issue(("build", "artifacts"), "build.artifacts is the manifest's own "
+                             "folder, so everything in it would ship; name the folder the build "
+                             "writes the model into, such as build/model")
+
+    def _path_fields(self) -> Iterator[JsonPath]:
+        for index, _ in _items(_get(self.data, "data")):
+            yield ("data", index, "path")
+        yield ("build", "artifacts")
+        yield ("build", "metrics")
+        for index, environment in _items(_get(self.data, "release", "environments")):
+            for target_index, target in _items(_get(environment, "targets")):
+                for kind in ("kubernetes", "nomad"):
+                    if kind in _mapping(target):
+                        yield ("release", "environments", index, "targets", target_index, kind)
+        yield ("monitor", "source", "file")
+
+    def _unique_names(self) -> Iterator[ManifestIssue]:
+        lists: list[tuple[JsonPath, str]] = [
+            (("data",), "data set"), (("release", "environments"), "environment"),
+            (("model", "signature", "inputs"), "input"),
+            (("model", "signature", "outputs"), "output"),
+        ]
+        for path, what in lists:
+            first_seen: dict[str, int] = {}
+            for index, item in _items(_get(self.data, *path)):
+                name = _get(item, "name")
+                if not isinstance(name, str):
+                    continue
+                if name in first_seen:
+                    where = self.document.position((*path, first_seen[name], "name"))
+                    yield self.issue((*path, index, "name"),
+                                     f"{render_path(path)} has a second {what} named "
+                                     f"{quote(name)} (the first is at line {where.line}); names "
+                                     "must be unique")
+                else:
+                    first_seen[name] = index
+
+    def _data_sets(self) -> Iterator[ManifestIssue]:
+        for index, data_set in _items(_get(self.data, "data")):
+            here: JsonPath = ("data", index)
+            file = _get(data_set, "path")
+            if isinstance(file, str) and data_format(file, _get(data_set, "format")) is None:
+                yield self.issue((*here, "path"), f"{render_path((*here, 'path'))}: cannot tell "
+                                 f"the format of {quote(file)} from its extension; name it "
+                                 ".csv, .parquet or .jsonl, or set format")
+            yield from self._column_references(here, _mapping(data_set))
+
+    def _column_references(self, here: JsonPath, data_set: Mapping[str, Any]) -> (
+        Iterator[ManifestIssue]
+    ):
+        checks = _mapping(data_set.get("checks"))
+        label = data_set.get("label")
+        if "labels" in checks and not isinstance(label, str):
+            yield self.issue((*here, "checks", "labels"), f"{render_path((*here, 'checks'))}"
+                             ".labels checks the label column, but the data set names none; "
+                             "add label: COLUMN", key=True)
+        columns = _mapping(checks.get("columns"))
+        if not columns:
+            return
+        references: list[tuple[JsonPath, str]] = []
+        if isinstance(label, str):
+            references.append(((*here, "label"), label))
+        for check in ("not_null", "unique"):
+            references += [((*here, "checks", check, i), c)
+                           for i, c in _items(checks.get(check)) if isinstance(c, str)]
+        for check in ("range", "allowed"):
+            references += [((*here, "checks", check, c), c) for c in _mapping(checks.get(check))]
+        balance = _mapping(checks.get("balance"))
+        if isinstance(balance.get("column"), str):
+            references.append(((*here, "checks", "balance", "column"), balance["column"]))
+        references += [((*here, "checks", "balance", "sensitive", i), c)
+                       for i, c in _items(balance.get("sensitive")) if isinstance(c, str)]
+        references += [((*here, "checks", "pii", "hashed", i), c)
+                       for i, c in _items(_mapping(checks.get("pii")).get("hashed"))
+                       if isinstance(c, str)]
+        for path, column in references:
+            if column not in columns:
+                yield self.issue(path, f"{render_path(path)} names the column {quote(column)}, "
+                                 f"which checks.columns does not declare (declared: "
+                                 f"{', '.join(columns)})", key=isinstance(path[-1], str)
+                                 and path[-1] == column)
+        for column in _mapping(checks.get("range")):
+            kind = columns.get(column)
+            if kind is not None and kind not in _NUMERIC_COLUMN_TYPES:
+                path = (*here, "checks", "range", column)
+                yield self.issue(path, f"{render_path(path)}: the column {quote(column)} is "
+                                 f"declared {kind}, and a range needs numbers or dates",
+                                 key=True)
+
+    def _commands(self) -> Iterator[ManifestIssue]:
+        for path in (("build", "command"), ("test", "command"),
+                     ("validate", "latency", "command")):
+            command = _get(self.data, *path)
+            if isinstance(command, str):
+                try:
+                    argv = shlex.split(command)
+                except ValueError as error:
+                    yield self.issue(path, f"{render_path(path)} cannot be split into "
+                                     f"arguments ({error}); close the quote or use a list")
+                    continue
+                if not argv:
+                    yield self.issue(path, f"{render_path(path)} is blank; name a program")
+                    continue
+            elif isinstance(command, list) and all(isinstance(a, str) for a in command):
+                argv = command
+            else:
+                continue
+            for argument in argv:
+                unknown = _unknown_placeholders(argument, COMMAND_PLACEHOLDERS)
+                if unknown is not None:
+                    yield self.issue(path, f"{render_path(path)} {unknown}")
+                    break
+
+    def _metrics(self) -> Iterator[ManifestIssue]:
+        test = _mapping(_get(self.data, "test"))
+        gates = _mapping(test.get("gates"))
+        declared = test.get("metrics")
+        reported = ([m for m in declared if isinstance(m, str)] if isinstance(declared, list)
+                    else list(gates))
+        if isinstance(declared, list):
+            for metric in gates:
+                if metric not in reported:
+                    path = ("test", "gates", metric)
+                    yield self.issue(path, f"test.gates names {quote(metric)}, which test.metrics "
+                                     "does not list; add it there or fix the name", key=True)
+        for metric in _mapping(test.get("against_production")):
+            if metric not in reported:
+                path = ("test", "against_production", metric)
+                source = "test.metrics" if isinstance(declared, list) else "test.gates"
+                yield self.issue(path, f"test.against_production names {quote(metric)}, a metric "
+                                 f"the model does not report ({source} names: "
+                                 f"{', '.join(reported) or 'none'}); add it to test.metrics or "
+                                 "fix the name", key=True)
+
+    def _bounds(self) -> Iterator[ManifestIssue]:
+        maps: list[JsonPath] = [("test", "gates"), ("monitor", "slo")]
+        maps += [("data", i, "checks", "range") for i, _ in _items(_get(self.data, "data"))]
+        for path in maps:
+            for name, bounds in _mapping(_get(self.data, *path)).items():
+                low, high = _get(bounds, "min"), _get(bounds, "max")
+                if _is_number(low) and _is_number(high) and low > high:
+                    where = (*path, name)
+                    yield self.issue(where, f"{render_path(where)} has min {low} above max "
+                                     f"{high}, so nothing could pass; swap them")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
+    """Why ``text`` is not a valid template over ``known`` placeholders, or None."""
+    try:
+        fields = [name for _, name, spec, conv in string.Formatter().parse(text)
+                  if name is not None or spec or conv]
+    except ValueError as error:
+        return (f"is not a valid template ({error}); write a literal brace as {{{{ or }}}}")
+    names = ", ".join("{" + k + "}" for k in known)
+    for name in fields:
+        if name not in known:
+            return f"uses the unknown placeholder {quote('{' + str(name) + '}')}; known: {names}"
+    return None
+
+
+def _path_problem(value: str, root: Path, repository: Path) -> str | None:
+    if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+        return f"is the absolute path {quote(value)}; write it relative to the manifest's folder"
+    if "\\" in value:
+        return f"{quote(value)} uses backslashes; write paths with /"
+    target = Path(os.path.normpath(root / value))
+    if not target.is_relative_to(repository):
+        return (f"{quote(value)} leaves the repository; keep every path inside the "
+                f"repository ({repository})")
+    real_repository = repository.resolve()
+    if target.exists() and not target.resolve().is_relative_to(real_repository):
+        return f"{quote(value)} is a link that leads out of the repository; point it inside"
+    return None
+
+
+def _git_ref_problem(name: str) -> str | None:
+    """git check-ref-format's rules, for tags made from a template."""
+    bad = [c for c in (" ", "~", "^", ":", "?", "*", "[", "\\") if c in name]
+    if bad:
+        return f"it contains {quote(bad[0])}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "it contains a control character"
+    if ".." in name or "@{" in name or "//" in name:
+        return "it contains '..', '@{' or '//'"
+    if name.startswith(("/", ".", "-")) or name.endswith(("/", ".", ".lock")):
+        return "it starts with '/', '.' or '-', or ends with '/', '.' or '.lock'"
+    if any(part.startswith(".") for part in name.split("/")):
+        return "a part of it starts with '.'"
+    return None
