@@ -8,11 +8,20 @@ from datetime import timedelta
 _SIZE = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 _SIZE_UNITS = {
     "B": 1,
-    "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
-    "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4,
+    "kB": 1000,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+    "TiB": 1024**4,
 }
-_DURATION = re.compile(r"^(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
-                       r"(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$")
+_DURATION = re.compile(
+    r"^(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
+    r"(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?$"
+)
 _SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # Far beyond any real limit, and small enough that timedelta and sleep() accept it.
 MAX_DURATION = timedelta(days=3650)
@@ -32,8 +41,10 @@ def parse_size(value: int | str) -> int:
     else:
         match = _SIZE.match(value.strip())
         if match is None:
-            raise UnitError(f"{value!r} is not a size; write a number with a unit such as "
-                            "200MiB, 1.5GB or 512kB")
+            raise UnitError(
+                f"{value!r} is not a size; write a number with a unit such as "
+                "200MiB, 1.5GB or 512kB"
+            )
         size = round(float(match["number"]) * _SIZE_UNITS[match["unit"]])
     if size < 1:
         raise UnitError(f"{value!r} is less than one byte; a size must be at least 1B")
@@ -46,10 +57,15 @@ def parse_duration(value: str) -> timedelta:
     """``30d``, ``1h30m``, ``90s``: whole numbers with units w, d, h, m, s, largest first."""
     match = _DURATION.match(value.strip())
     if not value.strip() or match is None:
-        raise UnitError(f"{value!r} is not a duration; write whole numbers with units w, d, h, "
-                        "m, s, largest first, such as 30d, 1h30m or 90s")
-    seconds = sum(int(amount) * _SECONDS[unit] for unit, amount in match.groupdict().items()
-                  if amount is not None)
+        raise UnitError(
+            f"{value!r} is not a duration; write whole numbers with units w, d, h, "
+            "m, s, largest first, such as 30d, 1h30m or 90s"
+        )
+    seconds = sum(
+        int(amount) * _SECONDS[unit]
+        for unit, amount in match.groupdict().items()
+        if amount is not None
+    )
     if seconds == 0:
         raise UnitError(f"{value!r} is zero; a duration must be at least 1s")
     if seconds > MAX_DURATION.total_seconds():

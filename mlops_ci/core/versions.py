@@ -25,14 +25,20 @@ def production_version_problem(version: str, scheme: Scheme) -> str | None:
         if _SEMVER_FINAL.match(version):
             return None
         if _SEMVER_ANY.match(version):
-            return (f"{version!r} has a pre-release or build part; model.version is the "
-                    "version in production, so write the final X.Y.Z (e.g. 1.4.0)")
-        return (f"{version!r} is not a semantic version; write MAJOR.MINOR.PATCH such as "
-                "1.4.0 (no leading zeros, no v prefix), or set versioning.scheme: calver")
+            return (
+                f"{version!r} has a pre-release or build part; model.version is the "
+                "version in production, so write the final X.Y.Z (e.g. 1.4.0)"
+            )
+        return (
+            f"{version!r} is not a semantic version; write MAJOR.MINOR.PATCH such as "
+            "1.4.0 (no leading zeros, no v prefix), or set versioning.scheme: calver"
+        )
     match = _CALVER.match(version)
     if match is None:
-        return (f"{version!r} is not a calendar version; write YYYY.MM.DD such as 2026.11.25 "
-                "(YYYY.MM.DD.N for a second release that day), or set versioning.scheme: semver")
+        return (
+            f"{version!r} is not a calendar version; write YYYY.MM.DD such as 2026.11.25 "
+            "(YYYY.MM.DD.N for a second release that day), or set versioning.scheme: semver"
+        )
     try:
         date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:

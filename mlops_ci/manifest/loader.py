@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
@@ -31,14 +31,13 @@ def load_manifest(path: str | Path, *, display: str | None = None) -> m.Manifest
     return build_manifest(document.data, file, root, repository)
 
 
-def check_document(document: SourceDocument, root: Path, repository: Path) -> (
-    list[ManifestIssue]
-):
+def check_document(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
     """Schema issues, then semantic issues about values the schema did not already flag."""
     issues = schema_issues(document)
     flagged = {issue.path for issue in issues}
-    issues += [issue for issue in semantic_issues(document, root, repository)
-               if issue.path not in flagged]
+    issues += [
+        issue for issue in semantic_issues(document, root, repository) if issue.path not in flagged
+    ]
     return issues
 
 
@@ -50,9 +49,7 @@ def find_repository(start: Path) -> Path:
     return start
 
 
-def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: Path) -> (
-    m.Manifest
-):
+def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: Path) -> m.Manifest:
     """The typed model of ``data``, which has passed every check."""
     model = _model(data["model"])
     tracking = _mapping(_mapping(data.get("tracking")).get("mlflow"))
@@ -62,21 +59,26 @@ def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: 
         root=root,
         repository=repository,
         model=model,
-        versioning=m.Versioning(**{
-            key: _mapping(data.get("versioning")).get(key, schema_default("versioning", key))
-            for key in ("scheme", "bump", "tag")
-        }),
+        versioning=m.Versioning(
+            **{
+                key: _mapping(data.get("versioning")).get(key, schema_default("versioning", key))
+                for key in ("scheme", "bump", "tag")
+            }
+        ),
         tracking=m.MlflowTracking(
             experiment=tracking.get("experiment", model.name),
             registered_model=tracking.get("registered_model", model.name),
             tracking_uri=tracking.get(
-                "tracking_uri", schema_default("tracking", "mlflow", "tracking_uri")),
+                "tracking_uri", schema_default("tracking", "mlflow", "tracking_uri")
+            ),
         ),
         retention=m.Retention(
             keep_last=candidates.get(
-                "keep_last", schema_default("retention", "candidates", "keep_last")),
-            max_age=parse_duration(candidates.get(
-                "max_age", schema_default("retention", "candidates", "max_age"))),
+                "keep_last", schema_default("retention", "candidates", "keep_last")
+            ),
+            max_age=parse_duration(
+                candidates.get("max_age", schema_default("retention", "candidates", "max_age"))
+            ),
         ),
         data=tuple(_data_set(item, root) for item in data.get("data", ())),
         build=_build(data["build"], root) if "build" in data else None,
@@ -114,7 +116,9 @@ def _model(value: Mapping[str, Any]) -> m.Model:
         signature=m.Signature(
             inputs=tuple(_field(f) for f in signature.get("inputs", ())),
             outputs=tuple(_field(f) for f in signature.get("outputs", ())),
-        ) if signature is not None else None,
+        )
+        if signature is not None
+        else None,
     )
 
 
@@ -123,8 +127,8 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
     labels = checks.get("labels")
     balance = checks.get("balance")
     pii = checks.get("pii")
-    file_format = data_format(value["path"], value.get("format"))
-    assert file_format in ("csv", "parquet", "jsonl")  # semantic checks guarantee it
+    # The semantic checks refused every path whose format is unknown.
+    file_format = cast(m.DataFormat, data_format(value["path"], value.get("format")))
     return m.DataSet(
         name=value["name"],
         path=root / value["path"],
@@ -135,22 +139,29 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
             not_null=tuple(checks.get("not_null", ())),
             unique=tuple(checks.get("unique", ())),
             range=_bounds_map(checks.get("range")),
-            allowed=tuple((name, tuple(values))
-                          for name, values in _mapping(checks.get("allowed")).items()),
+            allowed=tuple(
+                (name, tuple(values)) for name, values in _mapping(checks.get("allowed")).items()
+            ),
             min_rows=checks.get("min_rows"),
             labels=m.LabelChecks(
                 allowed=tuple(labels["allowed"]) if "allowed" in labels else None,
                 max_missing=labels.get("max_missing", 0.0),
-            ) if labels is not None else None,
+            )
+            if labels is not None
+            else None,
             balance=m.BalanceCheck(
                 column=balance["column"],
                 min_share=balance["min_share"],
                 sensitive=tuple(balance.get("sensitive", ())),
-            ) if balance is not None else None,
+            )
+            if balance is not None
+            else None,
             pii=m.PiiChecks(
                 forbid=tuple(pii.get("forbid", ())),
                 hashed=tuple(pii.get("hashed", ())),
-            ) if pii is not None else None,
+            )
+            if pii is not None
+            else None,
         ),
     )
 
@@ -194,7 +205,9 @@ def _validate(value: Mapping[str, Any]) -> m.Validate:
             command=_command(latency, "validate", "latency"),
             p50_ms=_mapping(latency.get("p50_ms")).get("max"),
             p95_ms=_mapping(latency.get("p95_ms")).get("max"),
-        ) if latency is not None else None,
+        )
+        if latency is not None
+        else None,
         max_memory=parse_size(memory["max"]) if memory is not None else None,
     )
 
@@ -208,26 +221,35 @@ def _release(value: Mapping[str, Any], root: Path) -> m.Release:
             base=image.get("base", schema_default("release", "image", "base")),
             backend=image.get("backend", schema_default("release", "image", "backend")),
             layer_size=parse_size(
-                image.get("layer_size", schema_default("release", "image", "layer_size"))),
-        ) if image is not None else None,
+                image.get("layer_size", schema_default("release", "image", "layer_size"))
+            ),
+        )
+        if image is not None
+        else None,
         environments=tuple(
             m.Environment(
                 name=environment["name"],
                 strategy=environment.get(
-                    "strategy", schema_default("release", "environments", 0, "strategy")),
+                    "strategy", schema_default("release", "environments", 0, "strategy")
+                ),
                 targets=tuple(
                     m.Target(kind, root / target[kind])
-                    for target in environment["targets"] for kind in target
+                    for target in environment["targets"]
+                    for kind in target
                 ),
             )
             for environment in value.get("environments", ())
         ),
         pull_request=m.PullRequest(
             base=pull_request.get("base", schema_default("release", "pull_request", "base")),
-            labels=tuple(pull_request.get(
-                "labels", schema_default("release", "pull_request", "labels"))),
-            reviewers=tuple(pull_request.get(
-                "reviewers", schema_default("release", "pull_request", "reviewers"))),
+            labels=tuple(
+                pull_request.get("labels", schema_default("release", "pull_request", "labels"))
+            ),
+            reviewers=tuple(
+                pull_request.get(
+                    "reviewers", schema_default("release", "pull_request", "reviewers")
+                )
+            ),
         ),
     )
 
@@ -244,6 +266,7 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
         regression=m.Regression(
             window=regression.get("window", schema_default("monitor", "regression", "window")),
             max_change=regression.get(
-                "max_change", schema_default("monitor", "regression", "max_change")),
+                "max_change", schema_default("monitor", "regression", "max_change")
+            ),
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -45,9 +46,9 @@ def schema_issues(document: SourceDocument) -> list[ManifestIssue]:
     return list(issues.values())
 
 
-def _translate(error: ValidationError, document: SourceDocument, within: str = "") -> (
-    Iterator[ManifestIssue]
-):
+def _translate(
+    error: ValidationError, document: SourceDocument, within: str = ""
+) -> Iterator[ManifestIssue]:
     path: JsonPath = tuple(error.absolute_path)
     keyword = error.validator
     # A pointer into the schema document that resolves, unlike jsonschema's own schema
@@ -64,57 +65,70 @@ def _translate(error: ValidationError, document: SourceDocument, within: str = "
         schema_path = f"{schema_location(path)}/propertyNames/{keyword}"
         key_path = (*path, str(error.instance))
         yield document.issue(
-            key_path, f"{render_path(path)} has the key {quote(error.instance)}: "
-            f"{_sentence(error)}", key=True, schema_path=schema_path,
+            key_path,
+            f"{render_path(path)} has the key {quote(error.instance)}: {_sentence(error)}",
+            key=True,
+            schema_path=schema_path,
         )
         return
     if keyword == "required":
         present = error.instance if isinstance(error.instance, dict) else {}
-        for name in error.validator_value:
+        for name in _expected(error):
             if name not in present:
-                hint = _first_sentence(_property_schema(error.schema, name).get("description"))
+                hint = _first_sentence(_property_schema(_schema_of(error), name).get("description"))
                 yield document.issue(
-                    path, f"{render_path(path)} is missing the required key {quote(name)}"
-                    + (f" ({hint})" if hint else ""), schema_path=schema_path,
+                    path,
+                    f"{render_path(path)} is missing the required key {quote(name)}"
+                    + (f" ({hint})" if hint else ""),
+                    schema_path=schema_path,
                 )
         return
-    if keyword == "additionalProperties" and error.validator_value is False:
-        known = list(error.schema.get("properties", {}))
+    if keyword == "additionalProperties" and _expected(error) is False:
+        known = list(_schema_of(error).get("properties", {}))
         for key in _unexpected_keys(error):
             yield document.issue(
-                (*path, key), f"unknown key {quote(key)} in {render_path(path)}"
-                + _did_you_mean(key, known) + f"; allowed keys: {', '.join(known)}",
-                key=True, schema_path=schema_path,
+                (*path, key),
+                f"unknown key {quote(key)} in {render_path(path)}"
+                + _did_you_mean(key, known)
+                + f"; allowed keys: {', '.join(known)}",
+                key=True,
+                schema_path=schema_path,
             )
         return
-    yield document.issue(path, f"{render_path(path)} {_sentence(error)}",
-                         schema_path=schema_path)
+    yield document.issue(path, f"{render_path(path)} {_sentence(error)}", schema_path=schema_path)
 
 
 def _sentence(error: ValidationError) -> str:
     """What is wrong with ``error.instance``, as the end of a sentence about its path."""
-    keyword, expected, value, schema = (
-        error.validator, error.validator_value, error.instance, error.schema
-    )
+    keyword, expected, schema = error.validator, _expected(error), _schema_of(error)
+    value: Any = error.instance
     if keyword == "type":
         return _wrong_type(expected, value)
     if keyword == "enum":
         choices = [str(choice) for choice in expected]
-        return (f"must be one of {', '.join(choices)}, not {quote(value)}"
-                + _did_you_mean(str(value), choices))
+        return f"must be one of {', '.join(choices)}, not {quote(value)}" + _did_you_mean(
+            str(value), choices
+        )
     if keyword == "const":
         return f"must be {quote(expected)}, not {quote(value)}"
     if keyword == "pattern":
         told = schema.get("patternErrorMessage")
-        return (f"is {quote(value)}, but {told}" if told
-                else f"is {quote(value)}, which does not match {quote(expected)}")
+        return (
+            f"is {quote(value)}, but {told}"
+            if told
+            else f"is {quote(value)}, which does not match {quote(expected)}"
+        )
     if keyword == "minLength":
         return "must not be empty" if expected == 1 else f"needs at least {expected} characters"
     if keyword == "maxLength":
         return f"is longer than {expected} characters"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "maximum": "at most",
-                 "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}
+        words = {
+            "minimum": "at least",
+            "maximum": "at most",
+            "exclusiveMinimum": "greater than",
+            "exclusiveMaximum": "less than",
+        }
         return f"must be {words[keyword]} {expected}, not {value}"
     if keyword == "minItems":
         return "must not be empty" if expected == 1 else f"needs at least {expected} items"
@@ -131,7 +145,7 @@ def _sentence(error: ValidationError) -> str:
 
 
 def _no_branch_fits(error: ValidationError) -> str:
-    branches: Sequence[Mapping[str, Any]] = error.validator_value
+    branches: Sequence[Mapping[str, Any]] = _expected(error)
     keys = [branch.get("required", [None])[0] for branch in branches]
     if all(isinstance(key, str) for key in keys) and all(
         len(branch.get("required", [])) == 1 for branch in branches
@@ -142,10 +156,11 @@ def _no_branch_fits(error: ValidationError) -> str:
             return f"names {' and '.join(named)}; give exactly one ({choices})"
         if not named:
             return f"needs exactly one of {choices}"
-    described = _first_sentence(error.schema.get("description"))
+    described = _first_sentence(_schema_of(error).get("description"))
     kinds = " or ".join(_type_names(branches))
     return f"must be {kinds}, not {_kind(error.instance)}" + (
-        f" ({described})" if described else "")
+        f" ({described})" if described else ""
+    )
 
 
 def _branch_error(error: ValidationError) -> ValidationError | None:
@@ -154,23 +169,30 @@ def _branch_error(error: ValidationError) -> ValidationError | None:
     A branch is meant when the value has the branch's type and, for branches told apart by
     a required key, when the value names exactly that key.
     """
-    branches: Sequence[Mapping[str, Any]] = error.validator_value
+    branches: Sequence[Mapping[str, Any]] = _expected(error)
     meant = set(range(len(branches)))
     if isinstance(error.instance, dict):
-        keyed = {i for i, b in enumerate(branches)
-                 if len(b.get("required", [])) == 1 and b["required"][0] in error.instance}
+        keyed = {
+            i
+            for i, b in enumerate(branches)
+            if len(b.get("required", [])) == 1 and b["required"][0] in error.instance
+        }
         if len(keyed) == 1:
             meant = keyed
         elif all(len(b.get("required", [])) == 1 for b in branches):
             return None  # none or several keys named: say so about the whole value
-    candidates = [sub for sub in error.context or []
-                  if sub.relative_schema_path[0] in meant and sub.validator != "type"]
+    candidates = [
+        sub
+        for sub in error.context or []
+        if sub.relative_schema_path[0] in meant and sub.validator != "type"
+    ]
     return best_match(candidates) if candidates else None
 
 
 def _wrong_type(expected: str | list[str], value: Any) -> str:
-    wanted = " or ".join(_type_word(t) for t in ([expected] if isinstance(expected, str)
-                                                 else expected))
+    wanted = " or ".join(
+        _type_word(t) for t in ([expected] if isinstance(expected, str) else expected)
+    )
     hint = ""
     if "string" in expected and isinstance(value, int | float | bool) and value is not None:
         hint = "; YAML read it as a number or boolean, so put it in quotes"
@@ -180,8 +202,13 @@ def _wrong_type(expected: str | list[str], value: Any) -> str:
 
 
 _TYPE_WORDS = {
-    "object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
-    "number": "a number", "boolean": "true or false", "null": "empty",
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
 }
 
 
@@ -215,15 +242,23 @@ def _kind(value: Any) -> str:
     return "empty"
 
 
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _expected(error: ValidationError) -> Any:
+    """The value of the keyword that failed (``["semver", "calver"]`` for an enum)."""
+    return error.validator_value
+
+
 def _unexpected_keys(error: ValidationError) -> list[str]:
-    schema = error.schema
+    schema = _schema_of(error)
     known = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
-    extra = [key for key in error.instance if key not in known]
+    instance: dict[str, Any] = error.instance if isinstance(error.instance, dict) else {}
+    extra = [key for key in instance if key not in known]
     if not patterns:
         return extra
-    import re  # only manifests with unknown keys get here
-
     return [key for key in extra if not any(re.search(p, key) for p in patterns)]
 
 
@@ -297,9 +332,9 @@ def _follow_ref(schema: Mapping[str, Any], pointer: str) -> tuple[Mapping[str, A
     return schema, pointer
 
 
-def _branch_with(schema: Mapping[str, Any], part: str | int) -> (
-    tuple[Mapping[str, Any], str] | None
-):
+def _branch_with(
+    schema: Mapping[str, Any], part: str | int
+) -> tuple[Mapping[str, Any], str] | None:
     """Inside oneOf/anyOf, the branch that has property ``part``."""
     for keyword in ("oneOf", "anyOf"):
         for index, branch in enumerate(schema.get(keyword, [])):

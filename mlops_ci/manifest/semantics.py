@@ -10,20 +10,25 @@ from __future__ import annotations
 import os
 import shlex
 import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from mlops_ci.core.units import UnitError, parse_duration, parse_size
-from mlops_ci.core.versions import production_version_problem
+from mlops_ci.core.versions import Scheme, production_version_problem
 from mlops_ci.errors import ManifestIssue
 from mlops_ci.manifest.schema import schema_location
 from mlops_ci.manifest.source import JsonPath, SourceDocument, quote, render_path
 
 COMMAND_PLACEHOLDERS = ("artifacts", "metrics", "version", "name")
 TAG_PLACEHOLDERS = ("name", "version")
-DATA_EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
-                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
+DATA_EXTENSIONS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 _NUMERIC_COLUMN_TYPES = ("int", "float", "date", "datetime")
 
 
@@ -87,7 +92,7 @@ class _Checks:
         version = _get(self.data, "model", "version")
         scheme = _get(self.data, "versioning", "scheme") or "semver"
         if isinstance(version, str) and scheme in ("semver", "calver"):
-            problem = production_version_problem(version, scheme)
+            problem = production_version_problem(version, cast(Scheme, scheme))
             if problem:
                 yield self.issue(("model", "version"), f"model.version {problem}")
 
@@ -103,19 +108,31 @@ class _Checks:
         sample = template.replace("{name}", "model").replace("{version}", "1.0.0-rc.1")
         problem = _git_ref_problem(sample)
         if problem:
-            yield self.issue(path, f"versioning.tag {quote(template)} makes tags that git "
-                             f"refuses: {problem}")
+            yield self.issue(
+                path, f"versioning.tag {quote(template)} makes tags that git refuses: {problem}"
+            )
 
     def _units(self) -> Iterator[ManifestIssue]:
-        sizes = [("validate", "size", "max"), ("validate", "memory", "max"),
-                 ("release", "image", "layer_size")]
-        durations = [("build", "timeout"), ("test", "timeout"),
-                     ("validate", "latency", "timeout"), ("retention", "candidates", "max_age")]
+        sizes = [
+            ("validate", "size", "max"),
+            ("validate", "memory", "max"),
+            ("release", "image", "layer_size"),
+        ]
+        durations = [
+            ("build", "timeout"),
+            ("test", "timeout"),
+            ("validate", "latency", "timeout"),
+            ("retention", "candidates", "max_age"),
+        ]
         yield from self._parse_each(sizes, parse_size, (int, str))
         yield from self._parse_each(durations, parse_duration, (str,))
 
-    def _parse_each(self, paths: list[tuple[str, ...]], parse: Callable[[Any], object],
-                    kinds: tuple[type, ...]) -> Iterator[ManifestIssue]:
+    def _parse_each(
+        self,
+        paths: Sequence[tuple[str, ...]],
+        parse: Callable[[Any], object],
+        kinds: tuple[type, ...],
+    ) -> Iterator[ManifestIssue]:
         for path in paths:
             value = _get(self.data, *path)
             if isinstance(value, kinds) and not isinstance(value, bool):
@@ -133,9 +150,12 @@ class _Checks:
                     yield self.issue(path, f"{render_path(path)} {problem}")
         artifacts = _get(self.data, "build", "artifacts")
         if isinstance(artifacts, str) and (self.root / artifacts).resolve() == self.root.resolve():
-            yield self.issue(("build", "artifacts"), "build.artifacts is the manifest's own "
-                             "folder, so everything in it would ship; name the folder the build "
-                             "writes the model into, such as build/model")
+            yield self.issue(
+                ("build", "artifacts"),
+                "build.artifacts is the manifest's own "
+                "folder, so everything in it would ship; name the folder the build "
+                "writes the model into, such as build/model",
+            )
 
     def _path_fields(self) -> Iterator[JsonPath]:
         for index, _ in _items(_get(self.data, "data")):
@@ -151,7 +171,8 @@ class _Checks:
 
     def _unique_names(self) -> Iterator[ManifestIssue]:
         lists: list[tuple[JsonPath, str]] = [
-            (("data",), "data set"), (("release", "environments"), "environment"),
+            (("data",), "data set"),
+            (("release", "environments"), "environment"),
             (("model", "signature", "inputs"), "input"),
             (("model", "signature", "outputs"), "output"),
         ]
@@ -163,10 +184,12 @@ class _Checks:
                     continue
                 if name in first_seen:
                     where = self.document.position((*path, first_seen[name], "name"))
-                    yield self.issue((*path, index, "name"),
-                                     f"{render_path(path)} has a second {what} named "
-                                     f"{quote(name)} (the first is at line {where.line}); names "
-                                     "must be unique")
+                    yield self.issue(
+                        (*path, index, "name"),
+                        f"{render_path(path)} has a second {what} named "
+                        f"{quote(name)} (the first is at line {where.line}); names "
+                        "must be unique",
+                    )
                 else:
                     first_seen[name] = index
 
@@ -175,20 +198,27 @@ class _Checks:
             here: JsonPath = ("data", index)
             file = _get(data_set, "path")
             if isinstance(file, str) and data_format(file, _get(data_set, "format")) is None:
-                yield self.issue((*here, "path"), f"{render_path((*here, 'path'))}: cannot tell "
-                                 f"the format of {quote(file)} from its extension; name it "
-                                 ".csv, .parquet or .jsonl, or set format")
+                yield self.issue(
+                    (*here, "path"),
+                    f"{render_path((*here, 'path'))}: cannot tell "
+                    f"the format of {quote(file)} from its extension; name it "
+                    ".csv, .parquet or .jsonl, or set format",
+                )
             yield from self._column_references(here, _mapping(data_set))
 
-    def _column_references(self, here: JsonPath, data_set: Mapping[str, Any]) -> (
-        Iterator[ManifestIssue]
-    ):
+    def _column_references(
+        self, here: JsonPath, data_set: Mapping[str, Any]
+    ) -> Iterator[ManifestIssue]:
         checks = _mapping(data_set.get("checks"))
         label = data_set.get("label")
         if "labels" in checks and not isinstance(label, str):
-            yield self.issue((*here, "checks", "labels"), f"{render_path((*here, 'checks'))}"
-                             ".labels checks the label column, but the data set names none; "
-                             "add label: COLUMN", key=True)
+            yield self.issue(
+                (*here, "checks", "labels"),
+                f"{render_path((*here, 'checks'))}"
+                ".labels checks the label column, but the data set names none; "
+                "add label: COLUMN",
+                key=True,
+            )
         columns = _mapping(checks.get("columns"))
         if not columns:
             return
@@ -196,42 +226,58 @@ class _Checks:
         if isinstance(label, str):
             references.append(((*here, "label"), label))
         for check in ("not_null", "unique"):
-            references += [((*here, "checks", check, i), c)
-                           for i, c in _items(checks.get(check)) if isinstance(c, str)]
+            references += [
+                ((*here, "checks", check, i), c)
+                for i, c in _items(checks.get(check))
+                if isinstance(c, str)
+            ]
         for check in ("range", "allowed"):
             references += [((*here, "checks", check, c), c) for c in _mapping(checks.get(check))]
         balance = _mapping(checks.get("balance"))
         if isinstance(balance.get("column"), str):
             references.append(((*here, "checks", "balance", "column"), balance["column"]))
-        references += [((*here, "checks", "balance", "sensitive", i), c)
-                       for i, c in _items(balance.get("sensitive")) if isinstance(c, str)]
-        references += [((*here, "checks", "pii", "hashed", i), c)
-                       for i, c in _items(_mapping(checks.get("pii")).get("hashed"))
-                       if isinstance(c, str)]
+        references += [
+            ((*here, "checks", "balance", "sensitive", i), c)
+            for i, c in _items(balance.get("sensitive"))
+            if isinstance(c, str)
+        ]
+        references += [
+            ((*here, "checks", "pii", "hashed", i), c)
+            for i, c in _items(_mapping(checks.get("pii")).get("hashed"))
+            if isinstance(c, str)
+        ]
         for path, column in references:
             if column not in columns:
-                yield self.issue(path, f"{render_path(path)} names the column {quote(column)}, "
-                                 f"which checks.columns does not declare (declared: "
-                                 f"{', '.join(columns)})", key=isinstance(path[-1], str)
-                                 and path[-1] == column)
+                yield self.issue(
+                    path,
+                    f"{render_path(path)} names the column {quote(column)}, "
+                    f"which checks.columns does not declare (declared: "
+                    f"{', '.join(columns)})",
+                    key=isinstance(path[-1], str) and path[-1] == column,
+                )
         for column in _mapping(checks.get("range")):
             kind = columns.get(column)
             if kind is not None and kind not in _NUMERIC_COLUMN_TYPES:
                 path = (*here, "checks", "range", column)
-                yield self.issue(path, f"{render_path(path)}: the column {quote(column)} is "
-                                 f"declared {kind}, and a range needs numbers or dates",
-                                 key=True)
+                yield self.issue(
+                    path,
+                    f"{render_path(path)}: the column {quote(column)} is "
+                    f"declared {kind}, and a range needs numbers or dates",
+                    key=True,
+                )
 
     def _commands(self) -> Iterator[ManifestIssue]:
-        for path in (("build", "command"), ("test", "command"),
-                     ("validate", "latency", "command")):
+        for path in (("build", "command"), ("test", "command"), ("validate", "latency", "command")):
             command = _get(self.data, *path)
             if isinstance(command, str):
                 try:
                     argv = shlex.split(command)
                 except ValueError as error:
-                    yield self.issue(path, f"{render_path(path)} cannot be split into "
-                                     f"arguments ({error}); close the quote or use a list")
+                    yield self.issue(
+                        path,
+                        f"{render_path(path)} cannot be split into "
+                        f"arguments ({error}); close the quote or use a list",
+                    )
                     continue
                 if not argv:
                     yield self.issue(path, f"{render_path(path)} is blank; name a program")
@@ -250,22 +296,33 @@ class _Checks:
         test = _mapping(_get(self.data, "test"))
         gates = _mapping(test.get("gates"))
         declared = test.get("metrics")
-        reported = ([m for m in declared if isinstance(m, str)] if isinstance(declared, list)
-                    else list(gates))
+        reported = (
+            [m for m in declared if isinstance(m, str)]
+            if isinstance(declared, list)
+            else list(gates)
+        )
         if isinstance(declared, list):
             for metric in gates:
                 if metric not in reported:
                     path = ("test", "gates", metric)
-                    yield self.issue(path, f"test.gates names {quote(metric)}, which test.metrics "
-                                     "does not list; add it there or fix the name", key=True)
+                    yield self.issue(
+                        path,
+                        f"test.gates names {quote(metric)}, which test.metrics "
+                        "does not list; add it there or fix the name",
+                        key=True,
+                    )
         for metric in _mapping(test.get("against_production")):
             if metric not in reported:
                 path = ("test", "against_production", metric)
                 source = "test.metrics" if isinstance(declared, list) else "test.gates"
-                yield self.issue(path, f"test.against_production names {quote(metric)}, a metric "
-                                 f"the model does not report ({source} names: "
-                                 f"{', '.join(reported) or 'none'}); add it to test.metrics or "
-                                 "fix the name", key=True)
+                yield self.issue(
+                    path,
+                    f"test.against_production names {quote(metric)}, a metric "
+                    f"the model does not report ({source} names: "
+                    f"{', '.join(reported) or 'none'}); add it to test.metrics or "
+                    "fix the name",
+                    key=True,
+                )
 
     def _bounds(self) -> Iterator[ManifestIssue]:
         maps: list[JsonPath] = [("test", "gates"), ("monitor", "slo")]
@@ -275,8 +332,11 @@ class _Checks:
                 low, high = _get(bounds, "min"), _get(bounds, "max")
                 if _is_number(low) and _is_number(high) and low > high:
                     where = (*path, name)
-                    yield self.issue(where, f"{render_path(where)} has min {low} above max "
-                                     f"{high}, so nothing could pass; swap them")
+                    yield self.issue(
+                        where,
+                        f"{render_path(where)} has min {low} above max "
+                        f"{high}, so nothing could pass; swap them",
+                    )
 
 
 def _is_number(value: object) -> bool:
@@ -286,10 +346,13 @@ def _is_number(value: object) -> bool:
 def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
     """Why ``text`` is not a valid template over ``known`` placeholders, or None."""
     try:
-        fields = [name for _, name, spec, conv in string.Formatter().parse(text)
-                  if name is not None or spec or conv]
+        fields = [
+            name
+            for _, name, spec, conv in string.Formatter().parse(text)
+            if name is not None or spec or conv
+        ]
     except ValueError as error:
-        return (f"is not a valid template ({error}); write a literal brace as {{{{ or }}}}")
+        return f"is not a valid template ({error}); write a literal brace as {{{{ or }}}}"
     names = ", ".join("{" + k + "}" for k in known)
     for name in fields:
         if name not in known:
@@ -304,8 +367,10 @@ def _path_problem(value: str, root: Path, repository: Path) -> str | None:
         return f"{quote(value)} uses backslashes; write paths with /"
     target = Path(os.path.normpath(root / value))
     if not target.is_relative_to(repository):
-        return (f"{quote(value)} leaves the repository; keep every path inside the "
-                f"repository ({repository})")
+        return (
+            f"{quote(value)} leaves the repository; keep every path inside the "
+            f"repository ({repository})"
+        )
     real_repository = repository.resolve()
     if target.exists() and not target.resolve().is_relative_to(real_repository):
         return f"{quote(value)} is a link that leads out of the repository; point it inside"

@@ -72,9 +72,9 @@ class SourceDocument:
                 return found
         return Position(1, 1)
 
-    def issue(self, path: JsonPath, message: str, *, key: bool = False, schema_path: str = "") -> (
-        ManifestIssue
-    ):
+    def issue(
+        self, path: JsonPath, message: str, *, key: bool = False, schema_path: str = ""
+    ) -> ManifestIssue:
         where = self.position(path, key=key)
         return ManifestIssue(
             file=self.file,
@@ -136,14 +136,27 @@ def parse_source(raw: bytes, file: str) -> SourceDocument:
         raise ManifestError(builder.issues)
     if builder.root is None:
         raise ManifestError(
-            [_at(file, 1, 1, "the manifest is empty; start from `mlops-ci manifest schema` or "
-                 "examples/churn/mlops.yaml")]
+            [
+                _at(
+                    file,
+                    1,
+                    1,
+                    "the manifest is empty; start from `mlops-ci manifest schema` or "
+                    "examples/churn/mlops.yaml",
+                )
+            ]
         )
     if not isinstance(builder.root, dict):
         kind = "a list" if isinstance(builder.root, list) else f"the value {quote(builder.root)}"
         raise ManifestError(
-            [_at(file, 1, 1, f"the manifest must be a mapping of keys (apiVersion, model, ...), "
-                 f"not {kind}")]
+            [
+                _at(
+                    file,
+                    1,
+                    1,
+                    f"the manifest must be a mapping of keys (apiVersion, model, ...), not {kind}",
+                )
+            ]
         )
     return SourceDocument(file, builder.root, builder.value_positions, builder.key_positions)
 
@@ -155,8 +168,15 @@ def _at(file: str, line: int, column: int, message: str) -> ManifestIssue:
 def _decode(raw: bytes, file: str) -> str:
     if len(raw) > MAX_BYTES:
         raise ManifestError(
-            [_at(file, 1, 1, f"the file is larger than {MAX_BYTES // 1024} KiB; a manifest is a "
-                 "short text file: keep data and models out of it")]
+            [
+                _at(
+                    file,
+                    1,
+                    1,
+                    f"the file is larger than {MAX_BYTES // 1024} KiB; a manifest is a "
+                    "short text file: keep data and models out of it",
+                )
+            ]
         )
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
@@ -185,15 +205,19 @@ def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> Manifest
     if "\t" in problem or "\t" in source_line[: max(column, 1)]:
         tab = source_line.find("\t")
         column = tab + 1 if tab >= 0 else column
-        message = "a tab character here; YAML indents with spaces only, so replace the tab with spaces"
+        message = (
+            "a tab character here; YAML indents with spaces only, so replace the tab with spaces"
+        )
     elif "expected a single document" in problem:
         message = "the file holds more than one YAML document (---); a manifest is one document"
     else:
         message = f"YAML syntax error: {problem}"
         started = error.context_mark
         if error.context and started is not None and started is not mark:
-            message += (f" ({error.context.strip()} that starts at line {started.line + 1}, "
-                        f"column {started.column + 1})")
+            message += (
+                f" ({error.context.strip()} that starts at line {started.line + 1}, "
+                f"column {started.column + 1})"
+            )
     return _at(file, line, column, message)
 
 
@@ -229,8 +253,11 @@ class _Builder:
             if isinstance(event, yaml.DocumentStartEvent):
                 self._documents += 1
                 if self._documents > 1:
-                    self._fail(event, "the file holds more than one YAML document (---); a "
-                               "manifest is one document")
+                    self._fail(
+                        event,
+                        "the file holds more than one YAML document (---); a "
+                        "manifest is one document",
+                    )
             elif isinstance(event, yaml.ScalarEvent):
                 self._scalar(event)
             elif isinstance(event, yaml.AliasEvent):
@@ -271,8 +298,13 @@ class _Builder:
             self._stack[-1].pending_key = ""
         if len(self._stack) >= MAX_DEPTH:
             raise ManifestError(
-                [*self.issues, self._issue(event, f"nested deeper than {MAX_DEPTH} levels; a "
-                                           "manifest is never that deep")]
+                [
+                    *self.issues,
+                    self._issue(
+                        event,
+                        f"nested deeper than {MAX_DEPTH} levels; a manifest is never that deep",
+                    ),
+                ]
             )
         self._count(event, 1)
         path = self._child_path()
@@ -305,12 +337,14 @@ class _Builder:
         if key == _MERGE_KEY and event.implicit[0]:
             top.pending_key = _MERGE_KEY
         else:
-            assert isinstance(top.value, dict)
-            if key in top.value:
+            if isinstance(top.value, dict) and key in top.value:
                 first = self.key_positions.get((*top.path, key))
                 where = f" (first at line {first.line})" if first else ""
-                self._fail(event, f"duplicate key {quote(key)}{where}; YAML keeps only one, "
-                           "so remove or rename the other")
+                self._fail(
+                    event,
+                    f"duplicate key {quote(key)}{where}; YAML keeps only one, "
+                    "so remove or rename the other",
+                )
             top.pending_key = key
         top.pending_key_position = position
 
@@ -330,11 +364,10 @@ class _Builder:
             return
         key = top.pending_key
         top.pending_key = None
-        assert key is not None
         if key == _MERGE_KEY:
             top.merges.append((value, position or top.pending_key_position or Position(1, 1)))
             return
-        if key == "":
+        if not key:
             return  # an invalid key, already reported
         if key not in top.value:
             top.value[key] = value
@@ -345,14 +378,20 @@ class _Builder:
 
     def _apply_merges(self, target: _Open) -> None:
         """YAML merge keys (``<<: *defaults``): explicit keys win, then earlier merges."""
-        assert isinstance(target.value, dict)
+        if not isinstance(target.value, dict):  # pragma: no cover - only mappings merge
+            return
         sources: list[Any] = []
         for value, position in target.merges:
             for source in value if isinstance(value, list) else [value]:
                 if not isinstance(source, dict):
-                    self.issues.append(_at(self.file, position.line, position.column,
-                                           "a merge key (<<) takes a mapping or a list of "
-                                           "mappings"))
+                    self.issues.append(
+                        _at(
+                            self.file,
+                            position.line,
+                            position.column,
+                            "a merge key (<<) takes a mapping or a list of mappings",
+                        )
+                    )
                     continue
                 sources.append((source, position))
         for source, position in sources:
@@ -379,9 +418,15 @@ class _Builder:
         self._expanded += size
         if self._expanded > MAX_EXPANDED_VALUES:
             raise ManifestError(
-                [*self.issues, self._issue(event, f"aliases expand to more than "
-                                           f"{MAX_EXPANDED_VALUES:,} values; this looks like "
-                                           "an alias bomb, write the values out instead")]
+                [
+                    *self.issues,
+                    self._issue(
+                        event,
+                        f"aliases expand to more than "
+                        f"{MAX_EXPANDED_VALUES:,} values; this looks like "
+                        "an alias bomb, write the values out instead",
+                    ),
+                ]
             )
 
     def _check_tag(
@@ -390,8 +435,11 @@ class _Builder:
         tag = event.tag
         if tag in (None, "!") or (tag == _STR_TAG and isinstance(event, yaml.ScalarEvent)):
             return
-        self._fail(event, f"explicit YAML tags such as {quote(tag)} are not allowed in a "
-                   "manifest; remove the tag")
+        self._fail(
+            event,
+            f"explicit YAML tags such as {quote(tag)} are not allowed in a "
+            "manifest; remove the tag",
+        )
 
     def _resolve(self, event: yaml.ScalarEvent) -> Any:
         text = event.value
@@ -406,9 +454,14 @@ class _Builder:
                 return int(text[2:], 8 if text[1] == "o" else 16)
             return int(text)
         if _FLOAT.match(text):
-            return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(
-                ".INF", "inf").replace(".nan", "nan").replace(".NaN", "nan").replace(
-                ".NAN", "nan"))
+            return float(
+                text.replace(".inf", "inf")
+                .replace(".Inf", "inf")
+                .replace(".INF", "inf")
+                .replace(".nan", "nan")
+                .replace(".NaN", "nan")
+                .replace(".NAN", "nan")
+            )
         return text
 
     def _issue(self, event: yaml.Event, message: str) -> ManifestIssue:
@@ -421,4 +474,4 @@ class _Builder:
 
 def _position(event: yaml.Event) -> Position:
     mark = event.start_mark
-    return Position(mark.line + 1, mark.column + 1)
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)

@@ -1,0 +1,141 @@
+"""GitHub Actions: step outputs, the step summary, annotations and secret masking.
+
+Workflow commands are lines on stdout that the runner parses, so every value that goes into
+one is escaped: a manifest or a data file must never be able to forge a command.
+See https://docs.github.com/actions/reference/workflow-commands-for-github-actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TextIO
+
+from mlops_ci.errors import UsageError
+
+AnnotationLevel = Literal["error", "warning", "notice"]
+
+# Names of environment variables whose values are secrets wherever they appear.
+_SECRET_NAME = re.compile(
+    r"(TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIALS?|API_KEY|PRIVATE_KEY)$", re.IGNORECASE
+)
+MASK = "***"
+
+
+def running_in_actions(environ: Mapping[str, str]) -> bool:
+    return environ.get("GITHUB_ACTIONS") == "true"
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One ``::error file=…,line=…,col=…::message`` line."""
+
+    level: AnnotationLevel
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    title: str | None = None
+
+    def render(self) -> str:
+        properties = {"file": self.file, "line": self.line, "col": self.column, "title": self.title}
+        shown = ",".join(
+            f"{name}={_escape_property(str(value))}"
+            for name, value in properties.items()
+            if value is not None
+        )
+        return f"::{self.level}{' ' + shown if shown else ''}::{_escape_data(self.message)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def set_output(name: str, value: str, environ: Mapping[str, str]) -> None:
+    """Append a step output to ``$GITHUB_OUTPUT``, safe for values of many lines.
+
+    The heredoc delimiter is random and checked against the value, so a value cannot end
+    the block early and smuggle in outputs of its own.
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+        raise UsageError(f"output name {name!r} is not valid; use letters, digits, _ and -")
+    _append(environ, "GITHUB_OUTPUT", _heredoc(name, value))
+
+
+def append_summary(markdown: str, environ: Mapping[str, str]) -> None:
+    """Add markdown to the job's step summary (``$GITHUB_STEP_SUMMARY``)."""
+    _append(
+        environ, "GITHUB_STEP_SUMMARY", markdown if markdown.endswith("\n") else markdown + "\n"
+    )
+
+
+def _heredoc(name: str, value: str) -> str:
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in value:
+            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _append(environ: Mapping[str, str], variable: str, text: str) -> None:
+    path = environ.get(variable)
+    if not path:
+        raise UsageError(f"{variable} is not set; this only works inside a GitHub Actions step")
+    # One write of the whole block, in append mode, so steps sharing the file never interleave.
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+class SecretMasker(logging.Filter):
+    """Replaces every known secret with ``***`` in log records and in any text.
+
+    Under Actions it also tells the runner to mask each secret (``::add-mask::``), so the
+    runner hides it in output the tool does not control, such as a child process's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str, *, announce_to: TextIO | None = None) -> None:
+        # Very short values would mask ordinary words; the runner ignores them as well.
+        for part in {secret, *secret.splitlines()}:
+            value = part.strip()
+            if len(value) < 4 or value in self._secrets:
+                continue
+            self._secrets.add(value)
+            if announce_to is not None:
+                announce_to.write(f"::add-mask::{_escape_data(value)}\n")
+
+    def add_from_environment(
+        self, environ: Mapping[str, str], announce_to: TextIO | None = None
+    ) -> None:
+        """Mask the values of variables named like secrets (``GITHUB_TOKEN``, ``*_PASSWORD``)."""
+        for name, value in environ.items():
+            if _SECRET_NAME.search(name) and value:
+                self.add(value, announce_to=announce_to)
+
+    def mask(self, text: str) -> str:
+        # Longest first, so a secret that contains another is hidden whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            record.msg = self.mask(record.getMessage())
+            record.args = None
+            if record.exc_text:
+                record.exc_text = self.mask(record.exc_text)
+        return True
+
+
+def write_annotations(annotations: Iterable[Annotation], stream: TextIO) -> None:
+    for annotation in annotations:
+        stream.write(annotation.render() + "\n")

@@ -1,0 +1,111 @@
+"""The ``mlops-ci`` command: parse, call, render; nothing else happens here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
+
+from mlops_ci import __version__
+from mlops_ci.adapters.gha import SecretMasker, running_in_actions
+from mlops_ci.cli import manifest
+from mlops_ci.cli.options import Console, apply_environment
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+Handler = Callable[[argparse.Namespace, Console], int]
+_COMMAND_GROUPS = (manifest,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlops-ci",
+        description="Ship machine-learning models through Git: manifest checks, stage "
+        "gates, versions, images and release pull requests. Every option can "
+        "also be set as MLOPS_CI_<OPTION> in the environment.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"mlops-ci {__version__}",
+        help="print the version and exit",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="the command to run"
+    )
+    for group in _COMMAND_GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one command and return its exit status (DESIGN.md, "The CLI")."""
+    environ = os.environ if environ is None else environ
+    console = Console(out=stdout or sys.stdout, err=stderr or sys.stderr, environ=environ)
+    masker = SecretMasker()
+    masker.add_from_environment(
+        environ, announce_to=console.err if running_in_actions(environ) else None
+    )
+    verbose = False
+    try:
+        parser = build_parser()
+        apply_environment(parser, environ)
+        arguments = _parse(parser, argv, console)
+        if isinstance(arguments, int):
+            return arguments
+        verbose = bool(getattr(arguments, "verbose", False))
+        _configure_logging(console.err, masker, verbose)
+        handler: Handler = arguments.handler
+        return handler(arguments, console)
+    except MlopsCiError as error:
+        console.err.write(f"mlops-ci: {masker.mask(str(error))}\n")
+        return error.exit_status
+    except KeyboardInterrupt:
+        console.err.write("mlops-ci: interrupted\n")
+        return 130
+    except Exception as error:  # anything else is a bug: say so, and how to report it
+        if verbose:
+            console.err.write(masker.mask(traceback.format_exc()))
+        console.err.write(
+            f"mlops-ci: internal error ({type(error).__name__}); this is a bug in mlops-ci. "
+            "Run again with -v for the traceback and report it.\n"
+        )
+        return ExitStatus.BUG
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, console: Console
+) -> argparse.Namespace | int:
+    """Parsed arguments, or the exit status argparse chose (--help, --version, bad usage)."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = console.out, console.err
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else ExitStatus.BAD_INPUT
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _configure_logging(stream: TextIO, masker: SecretMasker, verbose: bool) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(masker)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("mlops_ci")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+def entry_point() -> None:
+    sys.exit(main())

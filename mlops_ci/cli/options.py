@@ -1,0 +1,95 @@
+"""Options every command shares, and ``MLOPS_CI_<NAME>`` environment defaults for all of them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TextIO
+
+from mlops_ci.errors import UsageError
+
+ENV_PREFIX = "MLOPS_CI_"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Console:
+    """Where a command writes: results on ``out``, logs and annotations on ``err``."""
+
+    out: TextIO
+    err: TextIO
+    environ: Mapping[str, str]
+
+
+def common_options(*, many_manifests: bool = False) -> argparse.ArgumentParser:
+    """A parent parser with -f/--manifest, --json and -v."""
+    parent = argparse.ArgumentParser(add_help=False)
+    if many_manifests:
+        parent.add_argument(
+            "-f",
+            "--manifest",
+            action="append",
+            metavar="FILE",
+            help="a manifest to read; repeat for several (default: mlops.yaml; "
+            f"{ENV_PREFIX}MANIFEST takes a {os.pathsep}-separated list)",
+        )
+    else:
+        parent.add_argument(
+            "-f",
+            "--manifest",
+            metavar="FILE",
+            default="mlops.yaml",
+            help="the manifest to read (default: mlops.yaml)",
+        )
+    parent.add_argument(
+        "--json",
+        action="store_true",
+        help="print machine-readable JSON on stdout; logs stay on stderr",
+    )
+    parent.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log more, and show a traceback if mlops-ci has a bug",
+    )
+    return parent
+
+
+def environment_name(action: argparse.Action) -> str:
+    return ENV_PREFIX + action.dest.upper()
+
+
+def apply_environment(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    """Let ``MLOPS_CI_<DEST>`` set the default of every option of every command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                apply_environment(child, environ)
+        elif action.option_strings and action.dest != "help":
+            name = environment_name(action)
+            if name in environ:
+                action.default = _from_environment(action, name, environ[name])
+
+
+def _from_environment(action: argparse.Action, name: str, text: str) -> object:
+    if isinstance(action, argparse._StoreTrueAction):
+        if text.strip().lower() in _TRUE:
+            return True
+        if text.strip().lower() in _FALSE:
+            return False
+        raise UsageError(f"{name}={text!r} is not a yes/no value; use true or false")
+    if isinstance(action, argparse._AppendAction):
+        return [part for part in text.split(os.pathsep) if part]
+    value: object = text
+    if action.type is not None and callable(action.type):
+        try:
+            value = action.type(text)
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"{name}={text!r} is not valid: {error}") from None
+    if action.choices is not None and value not in action.choices:
+        choices = ", ".join(map(str, action.choices))
+        raise UsageError(f"{name}={text!r} is not one of {choices}")
+    return value
