@@ -64,9 +64,11 @@ def _translate(
         # jsonschema reports a bad key at its mapping; point at the key itself.
         schema_path = f"{schema_location(path)}/propertyNames/{keyword}"
         key_path = (*path, str(error.instance))
+        told = _schema_of(error).get("patternErrorMessage")
+        why = f"but {told}" if keyword == "pattern" and told else f"which {_sentence(error)}"
         yield document.issue(
             key_path,
-            f"{render_path(path)} has the key {quote(error.instance)}: {_sentence(error)}",
+            f"{_where(path)} has the key {quote(error.instance)}, {why}",
             key=True,
             schema_path=schema_path,
         )
@@ -78,8 +80,8 @@ def _translate(
                 hint = _first_sentence(_property_schema(_schema_of(error), name).get("description"))
                 yield document.issue(
                     path,
-                    f"{render_path(path)} is missing the required key {quote(name)}"
-                    + (f" ({hint})" if hint else ""),
+                    f"{_where(path)} is missing the required key {quote(name)}"
+                    + (f": {hint}" if hint else ""),
                     schema_path=schema_path,
                 )
         return
@@ -88,7 +90,7 @@ def _translate(
         for key in _unexpected_keys(error):
             yield document.issue(
                 (*path, key),
-                f"unknown key {quote(key)} in {render_path(path)}"
+                f"unknown key {quote(key)} in {_where(path)}"
                 + _did_you_mean(key, known)
                 + f"; allowed keys: {', '.join(known)}",
                 key=True,
@@ -96,6 +98,10 @@ def _translate(
             )
         return
     yield document.issue(path, f"{render_path(path)} {_sentence(error)}", schema_path=schema_path)
+
+
+def _where(path: JsonPath) -> str:
+    return render_path(path) if path else "the manifest"
 
 
 def _sentence(error: ValidationError) -> str:

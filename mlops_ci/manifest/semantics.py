@@ -369,7 +369,7 @@ def _path_problem(value: str, root: Path, repository: Path) -> str | None:
     if not target.is_relative_to(repository):
         return (
             f"{quote(value)} leaves the repository; keep every path inside the "
-            f"repository ({repository})"
+            "repository that holds the manifest"
         )
     real_repository = repository.resolve()
     if target.exists() and not target.resolve().is_relative_to(real_repository):

@@ -212,6 +212,8 @@ def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> Manifest
         message = "the file holds more than one YAML document (---); a manifest is one document"
     else:
         message = f"YAML syntax error: {problem}"
+        if "mapping values are not allowed" in problem:
+            message += "; check this line's indentation, and quote a value that holds ': '"
         started = error.context_mark
         if error.context and started is not None and started is not mark:
             message += (
