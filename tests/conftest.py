@@ -58,6 +58,10 @@ def repository(tmp_path: Path) -> Path:
 @pytest.fixture
 def example_copy(repository: Path) -> Path:
     """examples/churn copied into a git work tree of its own, as a user would have it."""
-    shutil.copytree(EXAMPLE, repository, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__"))
+    shutil.copytree(
+        EXAMPLE,
+        repository,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__"),
+    )
     return repository

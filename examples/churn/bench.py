@@ -1,6 +1,6 @@
 """Measure the churn model's latency for one request at a time, and print it as JSON:
 
-    python bench.py --model build/model      # {"p50_ms": ..., "p95_ms": ..., "rss_mib": ...}
+python bench.py --model build/model      # {"p50_ms": ..., "p95_ms": ..., "rss_mib": ...}
 """
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ import numpy as np
 
 import churn_model
 
-REQUEST = [{"tenure_months": "12.0", "monthly_charges": "80.50", "support_calls": "3",
-            "plan": "pro", "region": "north"}]
+REQUEST = [
+    {
+        "tenure_months": "12.0",
+        "monthly_charges": "80.50",
+        "support_calls": "3",
+        "plan": "pro",
+        "region": "north",
+    }
+]
 
 
 def main() -> None:
@@ -31,12 +38,16 @@ def main() -> None:
         model.predict_proba(churn_model.raw_features(REQUEST))
         timings.append((time.perf_counter() - started) * 1000)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "p50_ms": round(float(np.percentile(timings, 50)), 4),
-        "p95_ms": round(float(np.percentile(timings, 95)), 4),
-        "rss_mib": round(rss_kib / 1024, 1),
-        "requests": arguments.requests,
-    }))
+    print(
+        json.dumps(
+            {
+                "p50_ms": round(float(np.percentile(timings, 50)), 4),
+                "p95_ms": round(float(np.percentile(timings, 95)), 4),
+                "rss_mib": round(rss_kib / 1024, 1),
+                "requests": arguments.requests,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

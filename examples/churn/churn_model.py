@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 NUMERIC = ("tenure_months", "monthly_charges", "support_calls")
-CATEGORICAL = {"plan": ("basic", "pro", "enterprise"),
-               "region": ("north", "south", "east", "west")}
+CATEGORICAL = {"plan": ("basic", "pro", "enterprise"), "region": ("north", "south", "east", "west")}
 LABEL = "churned"
 MODEL_FILE = "model.json"
 
@@ -28,9 +27,16 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def raw_features(rows: list[dict[str, str]]) -> np.ndarray:
     """Numeric columns as they are, then one column per category value."""
     numeric = np.array([[float(row[name]) for name in NUMERIC] for row in rows])
-    one_hot = np.array([[1.0 if row[name] == value else 0.0
-                         for name, values in CATEGORICAL.items() for value in values]
-                        for row in rows])
+    one_hot = np.array(
+        [
+            [
+                1.0 if row[name] == value else 0.0
+                for name, values in CATEGORICAL.items()
+                for value in values
+            ]
+            for row in rows
+        ]
+    )
     return np.hstack([numeric, one_hot])
 
 
@@ -38,8 +44,9 @@ def labels(rows: list[dict[str, str]]) -> np.ndarray:
     return np.array([int(row[LABEL]) for row in rows])
 
 
-def save(folder: Path, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-         intercept: float) -> None:
+def save(
+    folder: Path, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model = {
         "kind": "logistic-regression",
@@ -50,8 +57,9 @@ def save(folder: Path, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
         "coef": [round(float(v), 10) for v in coef],
         "intercept": round(float(intercept), 10),
     }
-    (folder / MODEL_FILE).write_text(json.dumps(model, indent=2, sort_keys=True) + "\n",
-                                     encoding="utf-8")
+    (folder / MODEL_FILE).write_text(
+        json.dumps(model, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
 class Model:

@@ -1,6 +1,6 @@
 """Evaluate the churn model on held-out data and write its metrics as JSON:
 
-    python evaluate.py --model build/model --data data/holdout.csv --out build/metrics.json
+python evaluate.py --model build/model --data data/holdout.csv --out build/metrics.json
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ def main() -> None:
     arguments = parser.parse_args()
     rows = churn_model.read_csv(arguments.data)
     truth = churn_model.labels(rows)
-    probability = churn_model.Model(arguments.model).predict_proba(
-        churn_model.raw_features(rows))
+    probability = churn_model.Model(arguments.model).predict_proba(churn_model.raw_features(rows))
     predicted = (probability >= 0.5).astype(int)
     metrics = {
         "accuracy": round(float(accuracy_score(truth, predicted)), 6),

@@ -21,29 +21,44 @@ ROWS = 6000
 HOLDOUT = 1000
 PLANS = ("basic", "pro", "enterprise")
 REGIONS = ("north", "south", "east", "west")
-COLUMNS = ("customer_id", "tenure_months", "monthly_charges", "support_calls", "plan",
-           "region", "churned")
+COLUMNS = (
+    "customer_id",
+    "tenure_months",
+    "monthly_charges",
+    "support_calls",
+    "plan",
+    "region",
+    "churned",
+)
 
 
 def make_rows(seed: int = 7) -> list[dict[str, str]]:
     features, labels = make_classification(
-        n_samples=ROWS, n_features=4, n_informative=4, n_redundant=0,
-        n_clusters_per_class=2, weights=[0.72], class_sep=1.5, flip_y=0.05,
+        n_samples=ROWS,
+        n_features=4,
+        n_informative=4,
+        n_redundant=0,
+        n_clusters_per_class=2,
+        weights=[0.72],
+        class_sep=1.5,
+        flip_y=0.05,
         random_state=seed,
     )
     regions = np.random.default_rng(seed).integers(0, len(REGIONS), size=ROWS)
     plan_edges = np.quantile(features[:, 3], [0.5, 0.85])
     rows = []
     for index, (row, label) in enumerate(zip(features, labels, strict=True)):
-        rows.append({
-            "customer_id": hashlib.sha256(f"customer-{index:06d}".encode()).hexdigest(),
-            "tenure_months": f"{min(max(36 - 14 * row[0], 0), 600):.1f}",
-            "monthly_charges": f"{min(max(70 + 22 * row[1], 5), 999):.2f}",
-            "support_calls": str(int(min(max(round(2 + 1.6 * row[2]), 0), 100))),
-            "plan": PLANS[int(np.searchsorted(plan_edges, row[3]))],
-            "region": REGIONS[int(regions[index])],
-            "churned": str(int(label)),
-        })
+        rows.append(
+            {
+                "customer_id": hashlib.sha256(f"customer-{index:06d}".encode()).hexdigest(),
+                "tenure_months": f"{min(max(36 - 14 * row[0], 0), 600):.1f}",
+                "monthly_charges": f"{min(max(70 + 22 * row[1], 5), 999):.2f}",
+                "support_calls": str(int(min(max(round(2 + 1.6 * row[2]), 0), 100))),
+                "plan": PLANS[int(np.searchsorted(plan_edges, row[3]))],
+                "region": REGIONS[int(regions[index])],
+                "churned": str(int(label)),
+            }
+        )
     return rows
 
 
@@ -57,8 +72,12 @@ def write(rows: list[dict[str, str]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data",
-                        help="the folder to write train.csv and holdout.csv into")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "data",
+        help="the folder to write train.csv and holdout.csv into",
+    )
     arguments = parser.parse_args()
     rows = make_rows()
     write(rows[:-HOLDOUT], arguments.out / "train.csv")

@@ -22,8 +22,9 @@ def main() -> None:
     scale = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
     classifier = LogisticRegression(max_iter=1000)
     classifier.fit((features - mean) / scale, churn_model.labels(rows))
-    churn_model.save(arguments.out, mean, scale, classifier.coef_[0],
-                     float(classifier.intercept_[0]))
+    churn_model.save(
+        arguments.out, mean, scale, classifier.coef_[0], float(classifier.intercept_[0])
+    )
     print(f"trained on {len(rows)} rows into {arguments.out}")
 
 

@@ -200,8 +200,10 @@ def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> Manifest
     line = (mark.line + 1) if mark else 1
     column = (mark.column + 1) if mark else 1
     problem = (error.problem or "").strip()
-    lines = text.splitlines()
-    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    lines = text.splitlines() or [""]
+    if line > len(lines):  # the parser ran off the end: point at the end of the last line
+        line, column = len(lines), len(lines[-1]) + 1
+    source_line = lines[line - 1]
     if "\t" in problem or "\t" in source_line[: max(column, 1)]:
         tab = source_line.find("\t")
         column = tab + 1 if tab >= 0 else column
@@ -233,6 +235,13 @@ class _Open:
     pending_key_position: Position | None = None
     merges: list[tuple[Any, Position]] = field(default_factory=list)
     size: int = 1
+    skipping: bool = False
+    merging: bool = False
+
+    def skip_entry(self) -> None:
+        """Drop the entry whose key was invalid (and already reported)."""
+        self.pending_key = ""
+        self.skipping = True
 
 
 class _Builder:
@@ -288,7 +297,7 @@ class _Builder:
         value, size = self._anchors[event.anchor]
         if self._awaiting_key():
             self._fail(event, "an alias cannot be a key; write the key out")
-            self._stack[-1].pending_key = ""
+            self._stack[-1].skip_entry()
             return
         self._count(event, size)
         self._place(value, _position(event), size)
@@ -297,7 +306,7 @@ class _Builder:
         self._check_tag(event)
         if self._awaiting_key():
             self._fail(event, "a key must be plain text, not a list or mapping")
-            self._stack[-1].pending_key = ""
+            self._stack[-1].skip_entry()
         if len(self._stack) >= MAX_DEPTH:
             raise ManifestError(
                 [
@@ -336,8 +345,9 @@ class _Builder:
         top = self._stack[-1]
         key = event.value
         position = _position(event)
-        if key == _MERGE_KEY and event.implicit[0]:
+        if key == _MERGE_KEY and event.implicit[0]:  # plain <<, not a quoted "<<"
             top.pending_key = _MERGE_KEY
+            top.merging = True
         else:
             if isinstance(top.value, dict) and key in top.value:
                 first = self.key_positions.get((*top.path, key))
@@ -366,11 +376,13 @@ class _Builder:
             return
         key = top.pending_key
         top.pending_key = None
-        if key == _MERGE_KEY:
+        if top.merging:
+            top.merging = False
             top.merges.append((value, position or top.pending_key_position or Position(1, 1)))
             return
-        if not key:
-            return  # an invalid key, already reported
+        if key is None or top.skipping:
+            top.skipping = False
+            return  # the entry of an invalid key, already reported
         if key not in top.value:
             top.value[key] = value
             if top.pending_key_position is not None:
@@ -410,7 +422,11 @@ class _Builder:
         if isinstance(top.value, list):
             return (*top.path, len(top.value))
         key = top.pending_key
-        return (*top.path, key) if key not in (None, _MERGE_KEY, "") else (*top.path, "<<")
+        return (
+            (*top.path, key)
+            if key is not None and not top.merging and not top.skipping
+            else (*top.path, "<<")
+        )
 
     def _remember_anchor(self, anchor: str | None, value: Any, size: int) -> None:
         if anchor is not None:

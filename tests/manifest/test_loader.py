@@ -63,7 +63,8 @@ def test_minimal_manifest_gets_the_schema_defaults(tmp_path: Path) -> None:
     manifest = load_manifest(path)
     assert manifest.versioning == m.Versioning("semver", "auto", "{name}@{version}")
     assert manifest.tracking == m.MlflowTracking(
-        experiment="churn", registered_model="churn",
+        experiment="churn",
+        registered_model="churn",
         tracking_uri="sqlite:///.mlops-ci/mlflow.db",
     )
     assert manifest.retention.keep_last == schema_default("retention", "candidates", "keep_last")
@@ -76,8 +77,12 @@ def test_dataclass_defaults_agree_with_the_schema() -> None:
 
     def default(cls: type, name: str) -> object:
         found = {f.name: f for f in dataclasses.fields(cls)}[name]
-        return found.default if found.default is not dataclasses.MISSING else (
-            found.default_factory()  # type: ignore[misc]
+        return (
+            found.default
+            if found.default is not dataclasses.MISSING
+            else (
+                found.default_factory()  # type: ignore[misc]
+            )
         )
 
     assert default(m.Versioning, "scheme") == schema_default("versioning", "scheme")
@@ -88,16 +93,21 @@ def test_dataclass_defaults_agree_with_the_schema() -> None:
     assert default(m.Image, "layer_size") == 1024**3
     assert schema_default("release", "image", "layer_size") == "1GiB"
     assert default(m.PullRequest, "labels") == tuple(
-        schema_default("release", "pull_request", "labels"))
+        schema_default("release", "pull_request", "labels")
+    )
     assert default(m.Retention, "keep_last") == schema_default(
-        "retention", "candidates", "keep_last")
+        "retention", "candidates", "keep_last"
+    )
     assert default(m.Regression, "window") == schema_default("monitor", "regression", "window")
     assert default(m.Regression, "max_change") == schema_default(
-        "monitor", "regression", "max_change")
+        "monitor", "regression", "max_change"
+    )
     assert default(m.MlflowTracking, "tracking_uri") == schema_default(
-        "tracking", "mlflow", "tracking_uri")
+        "tracking", "mlflow", "tracking_uri"
+    )
     assert default(m.Environment, "strategy") == schema_default(
-        "release", "environments", 0, "strategy")
+        "release", "environments", 0, "strategy"
+    )
 
 
 def test_typed_model_is_frozen(tmp_path: Path) -> None:
@@ -124,15 +134,13 @@ def test_paths_are_checked_against_the_git_repository_not_the_manifest_folder(
     assert [issue.path for issue in raised.value.issues] == ["data[1].path"]
 
 
-def test_a_link_that_leads_out_of_the_repository_is_refused(repository: Path, tmp_path: Path) -> (
-    None
-):
+def test_a_link_that_leads_out_of_the_repository_is_refused(
+    repository: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "secret.csv"
     outside.write_text("a\n1\n")
     os.symlink(outside, repository / "train.csv")
-    (repository / "mlops.yaml").write_text(
-        MINIMAL + "data:\n  - {name: train, path: train.csv}\n"
-    )
+    (repository / "mlops.yaml").write_text(MINIMAL + "data:\n  - {name: train, path: train.csv}\n")
     with pytest.raises(ManifestError) as raised:
         load_manifest(repository / "mlops.yaml")
     assert raised.value.issues[0].message == (
@@ -148,8 +156,13 @@ def test_outside_a_repository_the_manifest_folder_bounds_paths(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("data/train.csv.gz", "csv"), ("x.parquet", "parquet"), ("x.pq", "parquet"),
-     ("x.JSONL", "jsonl"), ("x.ndjson.gz", "jsonl")],
+    [
+        ("data/train.csv.gz", "csv"),
+        ("x.parquet", "parquet"),
+        ("x.pq", "parquet"),
+        ("x.JSONL", "jsonl"),
+        ("x.ndjson.gz", "jsonl"),
+    ],
 )
 def test_data_format_comes_from_the_extension(tmp_path: Path, path: str, expected: str) -> None:
     manifest_path = tmp_path / "mlops.yaml"

@@ -54,17 +54,23 @@ def test_every_property_has_a_description_and_examples() -> None:
         if target.get("type") in ("object", "array", "string", "number", "integer") or (
             "enum" in target or "const" in target or "$ref" in definition
         ):
-            assert target.get("examples") or definition.get("examples"), (
-                f"{where} has no examples"
-            )
+            assert target.get("examples") or definition.get("examples"), f"{where} has no examples"
 
 
 def test_example_manifest_passes_a_third_party_validator() -> None:
     """check-jsonschema (another implementation) agrees that the example is valid."""
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(SCHEMA_FILE),
-         str(EXAMPLE / "mlops.yaml")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--schemafile",
+            str(SCHEMA_FILE),
+            str(EXAMPLE / "mlops.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -72,16 +78,21 @@ def test_example_manifest_passes_a_third_party_validator() -> None:
 def test_schema_passes_check_jsonschema_metaschema_check() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--check-metaschema", str(SCHEMA_FILE)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_schema_location_resolves_in_the_schema_document() -> None:
     schema = manifest_schema()
-    for path in [("model", "version"), ("data", 0, "checks", "range", "x"),
-                 ("release", "environments", 1, "targets", 0, "nomad"),
-                 ("monitor", "source", "file")]:
+    for path in [
+        ("model", "version"),
+        ("data", 0, "checks", "range", "x"),
+        ("release", "environments", 1, "targets", 0, "nomad"),
+        ("monitor", "source", "file"),
+    ]:
         pointer = schema_location(path)
         node: Any = schema
         for part in pointer.removeprefix("#/").split("/"):

@@ -15,8 +15,18 @@ def test_yaml_1_2_core_types_keep_norway_and_dates_as_text() -> None:
         "m.yaml",
     )
     assert document.data == {
-        "a": "no", "b": "on", "c": "2024-01-01", "d": True, "e": None, "f": 31, "g": 15,
-        "h": 1000.0, "i": float("inf"), "j": "5", "k": 12, "l": float("-inf"),
+        "a": "no",
+        "b": "on",
+        "c": "2024-01-01",
+        "d": True,
+        "e": None,
+        "f": 31,
+        "g": 15,
+        "h": 1000.0,
+        "i": float("inf"),
+        "j": "5",
+        "k": 12,
+        "l": float("-inf"),
     }
 
 
@@ -42,9 +52,7 @@ def test_merge_keys_and_aliases_expand_with_explicit_keys_winning() -> None:
 
 
 def test_merge_of_a_list_of_mappings_earlier_wins() -> None:
-    document = parse_source(
-        b"a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n", "m.yaml"
-    )
+    document = parse_source(b"a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n", "m.yaml")
     assert document.data["c"] == {"x": 1, "y": 2}
 
 
