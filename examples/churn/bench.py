@@ -11,9 +11,8 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
-
 import churn_model
+import numpy as np
 
 REQUEST = [
     {

@@ -9,9 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
-from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
-
 import churn_model
+from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 
 
 def main() -> None:

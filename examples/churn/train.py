@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import churn_model
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-
-import churn_model
 
 
 def main() -> None:

@@ -24,6 +24,22 @@ class Console:
     environ: Mapping[str, str]
 
 
+class _AppendOverridingDefault(argparse._AppendAction):
+    """Like ``action="append"``, but values on the command line replace the default
+    (which may come from the environment) instead of adding to it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, None)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def common_options(*, many_manifests: bool = False) -> argparse.ArgumentParser:
     """A parent parser with -f/--manifest, --json and -v."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -31,7 +47,7 @@ def common_options(*, many_manifests: bool = False) -> argparse.ArgumentParser:
         parent.add_argument(
             "-f",
             "--manifest",
-            action="append",
+            action=_AppendOverridingDefault,
             metavar="FILE",
             help="a manifest to read; repeat for several (default: mlops.yaml; "
             f"{ENV_PREFIX}MANIFEST takes a {os.pathsep}-separated list)",

@@ -50,11 +50,13 @@ def test_example_loads_into_the_typed_model() -> None:
 def test_every_example_path_exists() -> None:
     """The example is complete: everything its manifest names is in the repository."""
     manifest = load_manifest(EXAMPLE / "mlops.yaml")
-    assert manifest.release is not None and manifest.monitor is not None
+    assert manifest.release is not None
+    assert manifest.monitor is not None
     paths = [d.path for d in manifest.data]
     paths += [t.path for e in manifest.release.environments for t in e.targets]
     paths += [manifest.monitor.source.file] if manifest.monitor.source.file else []
-    assert paths and all(path.is_file() for path in paths)
+    assert paths
+    assert all(path.is_file() for path in paths)
 
 
 def test_minimal_manifest_gets_the_schema_defaults(tmp_path: Path) -> None:

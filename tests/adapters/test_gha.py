@@ -1,0 +1,113 @@
+"""GitHub Actions files and commands, checked against the runner's documented formats."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.gha import (
+    Annotation,
+    SecretMasker,
+    append_summary,
+    running_in_actions,
+    set_output,
+)
+from mlops_ci.errors import UsageError
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse $GITHUB_OUTPUT the way the runner does (name<<DELIMITER ... DELIMITER)."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().split("\n")
+    index = 0
+    while index < len(lines) and lines[index]:
+        name, delimiter = lines[index].split("<<", 1)
+        end = lines.index(delimiter, index + 1)
+        outputs[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return outputs
+
+
+def test_outputs_survive_many_lines_and_forged_delimiters(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    environ = {"GITHUB_OUTPUT": str(output)}
+    set_output("digest", "sha256:abc", environ)
+    set_output("matrix", '{"include": [\n  {"model": "a"}\n]}', environ)
+    set_output("evil", "x\nEOF\nstolen=1\nghadelimiter_0\n", environ)
+    assert read_outputs(output) == {
+        "digest": "sha256:abc",
+        "matrix": '{"include": [\n  {"model": "a"}\n]}',
+        "evil": "x\nEOF\nstolen=1\nghadelimiter_0\n",
+    }
+
+
+def test_bad_output_name_and_missing_file() -> None:
+    with pytest.raises(UsageError, match="output name 'a b' is not valid"):
+        set_output("a b", "x", {"GITHUB_OUTPUT": "/dev/null"})
+    with pytest.raises(UsageError, match="GITHUB_OUTPUT is not set"):
+        set_output("a", "x", {})
+
+
+def test_summary_appends(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    environ = {"GITHUB_STEP_SUMMARY": str(summary)}
+    append_summary("# One", environ)
+    append_summary("two\n", environ)
+    assert summary.read_text() == "# One\ntwo\n"
+
+
+def test_annotation_escapes_data_and_properties() -> None:
+    annotation = Annotation(
+        "error", "50% bad\nsecond line", file="a,b:c.yaml", line=3, column=7, title="t"
+    )
+    assert annotation.render() == (
+        "::error file=a%2Cb%3Ac.yaml,line=3,col=7,title=t::50%25 bad%0Asecond line"
+    )
+    assert Annotation("warning", "plain").render() == "::warning::plain"
+
+
+def test_annotation_cannot_forge_a_second_command() -> None:
+    rendered = Annotation("error", "x\n::add-mask::oops\r\n::set-env name=A::1").render()
+    assert "\n" not in rendered and "\r" not in rendered
+    assert len(re.findall(r"(^|\n)::", rendered)) == 1
+
+
+def test_masker_hides_secrets_in_text_and_logs() -> None:
+    masker = SecretMasker()
+    announced = io.StringIO()
+    masker.add_from_environment(
+        {
+            "GITHUB_TOKEN": "ghp_secretvalue",
+            "REGISTRY_PASSWORD": "hunter2!x",
+            "MLFLOW_TRACKING_TOKEN": "tok\nline2-secret",
+            "HOME": "/root",
+            "X_TOKEN": "ab",
+        },
+        announce_to=announced,
+    )
+    assert masker.mask("push with ghp_secretvalue and hunter2!x") == "push with *** and ***"
+    assert masker.mask("line2-secret") == "***"
+    assert "/root" not in announced.getvalue()
+    assert "::add-mask::ghp_secretvalue\n" in announced.getvalue()
+    # two characters would mask ordinary words: not masked, not announced
+    assert masker.mask("ab") == "ab"
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(masker)
+    logger = logging.getLogger("tests.gha.masking")
+    logger.addHandler(handler)
+    try:
+        logger.warning("token is %s", "ghp_secretvalue")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue() == "token is ***\n"
+
+
+def test_running_in_actions() -> None:
+    assert running_in_actions({"GITHUB_ACTIONS": "true"})
+    assert not running_in_actions({})
