@@ -72,7 +72,8 @@ def test_annotation_escapes_data_and_properties() -> None:
 
 def test_annotation_cannot_forge_a_second_command() -> None:
     rendered = Annotation("error", "x\n::add-mask::oops\r\n::set-env name=A::1").render()
-    assert "\n" not in rendered and "\r" not in rendered
+    assert "\n" not in rendered
+    assert "\r" not in rendered
     assert len(re.findall(r"(^|\n)::", rendered)) == 1
 
 

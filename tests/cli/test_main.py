@@ -49,7 +49,7 @@ def test_every_command_and_option_has_help_text() -> None:
         if name != "mlops-ci":
             assert summary, f"{name} has no one-line help in its parent's list"
         for action in parser._actions:
-            assert action.help and action.help.strip(), (
+            assert (action.help or "").strip(), (
                 f"{name}: {action.option_strings or action.dest} has no help text"
             )
 
@@ -60,7 +60,8 @@ def test_help_exits_0_and_names_the_commands(cli: CliRunner) -> None:
     assert "manifest" in run.out
     run = cli("manifest", "validate", "--help")
     assert run.status == 0
-    assert "--json" in run.out and "--manifest" in run.out
+    assert "--json" in run.out
+    assert "--manifest" in run.out
 
 
 def test_bad_usage_exits_2(cli: CliRunner) -> None:

@@ -22,7 +22,8 @@ def test_semver_production_versions(version: str) -> None:
 )
 def test_bad_semver_production_versions(version: str, start: str) -> None:
     problem = production_version_problem(version, "semver")
-    assert problem is not None and problem.startswith(start)
+    assert problem is not None
+    assert problem.startswith(start)
 
 
 @pytest.mark.parametrize("version", ["2026.11.25", "2024.02.29", "2026.01.01.3"])
@@ -40,4 +41,5 @@ def test_calver_production_versions(version: str) -> None:
 )
 def test_bad_calver_production_versions(version: str, start: str) -> None:
     problem = production_version_problem(version, "calver")
-    assert problem is not None and problem.startswith(start)
+    assert problem is not None
+    assert problem.startswith(start)
