@@ -32,12 +32,12 @@ class UnitError(ValueError):
     """A size or duration that does not parse; the message says what would."""
 
 
-def parse_size(value: int | str) -> int:
+def parse_size(value: float | str) -> int:
     """Bytes in ``value``: a whole number of bytes, or a number with a unit (``1.5GB``)."""
     if isinstance(value, bool):
         raise UnitError("a size is a number with a unit such as 200MiB, not true or false")
-    if isinstance(value, int):
-        size = value
+    if isinstance(value, int | float):  # JSON Schema counts 10.0 as an integer
+        size = int(value)
     else:
         match = _SIZE.match(value.strip())
         if match is None:

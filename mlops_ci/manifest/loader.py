@@ -73,8 +73,8 @@ def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: 
             ),
         ),
         retention=m.Retention(
-            keep_last=candidates.get(
-                "keep_last", schema_default("retention", "candidates", "keep_last")
+            keep_last=int(
+                candidates.get("keep_last", schema_default("retention", "candidates", "keep_last"))
             ),
             max_age=parse_duration(
                 candidates.get("max_age", schema_default("retention", "candidates", "max_age"))
@@ -87,6 +87,11 @@ def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: 
         release=_release(data["release"], root) if "release" in data else None,
         monitor=_monitor(data["monitor"], root) if "monitor" in data else None,
     )
+
+
+def _whole(value: float | None) -> int | None:
+    """JSON Schema counts 10.0 as an integer; the typed model holds it as 10."""
+    return int(value) if value is not None else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -103,7 +108,9 @@ def _bounds_map(value: Any) -> tuple[tuple[str, m.Bounds], ...]:
 
 def _field(value: Mapping[str, Any]) -> m.Field:
     shape = value.get("shape")
-    return m.Field(value["name"], value["type"], tuple(shape) if shape is not None else None)
+    return m.Field(
+        value["name"], value["type"], tuple(map(int, shape)) if shape is not None else None
+    )
 
 
 def _model(value: Mapping[str, Any]) -> m.Model:
@@ -142,7 +149,7 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
             allowed=tuple(
                 (name, tuple(values)) for name, values in _mapping(checks.get("allowed")).items()
             ),
-            min_rows=checks.get("min_rows"),
+            min_rows=_whole(checks.get("min_rows")),
             labels=m.LabelChecks(
                 allowed=tuple(labels["allowed"]) if "allowed" in labels else None,
                 max_missing=labels.get("max_missing", 0.0),
@@ -264,7 +271,7 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
         ),
         slo=_bounds_map(value.get("slo")),
         regression=m.Regression(
-            window=regression.get("window", schema_default("monitor", "regression", "window")),
+            window=int(regression.get("window", schema_default("monitor", "regression", "window"))),
             max_change=regression.get(
                 "max_change", schema_default("monitor", "regression", "max_change")
             ),

@@ -124,7 +124,7 @@ class _Checks:
             ("validate", "latency", "timeout"),
             ("retention", "candidates", "max_age"),
         ]
-        yield from self._parse_each(sizes, parse_size, (int, str))
+        yield from self._parse_each(sizes, parse_size, (int, float, str))
         yield from self._parse_each(durations, parse_duration, (str,))
 
     def _parse_each(

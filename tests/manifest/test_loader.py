@@ -188,3 +188,24 @@ def test_calver_manifest_loads(tmp_path: Path) -> None:
     path = tmp_path / "mlops.yaml"
     path.write_text(MINIMAL.replace("1.0.0", "2026.11.25.2") + "versioning: {scheme: calver}\n")
     assert load_manifest(path).versioning.scheme == "calver"
+
+
+def test_whole_numbers_written_with_a_point_are_whole_numbers(tmp_path: Path) -> None:
+    """JSON Schema calls 10.0 an integer, so the typed model must hold it as one."""
+    path = tmp_path / "mlops.yaml"
+    path.write_text(
+        MINIMAL + "validate: {size: {max: 1024.0}}\nretention: {candidates: {keep_last: 3.0}}\n"
+        "data:\n  - {name: d, path: d.csv, checks: {min_rows: 10.0}}\n"
+        "monitor: {source: {file: m.json}, regression: {window: 4.0}}\n"
+    )
+    manifest = load_manifest(path)
+    assert manifest.validate is not None
+    assert manifest.monitor is not None
+    values = (
+        manifest.validate.max_size,
+        manifest.retention.keep_last,
+        manifest.data[0].checks.min_rows,
+        manifest.monitor.regression.window,
+    )
+    assert values == (1024, 3, 10, 4)
+    assert all(type(value) is int for value in values)
