@@ -4,11 +4,11 @@ rules, and build the typed model. Every problem is reported at once, sorted by p
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from mlops_ci.core.commands import split_command
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
@@ -176,7 +176,7 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
 def _command(section: Mapping[str, Any], *path: str) -> m.Command:
     """The command of ``section`` (at ``path`` in the manifest) with its timeout."""
     value = section["command"]
-    argv = shlex.split(value) if isinstance(value, str) else value
+    argv = split_command(value) if isinstance(value, str) else value
     timeout = section.get("timeout", schema_default(*path, "timeout"))
     return m.Command(argv=tuple(argv), timeout=parse_duration(timeout))
 

@@ -13,13 +13,15 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from mlops_ci.errors import ManifestIssue
+from mlops_ci.manifest.fastcheck import Check, compile_schema
 from mlops_ci.manifest.source import JsonPath, SourceDocument, quote, render_path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "manifest.schema.json"
 
@@ -34,11 +36,22 @@ def manifest_schema() -> Mapping[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # Imported here: a valid manifest never needs jsonschema, and its import is a third of
+    # the command's start-up.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(manifest_schema())
+
+
+@cache
+def _fast_check() -> Check:
+    return compile_schema(manifest_schema())
 
 
 def schema_issues(document: SourceDocument) -> list[ManifestIssue]:
     """Every way the document breaks the schema, one issue each, duplicates folded."""
+    if _fast_check()(document.data):
+        return []
     issues: dict[tuple[int, int, str], ManifestIssue] = {}
     for error in _validator().iter_errors(document.data):
         for issue in _translate(error, document):
@@ -192,6 +205,8 @@ def _branch_error(error: ValidationError) -> ValidationError | None:
         for sub in error.context or []
         if sub.relative_schema_path[0] in meant and sub.validator != "type"
     ]
+    from jsonschema.exceptions import best_match
+
     return best_match(candidates) if candidates else None
 
 

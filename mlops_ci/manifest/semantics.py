@@ -8,12 +8,14 @@ values whose shape is wrong: the schema already reports those.
 from __future__ import annotations
 
 import os
-import shlex
+import re
+import stat
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
+from mlops_ci.core.commands import split_command
 from mlops_ci.core.units import UnitError, parse_duration, parse_size
 from mlops_ci.core.versions import Scheme, production_version_problem
 from mlops_ci.errors import ManifestIssue
@@ -145,7 +147,7 @@ class _Checks:
         for path in self._path_fields():
             value = _get(self.data, *path)
             if isinstance(value, str):
-                problem = _path_problem(value, self.root, self.repository)
+                problem = _path_problem(value, str(self.root), str(self.repository))
                 if problem:
                     yield self.issue(path, f"{render_path(path)} {problem}")
         artifacts = _get(self.data, "build", "artifacts")
@@ -271,7 +273,7 @@ class _Checks:
             command = _get(self.data, *path)
             if isinstance(command, str):
                 try:
-                    argv = shlex.split(command)
+                    argv = split_command(command)
                 except ValueError as error:
                     yield self.issue(
                         path,
@@ -360,21 +362,47 @@ def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
     return None
 
 
-def _path_problem(value: str, root: Path, repository: Path) -> str | None:
-    if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+def _path_problem(value: str, root: str, repository: str) -> str | None:
+    """Why ``value`` (relative to ``root``) is not a path inside ``repository``, or None.
+
+    String operations rather than pathlib, and a file-system look only at the parts below
+    the repository: a monorepo's thousand manifests are checked in one go.
+    """
+    if value.startswith("/") or _WINDOWS_ABSOLUTE.match(value):
         return f"is the absolute path {quote(value)}; write it relative to the manifest's folder"
     if "\\" in value:
         return f"{quote(value)} uses backslashes; write paths with /"
-    target = Path(os.path.normpath(root / value))
-    if not target.is_relative_to(repository):
+    target = os.path.normpath(os.path.join(root, value))
+    if not _inside(target, repository):
         return (
             f"{quote(value)} leaves the repository; keep every path inside the "
             "repository that holds the manifest"
         )
-    real_repository = repository.resolve()
-    if target.exists() and not target.resolve().is_relative_to(real_repository):
+    if _through_a_link(target, repository) and not _inside(
+        os.path.realpath(target), os.path.realpath(repository)
+    ):
         return f"{quote(value)} is a link that leads out of the repository; point it inside"
     return None
+
+
+_WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _through_a_link(target: str, repository: str) -> bool:
+    """Whether any existing part of ``target`` below ``repository`` is a symbolic link."""
+    current = repository
+    for part in os.path.relpath(target, repository).split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except OSError:
+            return False
+    return False
 
 
 def _git_ref_problem(name: str) -> str | None:

@@ -14,9 +14,9 @@ nesting is refused before anything recurses.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import yaml
 
@@ -38,16 +38,31 @@ _FLOAT = re.compile(
     r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"
     r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
 )
+# The first characters of YAML 1.2 core nulls, booleans, integers and floats.
+_MAY_START_A_NON_STRING = frozenset("~nNtTfF+-.0123456789")
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_KEY = "<<"
 
 
-@dataclass(frozen=True, order=True)
-class Position:
-    """A 1-based line and column."""
+class _Mark(Protocol):
+    """libyaml's mark of where an event starts: 0-based."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
+class Position(NamedTuple):
+    """A 1-based line and column (a tuple: one is made for every value of every manifest)."""
 
     line: int
     column: int
+
+
+# Where a value stands: a Position, or the parser's mark until a message needs a Position.
+Where: TypeAlias = Position | _Mark
 
 
 @dataclass(frozen=True)
@@ -56,8 +71,8 @@ class SourceDocument:
 
     file: str
     data: Any
-    value_positions: Mapping[JsonPath, Position] = field(repr=False)
-    key_positions: Mapping[JsonPath, Position] = field(repr=False)
+    value_positions: Mapping[JsonPath, Where] = field(repr=False)
+    key_positions: Mapping[JsonPath, Where] = field(repr=False)
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
         """Where the value at ``path`` starts (or its key, with ``key=True``).
@@ -65,11 +80,11 @@ class SourceDocument:
         Falls back to the nearest ancestor, so a missing property points at its parent.
         """
         if key and path in self.key_positions:
-            return self.key_positions[path]
+            return _as_position(self.key_positions[path])
         for end in range(len(path), -1, -1):
             found = self.value_positions.get(path[:end])
             if found is not None:
-                return found
+                return _as_position(found)
         return Position(1, 1)
 
     def issue(
@@ -126,12 +141,15 @@ def parse_source(raw: bytes, file: str) -> SourceDocument:
     """Parse YAML bytes (at most MAX_BYTES) into a SourceDocument."""
     text = _decode(raw, file)
     builder = _Builder(file)
+    parser = _Loader(text)
     try:
-        builder.run(yaml.parse(text, Loader=_Loader))
+        builder.run(parser.get_event)
     except yaml.MarkedYAMLError as error:
         raise ManifestError([*builder.issues, _syntax_issue(error, text, file)]) from None
     except yaml.YAMLError as error:  # pragma: no cover - libyaml reports reader errors unmarked
         raise ManifestError([_at(file, 1, 1, f"is not valid YAML: {error}")]) from None
+    finally:
+        parser.dispose()
     if builder.issues:
         raise ManifestError(builder.issues)
     if builder.root is None:
@@ -232,7 +250,7 @@ class _Open:
     value: dict[str, Any] | list[Any]
     path: JsonPath
     pending_key: str | None = None
-    pending_key_position: Position | None = None
+    pending_key_position: Where | None = None
     merges: list[tuple[Any, Position]] = field(default_factory=list)
     size: int = 1
     skipping: bool = False
@@ -251,17 +269,27 @@ class _Builder:
         self.file = file
         self.root: Any = None
         self.issues: list[ManifestIssue] = []
-        self.value_positions: dict[JsonPath, Position] = {}
-        self.key_positions: dict[JsonPath, Position] = {}
+        self.value_positions: dict[JsonPath, Where] = {}
+        self.key_positions: dict[JsonPath, Where] = {}
         self._stack: list[_Open] = []
         self._anchors: dict[str, tuple[Any, int]] = {}
         self._open_anchors: list[str | None] = []
         self._expanded = 0
         self._documents = 0
 
-    def run(self, events: Iterator[yaml.Event]) -> None:
-        for event in events:
-            if isinstance(event, yaml.DocumentStartEvent):
+    def run(self, next_event: Callable[[], yaml.Event]) -> None:
+        # The parser's own get_event, not yaml.parse(): its generator costs a third of the
+        # time of reading a manifest.
+        while True:
+            event = next_event()
+            if type(event) is yaml.StreamEndEvent:
+                return
+            # Scalars are most events: test for them first, and take plain ones on a path
+            # with no method calls; a monorepo's thousand manifests go through here.
+            if type(event) is yaml.ScalarEvent:
+                if not self._plain_scalar(event):
+                    self._scalar(event)
+            elif isinstance(event, yaml.DocumentStartEvent):
                 self._documents += 1
                 if self._documents > 1:
                     self._fail(
@@ -269,8 +297,6 @@ class _Builder:
                         "the file holds more than one YAML document (---); a "
                         "manifest is one document",
                     )
-            elif isinstance(event, yaml.ScalarEvent):
-                self._scalar(event)
             elif isinstance(event, yaml.AliasEvent):
                 self._alias(event)
             elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -279,6 +305,42 @@ class _Builder:
                 self._end()
 
     # -- events -------------------------------------------------------------------------
+
+    def _plain_scalar(self, event: yaml.ScalarEvent) -> bool:
+        """Take the common scalar (no anchor, no tag, a fresh key or a value) in one step.
+
+        Returns False for anything else, which the general path then handles and reports.
+        """
+        if not self._stack or event.anchor is not None or event.tag is not None:
+            return False
+        top = self._stack[-1]
+        if top.merging or top.skipping or self._expanded >= MAX_EXPANDED_VALUES:
+            return False
+        # The parser's own mark: turned into a Position only if a message needs it.
+        position = event.start_mark
+        if position is None:  # pragma: no cover - libyaml marks every event
+            return False
+        container = top.value
+        if isinstance(container, list):
+            self.value_positions[(*top.path, len(container))] = position
+            container.append(self._resolve(event))
+        else:
+            key = top.pending_key
+            if key is None:  # this scalar is a key
+                name = event.value
+                if name in container or name == _MERGE_KEY:
+                    return False
+                top.pending_key = name
+                top.pending_key_position = position
+                return True
+            top.pending_key = None
+            container[key] = self._resolve(event)
+            if top.pending_key_position is not None:
+                self.key_positions[(*top.path, key)] = top.pending_key_position
+            self.value_positions[(*top.path, key)] = position
+        top.size += 1
+        self._expanded += 1
+        return True
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
         self._check_tag(event)
@@ -350,7 +412,8 @@ class _Builder:
             top.merging = True
         else:
             if isinstance(top.value, dict) and key in top.value:
-                first = self.key_positions.get((*top.path, key))
+                seen = self.key_positions.get((*top.path, key))
+                first = _as_position(seen) if seen is not None else None
                 where = f" (first at line {first.line})" if first else ""
                 self._fail(
                     event,
@@ -378,7 +441,8 @@ class _Builder:
         top.pending_key = None
         if top.merging:
             top.merging = False
-            top.merges.append((value, position or top.pending_key_position or Position(1, 1)))
+            where = position or top.pending_key_position or Position(1, 1)
+            top.merges.append((value, _as_position(where)))
             return
         if key is None or top.skipping:
             top.skipping = False
@@ -463,6 +527,8 @@ class _Builder:
         text = event.value
         if not event.implicit[0] or event.tag == _STR_TAG:
             return text
+        if text and text[0] not in _MAY_START_A_NON_STRING:
+            return text  # most scalars are words: skip the regular expressions
         if _NULL.match(text):
             return None
         if _BOOL.match(text):
@@ -488,6 +554,11 @@ class _Builder:
 
     def _fail(self, event: yaml.Event, message: str) -> None:
         self.issues.append(self._issue(event, message))
+
+
+def _as_position(where: Where) -> Position:
+    """A Position from a Position or from a libyaml mark, which is 0-based."""
+    return where if isinstance(where, Position) else Position(where.line + 1, where.column + 1)
 
 
 def _position(event: yaml.Event) -> Position:

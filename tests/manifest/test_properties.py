@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -23,7 +22,7 @@ from mlops_ci.errors import ManifestError
 from mlops_ci.manifest.loader import load_manifest
 from mlops_ci.manifest.schema import manifest_schema
 from mlops_ci.manifest.source import parse_source
-from tests.conftest import EXAMPLE, CliRunner
+from tests.conftest import CliRunner
 
 # Characters a YAML file cannot hold raw, or that YAML 1.1 folds as line breaks inside
 # quoted strings (NEL, LS, PS); JSON's \u escapes carry them exactly.
@@ -120,7 +119,6 @@ def test_every_consistent_schema_valid_manifest_loads(
     assert manifest.model.name == instance["model"]["name"]
 
 
-EXAMPLE_TEXT = (EXAMPLE / "mlops.yaml").read_text(encoding="utf-8")
 YAML_BITS = st.sampled_from(
     [
         ":",
@@ -198,30 +196,6 @@ def test_mutated_manifests_fail_only_with_our_error(text: bytes, tmp_path_factor
             assert 1 <= issue.line <= lines
             assert issue.column >= 1
             assert issue.message
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
-def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += paths_of(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += paths_of(child, (*prefix, index))
-    return found
-
-
-EXAMPLE_DATA = yaml.safe_load(EXAMPLE_TEXT)
-EXAMPLE_PATHS = paths_of(EXAMPLE_DATA)[1:]
 
 
 @settings(
