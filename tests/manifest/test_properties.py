@@ -23,6 +23,7 @@ from mlops_ci.manifest.loader import load_manifest
 from mlops_ci.manifest.schema import manifest_schema
 from mlops_ci.manifest.source import parse_source
 from tests.conftest import CliRunner
+from tests.manifest.strategies import EXAMPLE_DATA, EXAMPLE_PATHS, EXAMPLE_TEXT, JSON_VALUES
 
 # Characters a YAML file cannot hold raw, or that YAML 1.1 folds as line breaks inside
 # quoted strings (NEL, LS, PS); JSON's \u escapes carry them exactly.
