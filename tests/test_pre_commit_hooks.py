@@ -15,21 +15,16 @@ from tests.conftest import EXAMPLE, PROJECT, git
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
 
-def test_hooks_file_passes_pre_commits_own_check() -> None:
+@pytest.mark.parametrize(
+    ("command", "file"),
+    [
+        ("validate-manifest", ".pre-commit-hooks.yaml"),
+        ("validate-config", ".pre-commit-config.yaml"),
+    ],
+)
+def test_hook_files_pass_pre_commits_own_checks(command: str, file: str) -> None:
     result = subprocess.run(
-        [*PRE_COMMIT, "validate-manifest", ".pre-commit-hooks.yaml"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    result = subprocess.run(
-        [*PRE_COMMIT, "validate-config", ".pre-commit-config.yaml"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
+        [*PRE_COMMIT, command, file], cwd=PROJECT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
