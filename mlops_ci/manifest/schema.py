@@ -215,7 +215,7 @@ def _wrong_type(expected: str | list[str], value: Any) -> str:
         _type_word(t) for t in ([expected] if isinstance(expected, str) else expected)
     )
     hint = ""
-    if "string" in expected and isinstance(value, int | float | bool) and value is not None:
+    if "string" in expected and isinstance(value, int | float | bool):
         hint = "; YAML read it as a number or boolean, so put it in quotes"
     if value is None:
         return f"must be {wanted}, but it is empty"
