@@ -3,6 +3,10 @@
 Workflow commands are lines on stdout that the runner parses, so every value that goes into
 one is escaped: a manifest or a data file must never be able to forge a command.
 See https://docs.github.com/actions/reference/workflow-commands-for-github-actions.
+
+Commands are written to stderr: the runner parses both streams (its ScriptHandler hands
+stdout and stderr each to an OutputManager with the command manager), and stdout stays
+free for a command's --json output.
 """
 
 from __future__ import annotations
