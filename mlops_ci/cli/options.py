@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from mlops_ci.errors import UsageError
+from mlops_ci.manifest.loader import DEFAULT_MANIFEST
 
 ENV_PREFIX = "MLOPS_CI_"
 _TRUE = ("1", "true", "yes", "on")
@@ -57,7 +58,7 @@ def common_options(*, many_manifests: bool = False) -> argparse.ArgumentParser:
             "-f",
             "--manifest",
             metavar="FILE",
-            default="mlops.yaml",
+            default=DEFAULT_MANIFEST,
             help="the manifest to read (default: mlops.yaml)",
         )
     parent.add_argument(

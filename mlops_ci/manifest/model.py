@@ -23,10 +23,6 @@ ImageBackend = Literal["auto", "oci", "docker"]
 TargetKind = Literal["kubernetes", "nomad"]
 Scalar = str | int | float | bool
 
-DEFAULT_TAG = "{name}@{version}"
-DEFAULT_METRICS = "build/metrics.json"
-DEFAULT_BASE_IMAGE = "docker.io/library/busybox:1.36"
-DEFAULT_TRACKING_URI = "sqlite:///.mlops-ci/mlflow.db"
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class Model:
 class Versioning:
     scheme: Scheme = "semver"
     bump: BumpLevel = "auto"
-    tag: str = DEFAULT_TAG
+    tag: str = "{name}@{version}"
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,7 @@ class Validate:
 @dataclass(frozen=True)
 class Image:
     repository: str
-    base: str = DEFAULT_BASE_IMAGE
+    base: str = "docker.io/library/busybox:1.36"
     backend: ImageBackend = "auto"
     layer_size: int = 1024**3
 
@@ -189,7 +185,7 @@ class Release:
 class MlflowTracking:
     experiment: str
     registered_model: str
-    tracking_uri: str = DEFAULT_TRACKING_URI
+    tracking_uri: str = "sqlite:///.mlops-ci/mlflow.db"
 
 
 @dataclass(frozen=True)
