@@ -24,7 +24,6 @@ TargetKind = Literal["kubernetes", "nomad"]
 Scalar = str | int | float | bool
 
 
-
 @dataclass(frozen=True)
 class Field:
     name: str

@@ -75,6 +75,7 @@ class _Checks:
         self.data = document.data
         self.root = root
         self.repository = repository
+        self.paths = _PathRules(str(root), str(repository))
 
     def issue(self, path: JsonPath, message: str, *, key: bool = False) -> ManifestIssue:
         return self.document.issue(path, message, key=key, schema_path=schema_location(path))
@@ -147,7 +148,7 @@ class _Checks:
         for path in self._path_fields():
             value = _get(self.data, *path)
             if isinstance(value, str):
-                problem = _path_problem(value, str(self.root), str(self.repository))
+                problem = self.paths.problem(value)
                 if problem:
                     yield self.issue(path, f"{render_path(path)} {problem}")
         artifacts = _get(self.data, "build", "artifacts")
@@ -362,27 +363,59 @@ def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
     return None
 
 
-def _path_problem(value: str, root: str, repository: str) -> str | None:
-    """Why ``value`` (relative to ``root``) is not a path inside ``repository``, or None.
+class _PathRules:
+    """Whether paths written relative to ``root`` stay inside ``repository``.
 
     String operations rather than pathlib, and a file-system look only at the parts below
-    the repository: a monorepo's thousand manifests are checked in one go.
+    the repository, each looked at once: a monorepo's thousand manifests are checked in
+    one go.
     """
-    if value.startswith("/") or _WINDOWS_ABSOLUTE.match(value):
-        return f"is the absolute path {quote(value)}; write it relative to the manifest's folder"
-    if "\\" in value:
-        return f"{quote(value)} uses backslashes; write paths with /"
-    target = os.path.normpath(os.path.join(root, value))
-    if not _inside(target, repository):
-        return (
-            f"{quote(value)} leaves the repository; keep every path inside the "
-            "repository that holds the manifest"
-        )
-    if _through_a_link(target, repository) and not _inside(
-        os.path.realpath(target), os.path.realpath(repository)
-    ):
-        return f"{quote(value)} is a link that leads out of the repository; point it inside"
-    return None
+
+    def __init__(self, root: str, repository: str) -> None:
+        self.root = root
+        self.repository = repository
+        self._links: dict[str, bool | None] = {}
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not a path inside the repository, or None."""
+        if value.startswith("/") or _WINDOWS_ABSOLUTE.match(value):
+            return (
+                f"is the absolute path {quote(value)}; write it relative to the manifest's folder"
+            )
+        if "\\" in value:
+            return f"{quote(value)} uses backslashes; write paths with /"
+        target = os.path.normpath(os.path.join(self.root, value))
+        if not _inside(target, self.repository):
+            return (
+                f"{quote(value)} leaves the repository; keep every path inside the "
+                "repository that holds the manifest"
+            )
+        if self._through_a_link(target) and not _inside(
+            os.path.realpath(target), os.path.realpath(self.repository)
+        ):
+            return f"{quote(value)} is a link that leads out of the repository; point it inside"
+        return None
+
+    def _through_a_link(self, target: str) -> bool:
+        """Whether any existing part of ``target`` below the repository is a symbolic link."""
+        current = self.repository
+        for part in target[len(self.repository) :].strip(os.sep).split(os.sep):
+            current = os.path.join(current, part)
+            link = self._is_link(current)
+            if link is None:
+                return False  # what does not exist cannot lead anywhere
+            if link:
+                return True
+        return False
+
+    def _is_link(self, path: str) -> bool | None:
+        """True for a link, False for anything else, None when nothing is there."""
+        if path not in self._links:
+            try:
+                self._links[path] = stat.S_ISLNK(os.lstat(path).st_mode)
+            except OSError:
+                self._links[path] = None
+        return self._links[path]
 
 
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -390,19 +423,6 @@ _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _through_a_link(target: str, repository: str) -> bool:
-    """Whether any existing part of ``target`` below ``repository`` is a symbolic link."""
-    current = repository
-    for part in os.path.relpath(target, repository).split(os.sep):
-        current = os.path.join(current, part)
-        try:
-            if stat.S_ISLNK(os.lstat(current).st_mode):
-                return True
-        except OSError:
-            return False
-    return False
 
 
 def _git_ref_problem(name: str) -> str | None:

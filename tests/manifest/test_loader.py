@@ -209,3 +209,28 @@ def test_whole_numbers_written_with_a_point_are_whole_numbers(tmp_path: Path) ->
     )
     assert values == (1024, 3, 10, 4)
     assert all(type(value) is int for value in values)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (
+            "C:\\data\\train.csv",
+            "data[0].path is the absolute path 'C:\\data\\train.csv'; write it relative to the "
+            "manifest's folder",
+        ),
+        ("data\\train.csv", "data[0].path 'data\\train.csv' uses backslashes; write paths with /"),
+    ],
+)
+def test_windows_paths_are_refused(tmp_path: Path, path: str, message: str) -> None:
+    manifest_path = tmp_path / "mlops.yaml"
+    manifest_path.write_text(MINIMAL + f"data:\n  - {{name: d, path: '{path}', format: csv}}\n")
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(manifest_path)
+    assert [issue.message for issue in raised.value.issues] == [message]
+
+
+def test_a_colon_in_a_relative_path_is_not_a_drive(tmp_path: Path) -> None:
+    manifest_path = tmp_path / "mlops.yaml"
+    manifest_path.write_text(MINIMAL + "data:\n  - {name: d, path: 'a:b.csv'}\n")
+    assert load_manifest(manifest_path).data[0].path == tmp_path / "a:b.csv"
