@@ -243,7 +243,7 @@ def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> Manifest
     return _at(file, line, column, message)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """A mapping or sequence being filled, and what the next event fills in."""
 
