@@ -99,8 +99,9 @@ def _append(environ: Mapping[str, str], variable: str, text: str) -> None:
 class SecretMasker(logging.Filter):
     """Replaces every known secret with ``***`` in log records and in any text.
 
-    Under Actions it also tells the runner to mask each secret (``::add-mask::``), so the
-    runner hides it in output the tool does not control, such as a child process's.
+    For a secret the tool comes by itself (a registry's bearer token), ``add`` can also
+    tell the runner to mask it (``::add-mask::``), so the runner hides it in output the
+    tool does not control, such as a child process's.
     """
 
     def __init__(self) -> None:
@@ -109,7 +110,7 @@ class SecretMasker(logging.Filter):
 
     def add(self, secret: str, *, announce_to: TextIO | None = None) -> None:
         # Very short values would mask ordinary words; the runner ignores them as well.
-        for part in {secret, *secret.splitlines()}:
+        for part in [secret, *secret.splitlines()]:
             value = part.strip()
             if len(value) < 4 or value in self._secrets:
                 continue
@@ -117,13 +118,16 @@ class SecretMasker(logging.Filter):
             if announce_to is not None:
                 announce_to.write(f"::add-mask::{_escape_data(value)}\n")
 
-    def add_from_environment(
-        self, environ: Mapping[str, str], announce_to: TextIO | None = None
-    ) -> None:
-        """Mask the values of variables named like secrets (``GITHUB_TOKEN``, ``*_PASSWORD``)."""
+    def add_from_environment(self, environ: Mapping[str, str]) -> None:
+        """Mask the values of variables named like secrets (``GITHUB_TOKEN``, ``*_PASSWORD``).
+
+        They are not announced: they come from the workflow's secrets, which the runner
+        already masks, and an ``::add-mask::`` line would print them wherever the output
+        is not parsed for commands (a local run, a copied log).
+        """
         for name, value in environ.items():
             if _SECRET_NAME.search(name) and value:
-                self.add(value, announce_to=announce_to)
+                self.add(value)
 
     def mask(self, text: str) -> str:
         # Longest first, so a secret that contains another is hidden whole.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from mlops_ci import __version__
-from mlops_ci.adapters.gha import SecretMasker, running_in_actions
+from mlops_ci.adapters.gha import SecretMasker
 from mlops_ci.cli import manifest
 from mlops_ci.cli.options import Console, apply_environment
 from mlops_ci.errors import ExitStatus, MlopsCiError
@@ -53,9 +53,7 @@ def main(
     environ = os.environ if environ is None else environ
     console = Console(out=stdout or sys.stdout, err=stderr or sys.stderr, environ=environ)
     masker = SecretMasker()
-    masker.add_from_environment(
-        environ, announce_to=console.err if running_in_actions(environ) else None
-    )
+    masker.add_from_environment(environ)
     verbose = False
     try:
         parser = build_parser()

@@ -202,3 +202,11 @@ def test_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "tab_indentation.yaml:3:1: a tab character here" in result.stdout
     assert result.stderr == ""
+
+
+def test_secrets_from_the_environment_never_reach_the_output(cli: CliRunner) -> None:
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "ghs_0123456789abcdef"}
+    run = cli("manifest", "validate", "-f", str(BAD / "scheme_typo.yaml"), environ=environ)
+    assert run.status == 2
+    assert "ghs_0123456789abcdef" not in run.out + run.err
+    assert "::add-mask::" not in run.err
