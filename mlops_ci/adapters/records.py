@@ -1,0 +1,111 @@
+"""The record store: one JSON file per stage under ``.mlops-ci/records/<model>/<version>/``.
+
+A record is written whole or not at all: into a temporary file beside it, flushed to disk,
+then renamed over the old one. Writers of one version take an exclusive lock on its folder,
+so two processes (two CI jobs sharing a workspace, a stage and ``sync``) never interleave a
+read-modify-write; readers need no lock, since a rename is atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_LOCK = ".lock"
+
+
+class RecordStoreError(MlopsCiError):
+    exit_status = ExitStatus.BAD_INPUT
+
+
+class RecordStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def for_repository(cls, repository: Path) -> RecordStore:
+        return cls(repository / ".mlops-ci" / "records")
+
+    def path(self, model: str, version: str, stage: str) -> Path:
+        for part in (model, version, stage):
+            # Names come from manifests and tags: never let one climb out of the store.
+            if not _SAFE_PART.match(part) or ".." in part:
+                raise RecordStoreError(f"{part!r} cannot name a record file")
+        return self.root / model / version / f"{stage}.json"
+
+    def write(self, record: StageRecord) -> Path:
+        target = self.path(record.model, record.version, record.stage)
+        with self._locked(target.parent):
+            _write_atomically(target, record.to_json())
+        return target
+
+    def update(
+        self, model: str, version: str, stage: str, change: Callable[[StageRecord], StageRecord]
+    ) -> StageRecord:
+        """Read, change and write one record under the version's lock."""
+        target = self.path(model, version, stage)
+        with self._locked(target.parent):
+            changed = change(self._read_file(target))
+            _write_atomically(target, changed.to_json())
+        return changed
+
+    def read(self, model: str, version: str, stage: str) -> StageRecord | None:
+        target = self.path(model, version, stage)
+        return self._read_file(target) if target.exists() else None
+
+    def records(self, model: str) -> Iterator[StageRecord]:
+        """Every record of ``model``, in no particular order; unreadable files raise."""
+        folder = self.root / model
+        if not folder.is_dir():
+            return
+        for file in sorted(folder.glob("*/*.json")):
+            yield self._read_file(file)
+
+    def _read_file(self, file: Path) -> StageRecord:
+        try:
+            return record_from_json(json.loads(file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, RecordFormatError) as error:
+            raise RecordStoreError(
+                f"{file}: not a readable record ({error}); restore it from the CI artifact or "
+                "delete it"
+            ) from None
+
+    @contextlib.contextmanager
+    def _locked(self, folder: Path) -> Iterator[None]:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / _LOCK, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_atomically(target: Path, data: object) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)
