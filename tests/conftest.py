@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
+import socket
 import subprocess
-from collections.abc import Callable, Mapping
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +71,117 @@ def example_copy(repository: Path) -> Path:
         ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__"),
     )
     return repository
+
+
+class MlflowServer:
+    """A real `mlflow server` on 127.0.0.1, with its own store; stop and start it at will."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        executable = Path(sys.executable).with_name("mlflow")
+        if not executable.exists():
+            message = "the mlflow server is not installed (pip install 'mlops-ci[server]')"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        self.process = subprocess.Popen(
+            [
+                str(executable),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{self.folder / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(self.folder / "artifacts"),
+            ],
+            stdout=(self.folder / "server.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"mlflow server exited: {(self.folder / 'server.log').read_text()}")
+            try:
+                health = f"{self.url}/health"  # http on 127.0.0.1, built here
+                with urllib.request.urlopen(health, timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        pytest.fail("mlflow server did not answer /health within 90 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        self.process = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One tracking server for the session's HTTP tests."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def commit(folder: Path, message: str, *, touch: str | None = None) -> str:
+    """Commit everything (after changing ``touch``, if given) and return the commit id."""
+    if touch is not None:
+        path = folder / touch
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            handle.write(f"{message}\n")
+    git(folder, "add", "-A")
+    git(
+        folder,
+        "-c",
+        "user.name=Test",
+        "-c",
+        "user.email=test@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        message,
+    )
+    return git(folder, "rev-parse", "HEAD").strip()
+
+
+def tag(folder: Path, name: str, revision: str = "HEAD") -> None:
+    git(
+        folder,
+        "-c",
+        "user.name=Test",
+        "-c",
+        "user.email=test@example.com",
+        "tag",
+        "-a",
+        "-m",
+        name,
+        name,
+        revision,
+    )

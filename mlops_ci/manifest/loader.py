@@ -14,7 +14,7 @@ from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
 from mlops_ci.manifest.schema import schema_default, schema_issues
 from mlops_ci.manifest.semantics import data_format, semantic_issues
-from mlops_ci.manifest.source import SourceDocument, read_source
+from mlops_ci.manifest.source import MAX_BYTES, SourceDocument, parse_source, read_source
 
 DEFAULT_MANIFEST = "mlops.yaml"
 
@@ -24,11 +24,20 @@ def load_manifest(path: str | Path, *, display: str | None = None) -> m.Manifest
     file = Path(path)
     document = read_source(str(file), display or str(path))
     root = file.resolve().parent
-    repository = find_repository(root)
+    return _checked(document, file, root, find_repository(root))
+
+
+def manifest_from_bytes(raw: bytes, display: str, path: Path, repository: Path) -> m.Manifest:
+    """The manifest in ``raw`` as if it stood at ``path`` (a past version from git)."""
+    document = parse_source(raw[: MAX_BYTES + 1], display)
+    return _checked(document, path, path.resolve().parent, repository)
+
+
+def _checked(document: SourceDocument, path: Path, root: Path, repository: Path) -> m.Manifest:
     issues = check_document(document, root, repository)
     if issues:
         raise ManifestError(issues)
-    return build_manifest(document.data, file, root, repository)
+    return build_manifest(document.data, path, root, repository)
 
 
 def check_document(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:

@@ -1,0 +1,155 @@
+"""``mlops-ci version current|next|history``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.cli import wiring
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.core.history import HistoryEntry, tag_name
+from mlops_ci.errors import ExitStatus
+from mlops_ci.manifest.loader import load_manifest
+from mlops_ci.manifest.model import Manifest
+from mlops_ci.versioning import NextVersion, history, plan_next, production_version
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "version",
+        help="the version in production, the next candidate, and the history",
+        description="Versions from the manifest, git tags, stage records and MLflow.",
+    )
+    actions = group.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="which answer to give"
+    )
+    current = actions.add_parser(
+        "current",
+        parents=[common_options()],
+        help="the version in production",
+        description="Print model.version and whether its release tag exists.",
+    )
+    current.set_defaults(handler=current_command)
+    upcoming = actions.add_parser(
+        "next",
+        parents=[common_options()],
+        help="the next release candidate and why",
+        description="Print the next candidate: the bump level with its reasons (signature "
+        "change, Conventional Commits since the last release) and a candidate number past "
+        "every one in git tags, records and MLflow.",
+    )
+    _tracking_option(upcoming)
+    upcoming.set_defaults(handler=next_command)
+    past = actions.add_parser(
+        "history",
+        parents=[common_options()],
+        help="every release and candidate",
+        description="List every release and candidate, newest first, with its state, date, "
+        "commit and image digest.",
+    )
+    past.set_defaults(handler=history_command)
+
+
+def _tracking_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="do not ask MLflow for registered candidates (git tags and records only)",
+    )
+
+
+def current_command(arguments: argparse.Namespace, console: Console) -> int:
+    manifest = load_manifest(arguments.manifest)
+    version = production_version(manifest)
+    tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
+    tagged = any(t.name == tag for t in wiring.git(manifest).tags())
+    if arguments.json:
+        _print_json(
+            console,
+            {"model": manifest.model.name, "version": str(version), "tag": tag, "tagged": tagged},
+        )
+    else:
+        note = "" if tagged else f" (no tag {tag} yet)"
+        console.out.write(f"{manifest.model.name} {version}{note}\n")
+    return ExitStatus.PASSED
+
+
+def next_command(arguments: argparse.Namespace, console: Console) -> int:
+    manifest = load_manifest(arguments.manifest)
+    records = list(wiring.record_store(manifest).records(manifest.model.name))
+    registered = [] if arguments.no_tracking else _registered(manifest, console.environ)
+    planned = plan_next(
+        manifest, wiring.git(manifest), records, registered, datetime.now(UTC).date()
+    )
+    if arguments.json:
+        _print_json(console, _next_json(manifest, planned))
+    else:
+        console.out.write(f"{planned.candidate}\n")
+        console.out.write(
+            f"  {planned.decision.level} bump of {planned.production}, tag {planned.tag}\n"
+        )
+        for reason in planned.decision.reasons:
+            console.out.write(f"  - {reason}\n")
+    return ExitStatus.PASSED
+
+
+def history_command(arguments: argparse.Namespace, console: Console) -> int:
+    manifest = load_manifest(arguments.manifest)
+    records = wiring.record_store(manifest).records(manifest.model.name)
+    entries = history(manifest, wiring.git(manifest), records)
+    if arguments.json:
+        _print_json(
+            console, {"model": manifest.model.name, "versions": [_entry_json(e) for e in entries]}
+        )
+        return ExitStatus.PASSED
+    console.out.write(f"{'VERSION':<22} {'STATE':<10} {'DATE':<20} {'COMMIT':<8} IMAGE\n")
+    for entry in entries:
+        when = entry.date.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if entry.date else "-"
+        digest = entry.image_digest[:19] if entry.image_digest else "-"
+        commit = entry.commit[:7] if entry.commit else "-"
+        console.out.write(
+            f"{entry.version!s:<22} {entry.state:<10} {when:<20} {commit:<8} {digest}\n"
+        )
+    return ExitStatus.PASSED
+
+
+def _registered(manifest: Manifest, environ: Mapping[str, str]) -> list[str]:
+    """Candidates registered in MLflow; an embedded store that does not exist yet has none
+    (and is not made just to be asked)."""
+    target = wiring.tracking_target(manifest, environ)
+    embedded = target.uri.removeprefix("sqlite:///")
+    if target.uri.startswith("sqlite:///") and not Path(embedded).exists():
+        return []
+    return wiring.tracker(manifest, environ).registered_candidates()
+
+
+def _next_json(manifest: Manifest, planned: NextVersion) -> dict[str, Any]:
+    return {
+        "model": manifest.model.name,
+        "production": str(planned.production),
+        "level": planned.decision.level,
+        "reasons": list(planned.decision.reasons),
+        "release": str(planned.release),
+        "candidate": str(planned.candidate),
+        "tag": planned.tag,
+        "commits": [{"sha": c.sha, "subject": c.subject} for c in planned.commits],
+    }
+
+
+def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "version": str(entry.version),
+        "state": entry.state,
+        "date": entry.date.isoformat() if entry.date else None,
+        "commit": entry.commit,
+        "tag": entry.tag,
+        "image_digest": entry.image_digest,
+    }
+
+
+def _print_json(console: Console, data: object) -> None:
+    console.out.write(json.dumps(data, indent=2) + "\n")

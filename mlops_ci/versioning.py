@@ -1,0 +1,123 @@
+"""A model's versions as the commands see them: history from git tags, records and MLflow,
+and the next candidate with the reasons for its number.
+
+This module wires the pure core (versions, bump, history) to the adapters it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from mlops_ci.core.bump import BumpDecision, Commit, decide_bump, diff_signature
+from mlops_ci.core.history import HistoryEntry, build_history, tag_name, tagged_versions
+from mlops_ci.core.records import StageRecord
+from mlops_ci.core.versions import (
+    Version,
+    next_candidate,
+    next_release,
+    parse_version,
+    try_parse_version,
+)
+from mlops_ci.errors import ManifestError
+from mlops_ci.manifest.loader import manifest_from_bytes
+from mlops_ci.manifest.model import Manifest, Signature
+
+
+class GitHistory(Protocol):
+    def tags(self) -> Sequence[_Tag]: ...
+    def commits(self, since: str | None, paths: Sequence[str] = ()) -> list[Commit]: ...
+    def show(self, revision: str, path: str) -> bytes | None: ...
+
+
+class _Tag(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def commit(self) -> str: ...
+    @property
+    def date(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class NextVersion:
+    production: Version
+    release: Version
+    candidate: Version
+    tag: str
+    decision: BumpDecision
+    commits: tuple[Commit, ...]
+
+
+def production_version(manifest: Manifest) -> Version:
+    return parse_version(manifest.model.version, manifest.versioning.scheme)
+
+
+def history(
+    manifest: Manifest, git: GitHistory, records: Iterable[StageRecord]
+) -> list[HistoryEntry]:
+    scheme = manifest.versioning.scheme
+    tagged = tagged_versions(git.tags(), manifest.versioning.tag, manifest.model.name, scheme)
+    return build_history(production_version(manifest), tagged, records, scheme)
+
+
+def plan_next(
+    manifest: Manifest,
+    git: GitHistory,
+    records: Sequence[StageRecord],
+    registered: Iterable[str],
+    today: date,
+) -> NextVersion:
+    """The next candidate: its release bumped as ``versioning.bump`` says (with reasons),
+    numbered past every candidate of that release in git tags, records and MLflow."""
+    scheme = manifest.versioning.scheme
+    production = production_version(manifest)
+    tags = git.tags()
+    production_tag = tag_name(manifest.versioning.tag, manifest.model.name, production)
+    released_at = next((tag for tag in tags if tag.name == production_tag), None)
+    folder = manifest.root.relative_to(manifest.repository).as_posix()
+    commits = git.commits(
+        released_at.name if released_at else None, [folder] if folder != "." else []
+    )
+    change = diff_signature(
+        _production_signature(manifest, git, released_at.name if released_at else None),
+        manifest.model.signature,
+    )
+    decision = decide_bump(manifest.versioning.bump, change, commits)
+    release = next_release(production, decision.level, today)
+    seen = [
+        version
+        for version, _ in tagged_versions(
+            tags, manifest.versioning.tag, manifest.model.name, scheme
+        )
+    ]
+    seen += [v for v in (try_parse_version(r.version, scheme) for r in records) if v]
+    seen += [v for v in (try_parse_version(text, scheme) for text in registered) if v]
+    candidate = next_candidate(release, seen)
+    return NextVersion(
+        production=production,
+        release=release,
+        candidate=candidate,
+        tag=tag_name(manifest.versioning.tag, manifest.model.name, candidate),
+        decision=decision,
+        commits=tuple(commits),
+    )
+
+
+def _production_signature(manifest: Manifest, git: GitHistory, tag: str | None) -> Signature | None:
+    """The signature in the manifest as it was released, or the current one when there is
+    nothing to compare against (no release tag, no manifest there, or one that no longer
+    loads): no change is better than a made-up one."""
+    if tag is None:
+        return manifest.model.signature
+    relative = manifest.path.resolve().relative_to(manifest.repository).as_posix()
+    raw = git.show(tag, relative)
+    if raw is None:
+        return manifest.model.signature
+    try:
+        released = manifest_from_bytes(raw, f"{tag}:{relative}", manifest.path, manifest.repository)
+    except ManifestError:
+        return manifest.model.signature
+    return released.model.signature

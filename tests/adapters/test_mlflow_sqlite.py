@@ -1,0 +1,164 @@
+"""The MLflow adapter against the embedded SQLite store: runs, batches, registry, aliases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.mlflow import (
+    MlflowTracker,
+    Retry,
+    TrackingError,
+    TrackingTarget,
+    _batches,
+    redact_uri,
+    resolve_tracking_uri,
+)
+from mlops_ci.core.records import StageRecord
+
+WHEN = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def record(**changes: object) -> StageRecord:
+    values: dict[str, object] = {
+        "model": "churn",
+        "version": "1.44.0-rc.1",
+        "stage": "test",
+        "verdict": "passed",
+        "state": "tested",
+        "started_at": WHEN,
+        "finished_at": WHEN,
+        "git_sha": "a" * 40,
+        "metrics": {"accuracy": 0.91, "f1": 0.84},
+        "params": {"seed": "7"},
+        "manifest_sha256": "b" * 64,
+    }
+    values.update(changes)
+    return StageRecord(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tracker(tmp_path: Path) -> MlflowTracker:
+    return MlflowTracker(
+        TrackingTarget(
+            uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+            experiment="churn",
+            registered_model="churn",
+            artifact_root=tmp_path / "artifacts",
+        )
+    )
+
+
+def test_a_stage_is_one_run_however_often_it_is_logged(tracker: MlflowTracker) -> None:
+    first = tracker.log_stage(record())
+    again = tracker.log_stage(record(metrics={"accuracy": 0.91, "f1": 0.84, "auc": 0.95}))
+    assert first == again
+    runs = tracker.runs_of("churn", "1.44.0-rc.1")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.metrics == {"accuracy": 0.91, "f1": 0.84, "auc": 0.95}
+    assert len(tracker.client.get_metric_history(first, "accuracy")) == 1
+    assert run.data.params["seed"] == "7"
+    assert run.data.params["git_sha"] == "a" * 40
+    assert run.data.tags["mlops-ci.verdict"] == "passed"
+    assert run.info.status == "FINISHED"
+    artifacts = [a.path for a in tracker.client.list_artifacts(first, "mlops-ci")]
+    assert artifacts == ["mlops-ci/test.json"]
+
+
+def test_another_commit_or_stage_is_another_run(tracker: MlflowTracker) -> None:
+    runs = {
+        tracker.log_stage(record()),
+        tracker.log_stage(record(git_sha="c" * 40)),
+        tracker.log_stage(record(stage="validate", state="validated")),
+    }
+    assert len(runs) == 3
+
+
+def test_a_failed_stage_is_a_failed_run(tracker: MlflowTracker) -> None:
+    run_id = tracker.log_stage(record(verdict="failed", state="failed"))
+    assert tracker.client.get_run(run_id).info.status == "FAILED"
+
+
+def test_registry_versions_and_alias_history(tracker: MlflowTracker, tmp_path: Path) -> None:
+    run_id = tracker.log_stage(record())
+    source = (tmp_path / "artifacts").as_uri()
+    first = tracker.register("1.44.0-rc.1", source, run_id, {"mlops-ci.state": "tested"})
+    assert tracker.register("1.44.0-rc.1", source, run_id) == first  # once only
+    second = tracker.register("1.44.0-rc.2", source, None)
+    assert first != second
+    assert sorted(tracker.registered_candidates()) == ["1.44.0-rc.1", "1.44.0-rc.2"]
+
+    tracker.move_alias("production", "1.44.0-rc.1", WHEN)
+    tracker.move_alias("production", "1.44.0-rc.1", WHEN)  # no move, no new tag
+    later = datetime(2026, 11, 26, tzinfo=UTC)
+    tracker.move_alias("production", "1.44.0-rc.2", later)
+    assert tracker.alias_target("production") == "1.44.0-rc.2"
+    assert tracker.alias_target("staging") is None
+    old = tracker.client.get_model_version("churn", first).tags
+    new = tracker.client.get_model_version("churn", second).tags
+    assert old["mlops-ci.alias.production.from"] == WHEN.isoformat()
+    assert old["mlops-ci.alias.production.until"] == later.isoformat()
+    assert new["mlops-ci.alias.production.from"] == later.isoformat()
+    tracker.tag_version("1.44.0-rc.2", {"mlops-ci.image_digest": "sha256:" + "f" * 64})
+    assert (
+        tracker.client.get_model_version("churn", second).tags["mlops-ci.image_digest"]
+        == "sha256:" + "f" * 64
+    )
+
+
+def test_unregistered_versions_are_named(tracker: MlflowTracker) -> None:
+    with pytest.raises(TrackingError, match=r"1\.0\.0-rc\.9 is not registered in churn"):
+        tracker.move_alias("production", "1.0.0-rc.9", WHEN)
+
+
+def test_batches_stay_within_mlflow_limits() -> None:
+    batches = list(_batches(list(range(2500)), list(range(150)), list(range(30))))
+    assert all(len(m) + len(p) + len(t) <= 1000 for m, p, t in batches)
+    assert all(len(p) + len(t) <= 100 for _, p, t in batches)
+    assert sum(len(m) for m, _, _ in batches) == 2500
+    assert sum(len(p) for _, p, _ in batches) == 150
+    assert sum(len(t) for _, _, t in batches) == 30
+    assert len(list(_batches(list(range(500)), list(range(5)), list(range(3))))) == 1
+
+
+def test_uri_resolution_and_redaction(tmp_path: Path) -> None:
+    assert resolve_tracking_uri("sqlite:///.mlops-ci/mlflow.db", tmp_path, {}) == (
+        f"sqlite:///{tmp_path.resolve()}/.mlops-ci/mlflow.db"
+    )
+    assert (
+        resolve_tracking_uri(
+            "sqlite:///.mlops-ci/mlflow.db", tmp_path, {"MLFLOW_TRACKING_URI": "http://h:5000"}
+        )
+        == "http://h:5000"
+    )
+    assert resolve_tracking_uri("sqlite:////abs/m.db", tmp_path, {}) == "sqlite:////abs/m.db"
+    assert redact_uri("https://user:s3cret@mlflow.example:8443/x") == (
+        "https://***@mlflow.example:8443/x"
+    )
+    assert redact_uri("http://h:5000") == "http://h:5000"
+
+
+def test_an_unreachable_server_fails_after_bounded_retries(tmp_path: Path) -> None:
+    waits: list[float] = []
+    tracker = MlflowTracker(
+        TrackingTarget(
+            uri="http://user:pw@127.0.0.1:9",
+            experiment="churn",
+            registered_model="churn",
+            artifact_root=tmp_path,
+        ),
+        Retry(attempts=3, first_delay=0.25, sleep=waits.append),
+    )
+    with pytest.raises(TrackingError) as raised:
+        tracker.log_stage(record())
+    message = str(raised.value)
+    assert message.startswith(
+        "MLflow at http://***@127.0.0.1:9 could not find the experiment after 3 tries"
+    )
+    assert "pw" not in message
+    assert message.endswith("run `mlops-ci sync` when it is back")
+    assert waits == [0.25, 0.5]
+    assert raised.value.exit_status == 3
