@@ -87,6 +87,8 @@ class MlflowTracker:
         # all; mlops-ci retries whole calls itself, a bounded few, so ask for none.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+        # mlflow prints "View run ... at: URL" on stdout when a run ends: stdout is ours.
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         from mlflow import MlflowClient
 
         # mlflow and alembic talk at INFO ("Creating initial MLflow database tables...") and

@@ -1,0 +1,140 @@
+"""`mlops-ci sync`: records reach MLflow once, whether the store is embedded or a server
+that dies half-way."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.records import RecordStore
+from mlops_ci.core.records import StageRecord
+from tests.conftest import CliRunner, MlflowServer, commit
+
+MODEL = "churn-classifier"
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def write_records(repo: Path, count: int) -> list[StageRecord]:
+    store = RecordStore(repo / ".mlops-ci" / "records")
+    records = []
+    for index in range(count):
+        at = START + timedelta(minutes=index)
+        record = StageRecord(
+            model=MODEL,
+            version=f"1.44.0-rc.{index // 3 + 1}",
+            stage=("build", "test", "validate")[index % 3],
+            verdict="passed",
+            state=("candidate", "tested", "validated")[index % 3],
+            started_at=at,
+            finished_at=at,
+            git_sha="a" * 40,
+            metrics={f"metric_{n}": n / 10 for n in range(20)},
+            params={"index": str(index)},
+        )
+        store.write(record)
+        records.append(record)
+    return records
+
+
+def tracker_for(uri: str, repo: Path) -> MlflowTracker:
+    return MlflowTracker(
+        TrackingTarget(
+            uri=uri,
+            experiment=MODEL,
+            registered_model=MODEL,
+            artifact_root=repo / ".mlops-ci" / "mlartifacts",
+        )
+    )
+
+
+def assert_each_record_arrived_once(tracker: MlflowTracker, records: list[StageRecord]) -> None:
+    for record in records:
+        runs = [
+            r
+            for r in tracker.runs_of(MODEL, record.version)
+            if r.data.tags["mlops-ci.stage"] == record.stage
+        ]
+        assert len(runs) == 1, (record.version, record.stage, len(runs))
+        run_id = runs[0].info.run_id
+        assert runs[0].data.metrics == record.metrics
+        assert len(tracker.client.get_metric_history(run_id, "metric_3")) == 1
+
+
+def test_sync_to_the_embedded_store_is_idempotent(cli: CliRunner, example_copy: Path) -> None:
+    commit(example_copy, "initial")
+    records = write_records(example_copy, 6)
+    manifest = str(example_copy / "mlops.yaml")
+    run = cli("sync", "--json", "-f", manifest)
+    assert run.status == 0, run.err
+    report = json.loads(run.out)
+    assert [(s["version"], s["stage"]) for s in report["synced"]] == [
+        (r.version, r.stage) for r in records
+    ]
+    assert report["already_synced"] == 0
+    assert report["tracking_uri"].endswith("/.mlops-ci/mlflow.db")
+    again = cli("sync", "-f", manifest)
+    assert again.out == f"{MODEL}: sent 0 records to {report['tracking_uri']}; 6 already there\n"
+    tracker = tracker_for(report["tracking_uri"], example_copy)
+    assert_each_record_arrived_once(tracker, records)
+
+
+def test_sync_to_a_real_server(
+    cli: CliRunner, example_copy: Path, mlflow_server: MlflowServer
+) -> None:
+    commit(example_copy, "initial")
+    records = write_records(example_copy, 3)
+    environ = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    run = cli("sync", "-f", str(example_copy / "mlops.yaml"), environ=environ)
+    assert run.status == 0, run.err
+    # nothing but our own line on stdout (mlflow would print "View run ... at: URL")
+    assert run.out == f"{MODEL}: sent 3 records to {mlflow_server.url}; 0 already there\n"
+    tracker = tracker_for(mlflow_server.url, example_copy)
+    assert_each_record_arrived_once(tracker, records)
+    run_id = tracker.runs_of(MODEL, "1.44.0-rc.1")[0].info.run_id
+    assert [a.path for a in tracker.client.list_artifacts(run_id, "mlops-ci")] == [
+        f"mlops-ci/{tracker.client.get_run(run_id).data.tags['mlops-ci.stage']}.json"
+    ]
+
+
+@pytest.mark.slow
+def test_server_killed_mid_sync_then_sync_again_delivers_everything_once(
+    cli: CliRunner, example_copy: Path, tmp_path: Path
+) -> None:
+    server = MlflowServer(tmp_path / "server")
+    server.start()
+    try:
+        commit(example_copy, "initial")
+        records = write_records(example_copy, 30)
+        store = RecordStore(example_copy / ".mlops-ci" / "records")
+        environ = {"MLFLOW_TRACKING_URI": server.url, "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+
+        def kill_after_a_few() -> None:
+            while sum(r.synced for r in store.records(MODEL)) < 5:
+                pass
+            server.stop()
+
+        killer = threading.Thread(target=kill_after_a_few)
+        killer.start()
+        first = cli("sync", "-f", str(example_copy / "mlops.yaml"), environ=environ)
+        killer.join()
+        assert first.status == 3
+        failure = first.err.splitlines()[-1]
+        assert failure.startswith(f"mlops-ci: MLflow at {server.url} could not ")
+        assert failure.endswith("run `mlops-ci sync` when it is back")
+        assert first.out == ""
+        delivered = sum(r.synced for r in store.records(MODEL))
+        assert 5 <= delivered < 30
+
+        server.start()
+        second = cli("sync", "-f", str(example_copy / "mlops.yaml"), environ=environ)
+        assert second.status == 0, second.err
+        assert second.out.startswith(f"{MODEL}: sent {30 - delivered} records")
+        assert all(r.synced for r in store.records(MODEL))
+        assert_each_record_arrived_once(tracker_for(server.url, example_copy), records)
+    finally:
+        server.stop()
