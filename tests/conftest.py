@@ -171,17 +171,26 @@ def commit(folder: Path, message: str, *, touch: str | None = None) -> str:
     return git(folder, "rev-parse", "HEAD").strip()
 
 
-def tag(folder: Path, name: str, revision: str = "HEAD") -> None:
-    git(
-        folder,
-        "-c",
-        "user.name=Test",
-        "-c",
-        "user.email=test@example.com",
-        "tag",
-        "-a",
-        "-m",
-        name,
-        name,
-        revision,
+def tag(folder: Path, name: str, revision: str = "HEAD", *, days_ago: int = 0) -> None:
+    """An annotated tag, dated ``days_ago`` days back (its tagger date)."""
+    when = int(time.time() - days_ago * 86400)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(folder),
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "tag",
+            "-a",
+            "-m",
+            name,
+            name,
+            revision,
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"},
     )

@@ -36,11 +36,12 @@ def plan_retention(
 ) -> list[RetentionDecision]:
     """A decision, with its reason, for every candidate that is live or failed."""
     protected = protected or {}
+    # A failed candidate is cleaned up while it still has a tag; then it is done.
     candidates = sorted(
         (
             e
             for e in history
-            if e.version.is_candidate and (e.state in _LIVE or e.state == "failed")
+            if e.version.is_candidate and (e.state in _LIVE or (e.state == "failed" and e.tag))
         ),
         key=lambda e: e.version,
         reverse=True,
