@@ -306,6 +306,19 @@ class MlflowTracker:
         )
         self._call("move the alias", self.client.set_registered_model_alias, name, alias, number)
 
+    def alias_at(self, alias: str, when: datetime) -> str | None:
+        """The candidate ``alias`` pointed at on ``when`` ("what was in production on D")."""
+        opened, closed = f"{TAG}alias.{alias}.from", f"{TAG}alias.{alias}.until"
+        best: tuple[datetime, str] | None = None
+        for found in self._model_versions():
+            if opened not in found.tags or f"{TAG}version" not in found.tags:
+                continue
+            start = datetime.fromisoformat(found.tags[opened])
+            end = datetime.fromisoformat(found.tags[closed]) if closed in found.tags else None
+            if start <= when and (end is None or when < end) and (best is None or start > best[0]):
+                best = (start, found.tags[f"{TAG}version"])
+        return best[1] if best else None
+
     def alias_target(self, alias: str) -> str | None:
         """The candidate version string ``alias`` points at, or None."""
         from mlflow.exceptions import MlflowException

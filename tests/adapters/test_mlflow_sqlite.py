@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,6 +102,10 @@ def test_registry_versions_and_alias_history(tracker: MlflowTracker, tmp_path: P
     assert old["mlops-ci.alias.production.from"] == WHEN.isoformat()
     assert old["mlops-ci.alias.production.until"] == later.isoformat()
     assert new["mlops-ci.alias.production.from"] == later.isoformat()
+    assert tracker.alias_at("production", WHEN - timedelta(days=1)) is None
+    assert tracker.alias_at("production", WHEN) == "1.44.0-rc.1"
+    assert tracker.alias_at("production", later - timedelta(seconds=1)) == "1.44.0-rc.1"
+    assert tracker.alias_at("production", later + timedelta(days=30)) == "1.44.0-rc.2"
     tracker.tag_version("1.44.0-rc.2", {"mlops-ci.image_digest": "sha256:" + "f" * 64})
     assert (
         tracker.client.get_model_version("churn", second).tags["mlops-ci.image_digest"]
