@@ -38,3 +38,31 @@ def test_manifest_validate_benchmark_runs_and_reports_every_figure() -> None:
         "above_interpreter_s",
     }
     assert all(value > 0 for value in figures["many_manifests"].values())
+
+
+def run_benchmark(name: str, *arguments: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / name), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+@pytest.mark.slow
+def test_tracking_benchmark_runs_against_a_real_server() -> None:
+    figures = run_benchmark("tracking.py", "--metrics", "50", "--runs", "1")
+    # request counts are not timings: they hold on any machine
+    assert figures["log_stage_metric_requests"] == 1
+    assert figures["log_metric_one_by_one_requests"] == 50
+
+
+@pytest.mark.slow
+def test_version_next_benchmark_runs() -> None:
+    figures = run_benchmark("version_next.py", "--tags", "50", "--gto-tags", "0", "--runs", "1")
+    assert figures["tags"] == 50
+    assert figures["gto_show_s"] is None
