@@ -10,6 +10,7 @@ mlflow is imported only here, and only when a command needs it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ T = TypeVar("T")
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 TAG = "mlops-ci."  # the prefix of every tag mlops-ci sets
+_NO_SUCH_ALIAS = ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
 _RETRYABLE_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
 
 
@@ -157,6 +159,7 @@ class MlflowTracker:
                     self.client.create_experiment,
                     self.target.experiment,
                     artifact_location=location,
+                    expected=("RESOURCE_ALREADY_EXISTS",),
                 )
             )
         except MlflowException:
@@ -223,11 +226,13 @@ class MlflowTracker:
         from mlflow.exceptions import MlflowException
 
         name = self.target.registered_model
-        try:
-            self._call("create the registered model", self.client.create_registered_model, name)
-        except MlflowException as error:
-            if error.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
+        with contextlib.suppress(MlflowException):  # made for an earlier candidate
+            self._call(
+                "create the registered model",
+                self.client.create_registered_model,
+                name,
+                expected=("RESOURCE_ALREADY_EXISTS",),
+            )
         existing = self.model_version_of(version)
         if existing is not None:
             return existing
@@ -280,7 +285,11 @@ class MlflowTracker:
             raise TrackingError(f"{version} is not registered in {name}; register it first")
         try:
             current = self._call(
-                "read the alias", self.client.get_model_version_by_alias, name, alias
+                "read the alias",
+                self.client.get_model_version_by_alias,
+                name,
+                alias,
+                expected=_NO_SUCH_ALIAS,
             )
         except MlflowException:
             current = None
@@ -329,6 +338,7 @@ class MlflowTracker:
                 self.client.get_model_version_by_alias,
                 self.target.registered_model,
                 alias,
+                expected=_NO_SUCH_ALIAS,
             )
         except MlflowException:
             return None
@@ -343,15 +353,32 @@ class MlflowTracker:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _call(
+        self,
+        what: str,
+        function: Callable[..., T],
+        *args: Any,
+        expected: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> T:
         """``function`` with bounded retries on what a retry can mend (5xx, 429, a dropped
-        connection); anything else is raised at once."""
+        connection). MLflow errors whose code is ``expected`` reach the caller as they are;
+        any other refusal (a 401, a bad request) becomes a TrackingError naming the URI."""
+        from mlflow.exceptions import MlflowException
+
         delay = self.retry.first_delay
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 return function(*args, **kwargs)
             except Exception as error:  # classified below; the rest is re-raised untouched
+                if isinstance(error, MlflowException) and error.error_code in expected:
+                    raise
                 if not _retryable(error):
+                    if isinstance(error, MlflowException):
+                        raise TrackingError(
+                            f"MLflow at {redact_uri(self.target.uri)} refused to {what}: "
+                            f"{_reason(error, self.target.uri)}"
+                        ) from None
                     raise
                 if attempt == self.retry.attempts:
                     raise TrackingError(

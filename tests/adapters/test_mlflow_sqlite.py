@@ -166,3 +166,13 @@ def test_an_unreachable_server_fails_after_bounded_retries(tmp_path: Path) -> No
     assert message.endswith("run `mlops-ci sync` when it is back")
     assert waits == [0.25, 0.5]
     assert raised.value.exit_status == 3
+
+
+def test_a_refusal_is_a_tracking_error_naming_the_store(tracker: MlflowTracker) -> None:
+    run_id = tracker.log_stage(record())
+    with pytest.raises(TrackingError) as raised:
+        tracker._call("log a bad metric", tracker.client.log_metric, run_id, "bad key!?", 1.0)
+    assert str(raised.value).startswith(
+        f"MLflow at {tracker.target.uri} refused to log a bad metric: "
+    )
+    assert raised.value.exit_status == 3
