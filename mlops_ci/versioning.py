@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 
 from mlops_ci.core.bump import BumpDecision, Commit, decide_bump, diff_signature
-from mlops_ci.core.history import HistoryEntry, build_history, tag_name, tagged_versions
+from mlops_ci.core.history import (
+    HistoryEntry,
+    TagLike,
+    build_history,
+    tag_name,
+    tagged_versions,
+)
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.versions import (
     Version,
@@ -27,18 +33,9 @@ from mlops_ci.manifest.model import Manifest, Signature
 
 
 class GitHistory(Protocol):
-    def tags(self) -> Sequence[_Tag]: ...
+    def tags(self) -> Sequence[TagLike]: ...
     def commits(self, since: str | None, paths: Sequence[str] = ()) -> list[Commit]: ...
     def show(self, revision: str, path: str) -> bytes | None: ...
-
-
-class _Tag(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def commit(self) -> str: ...
-    @property
-    def date(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.cli.main import main
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -193,4 +194,16 @@ def tag(folder: Path, name: str, revision: str = "HEAD", *, days_ago: int = 0) -
         check=True,
         capture_output=True,
         env={**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"},
+    )
+
+
+def embedded_tracker(repository: Path, model: str = "churn-classifier") -> MlflowTracker:
+    """The embedded SQLite store the CLI uses for ``repository`` by default."""
+    return MlflowTracker(
+        TrackingTarget(
+            uri=f"sqlite:///{repository / '.mlops-ci' / 'mlflow.db'}",
+            experiment=model,
+            registered_model=model,
+            artifact_root=repository / ".mlops-ci" / "mlartifacts",
+        )
     )

@@ -6,10 +6,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
-from tests.conftest import CliRunner, commit, git, tag
+from tests.conftest import CliRunner, commit, embedded_tracker, git, tag
 
 MODEL = "churn-classifier"
 
@@ -68,14 +67,7 @@ def test_prune_expires_in_records_git_and_mlflow_and_protects_aliases(
             finished_at=when,
         )
     )
-    tracker = MlflowTracker(
-        TrackingTarget(
-            uri=f"sqlite:///{example_copy / '.mlops-ci' / 'mlflow.db'}",
-            experiment=MODEL,
-            registered_model=MODEL,
-            artifact_root=example_copy / ".mlops-ci" / "mlartifacts",
-        )
-    )
+    tracker = embedded_tracker(example_copy)
     for version in ("1.44.0-rc.1", "1.44.0-rc.3"):
         tracker.register(version, example_copy.as_uri(), None)
     tracker.move_alias("validated", "1.44.0-rc.1", when)
@@ -97,14 +89,7 @@ def test_expired_candidates_are_recorded_and_marked(cli: CliRunner, example_copy
     setup_candidates(example_copy)
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(manifest.read_text().replace("keep_last: 3", "keep_last: 10"))
-    tracker = MlflowTracker(
-        TrackingTarget(
-            uri=f"sqlite:///{example_copy / '.mlops-ci' / 'mlflow.db'}",
-            experiment=MODEL,
-            registered_model=MODEL,
-            artifact_root=example_copy / ".mlops-ci" / "mlartifacts",
-        )
-    )
+    tracker = embedded_tracker(example_copy)
     tracker.register("1.44.0-rc.1", example_copy.as_uri(), None)
     decisions = plan(cli, example_copy)
     assert [d for d in decisions if d[1]] == [

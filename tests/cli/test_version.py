@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
-from tests.conftest import EXAMPLE, CliRunner, commit, tag
+from tests.conftest import EXAMPLE, CliRunner, commit, embedded_tracker, tag
 
 MODEL = "churn-classifier"
 
@@ -96,14 +95,7 @@ def test_candidate_numbers_count_tags_records_and_mlflow(cli: CliRunner, release
     )
     assert next_json(cli, released)["candidate"] == "1.43.14-rc.6"
 
-    tracker = MlflowTracker(
-        TrackingTarget(
-            uri=f"sqlite:///{released / '.mlops-ci' / 'mlflow.db'}",
-            experiment=MODEL,
-            registered_model=MODEL,
-            artifact_root=released / ".mlops-ci" / "mlartifacts",
-        )
-    )
+    tracker = embedded_tracker(released)
     tracker.register("1.43.14-rc.9", (released / "build").as_uri(), None)
     assert next_json(cli, released)["candidate"] == "1.43.14-rc.10"
     assert next_json(cli, released, "--no-tracking")["candidate"] == "1.43.14-rc.6"
