@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from mlops_ci.adapters.mlflow import MlflowTracker
-from mlops_ci.cli import wiring
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.core.history import tag_name
-from mlops_ci.core.lifecycle import State, advance
-from mlops_ci.core.records import StageRecord
-from mlops_ci.core.retention import RetentionDecision, plan_retention
-from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
-from mlops_ci.manifest.model import Manifest
-from mlops_ci.versioning import history, production_version
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.mlflow import MlflowTracker
+    from mlops_ci.core.lifecycle import State
+    from mlops_ci.core.retention import RetentionDecision
+    from mlops_ci.manifest.model import Manifest
 
 ALIASES = ("candidate", "validated", "production")
 
@@ -44,6 +42,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def prune_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.cli import wiring
+    from mlops_ci.core.retention import plan_retention
+    from mlops_ci.core.versions import parse_version
+    from mlops_ci.versioning import history, production_version
+
     manifest = load_manifest(arguments.manifest)
     store = wiring.record_store(manifest)
     git = wiring.git(manifest)
@@ -95,6 +98,11 @@ def _expire(
     tracker: MlflowTracker | None,
 ) -> None:
     """Expire one candidate: the record first (the durable truth), then git, then MLflow."""
+    from mlops_ci.cli import wiring
+    from mlops_ci.core.history import tag_name
+    from mlops_ci.core.lifecycle import advance
+    from mlops_ci.core.records import StageRecord
+
     version = str(decision.version)
     store = wiring.record_store(manifest)
     record = None

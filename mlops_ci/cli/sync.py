@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from mlops_ci.adapters.mlflow import redact_uri
-from mlops_ci.cli import wiring
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
+
+if TYPE_CHECKING:
+    from mlops_ci.core.records import StageRecord
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +31,9 @@ def _synced_as(run_id: str) -> Callable[[StageRecord], StageRecord]:
 
 
 def sync_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.mlflow import redact_uri
+    from mlops_ci.cli import wiring
+
     manifest = load_manifest(arguments.manifest)
     store = wiring.record_store(manifest)
     pending = sorted(

@@ -7,15 +7,16 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_ci.cli import wiring
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.core.history import HistoryEntry, tag_name
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
-from mlops_ci.manifest.model import Manifest
-from mlops_ci.versioning import NextVersion, history, plan_next, production_version
+
+if TYPE_CHECKING:
+    from mlops_ci.core.history import HistoryEntry
+    from mlops_ci.manifest.model import Manifest
+    from mlops_ci.versioning import NextVersion
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +64,10 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
 
 
 def current_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.cli import wiring
+    from mlops_ci.core.history import tag_name
+    from mlops_ci.versioning import production_version
+
     manifest = load_manifest(arguments.manifest)
     version = production_version(manifest)
     tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
@@ -79,6 +84,9 @@ def current_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def next_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.cli import wiring
+    from mlops_ci.versioning import plan_next
+
     manifest = load_manifest(arguments.manifest)
     records = list(wiring.record_store(manifest).records(manifest.model.name))
     registered = [] if arguments.no_tracking else _registered(manifest, console.environ)
@@ -98,6 +106,9 @@ def next_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def history_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.cli import wiring
+    from mlops_ci.versioning import history
+
     manifest = load_manifest(arguments.manifest)
     records = wiring.record_store(manifest).records(manifest.model.name)
     entries = history(manifest, wiring.git(manifest), records)
@@ -120,6 +131,8 @@ def history_command(arguments: argparse.Namespace, console: Console) -> int:
 def _registered(manifest: Manifest, environ: Mapping[str, str]) -> list[str]:
     """Candidates registered in MLflow; an embedded store that does not exist yet has none
     (and is not made just to be asked)."""
+    from mlops_ci.cli import wiring
+
     target = wiring.tracking_target(manifest, environ)
     embedded = target.uri.removeprefix("sqlite:///")
     if target.uri.startswith("sqlite:///") and not Path(embedded).exists():
