@@ -365,7 +365,8 @@ class _Builder:
         self._place(value, _position(event), size)
 
     def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
-        self._check_tag(event)
+        if event.tag is not None:
+            self._check_tag(event)
         if self._awaiting_key():
             self._fail(event, "a key must be plain text, not a list or mapping")
             self._stack[-1].skip_entry()
@@ -384,16 +385,17 @@ class _Builder:
         container: dict[str, Any] | list[Any] = (
             {} if isinstance(event, yaml.MappingStartEvent) else []
         )
-        self.value_positions[path] = _position(event)
+        self.value_positions[path] = event.start_mark or Position(1, 1)
         self._stack.append(_Open(container, path))
         self._open_anchors.append(event.anchor)
 
     def _end(self) -> None:
         finished = self._stack.pop()
         anchor = self._open_anchors.pop()
-        if isinstance(finished.value, dict):
+        if finished.merges:
             self._apply_merges(finished)
-        self._remember_anchor(anchor, finished.value, finished.size)
+        if anchor is not None:
+            self._remember_anchor(anchor, finished.value, finished.size)
         self._place(finished.value, None, finished.size)
 
     # -- helpers ------------------------------------------------------------------------
