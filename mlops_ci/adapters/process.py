@@ -1,0 +1,111 @@
+"""Run a manifest's command: no shell, a timeout, output kept in a log file, and the peak
+memory of the command (and what it waited for) measured by the operating system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.manifest.model import Command
+
+_GRACE_SECONDS = 5.0
+
+
+class CommandError(MlopsCiError):
+    """A command that cannot start (not found, not executable)."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    exit_code: int | None  # None when it was stopped at its timeout
+    seconds: float
+    peak_rss_bytes: int
+    log: Path
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exit_code is None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def render(command: Command, placeholders: Mapping[str, str]) -> tuple[str, ...]:
+    """The command's arguments with ``{artifacts}``-style placeholders filled in."""
+    return tuple(argument.format_map(placeholders) for argument in command.argv)
+
+
+def run_command(
+    what: str,
+    command: Command,
+    *,
+    placeholders: Mapping[str, str],
+    cwd: Path,
+    environ: Mapping[str, str],
+    log: Path,
+) -> CommandResult:
+    """Run ``command`` in ``cwd`` and wait for it, at most its timeout."""
+    argv = render(command, placeholders)
+    program = shutil.which(argv[0], path=environ.get("PATH")) if "/" not in argv[0] else argv[0]
+    if program is None:
+        raise CommandError(f"{what}: {argv[0]!r} is not on PATH; install it or name it in full")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    deadline = started + command.timeout.total_seconds()
+    with log.open("wb") as output:
+        try:
+            process = subprocess.Popen(
+                [program, *argv[1:]],
+                cwd=cwd,
+                env=dict(environ),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise CommandError(f"{what}: {argv[0]!r} cannot run: {error.strerror}") from None
+        exit_code, peak = _wait(process, deadline)
+    return CommandResult(argv, exit_code, time.monotonic() - started, peak, log)
+
+
+def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int]:
+    """Reap the process with wait4, whose resource usage gives its peak memory; at the
+    deadline, SIGTERM its whole process group, and SIGKILL after a grace period."""
+    pause = 0.005
+    stopped_at: float | None = None
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            exit_code = None if stopped_at is not None else process.returncode
+            return exit_code, usage.ru_maxrss * 1024  # KiB on Linux
+        now = time.monotonic()
+        if stopped_at is None and now > deadline:
+            _signal(process, signal.SIGTERM)
+            stopped_at = now
+        elif stopped_at is not None and now > stopped_at + _GRACE_SECONDS:
+            _signal(process, signal.SIGKILL)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _signal(process: subprocess.Popen[bytes], number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, number)
