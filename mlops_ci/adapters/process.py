@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,27 @@ from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.manifest.model import Command
 
 _GRACE_SECONDS = 5.0
+
+# A process's peak memory as the kernel counts it (ru_maxrss) includes the image it had
+# before exec, and a child of mlops-ci starts as a copy of mlops-ci (mlflow loaded: hundreds
+# of MiB). So the command is started by this small launcher, whose own child starts small;
+# the launcher reports that child's peak (KiB) on a pipe and exits with its exit code.
+_LAUNCHER = """
+import os, sys
+report, program, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    try:
+        os.execv(program, argv)
+    except OSError as error:
+        os.write(2, ("cannot run %s: %s\\n" % (program, error.strerror)).encode())
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+os.write(report, str(usage.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 class CommandError(MlopsCiError):
@@ -68,20 +90,29 @@ def run_command(
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + command.timeout.total_seconds()
-    with log.open("wb") as output:
-        try:
-            process = subprocess.Popen(
-                [program, *argv[1:]],
-                cwd=cwd,
-                env=dict(environ),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as error:
-            raise CommandError(f"{what}: {argv[0]!r} cannot run: {error.strerror}") from None
-        exit_code, peak = _wait(process, deadline)
+    report, report_to = os.pipe()
+    try:
+        with log.open("wb") as output:
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-S", "-c", _LAUNCHER, str(report_to), program, *argv],
+                    cwd=cwd,
+                    env=dict(environ),
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(report_to,),
+                )
+            except OSError as error:
+                raise CommandError(f"{what}: cannot start: {error.strerror}") from None
+            finally:
+                os.close(report_to)
+            exit_code, launcher_peak = _wait(process, deadline)
+        reported = os.read(report, 64).decode("ascii", "replace").strip()
+    finally:
+        os.close(report)
+    peak = int(reported) * 1024 if reported.isdigit() else launcher_peak
     return CommandResult(argv, exit_code, time.monotonic() - started, peak, log)
 
 

@@ -35,6 +35,18 @@ class GateResult:
             return None
         return self.value - self.production
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "rule": self.rule,
+            "threshold": self.threshold,
+            "value": self.value,
+            "production": self.production,
+            "delta": self.delta,
+            "verdict": self.verdict,
+            "message": self.message,
+        }
+
 
 def flatten_metrics(data: Any, prefix: str = "") -> dict[str, float]:
     """Numbers in a metrics file, nested objects read as dotted names; booleans and text are

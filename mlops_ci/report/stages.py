@@ -1,0 +1,108 @@
+"""The report of a lifecycle run: JSON (schemas/run-report.schema.json), a terminal table,
+and Markdown for the step summary and pull requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlops_ci.stages.workspace import StageResult
+
+REPORT_SCHEMA = "mlops-ci/run-report/v1"
+_MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
+
+
+def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
+    failed = [r for r in results if r.verdict == "failed"]
+    version = results[-1].version if results else None
+    return {
+        "schema": REPORT_SCHEMA,
+        "model": model,
+        "version": version,
+        "verdict": "failed" if failed else "passed",
+        "state": results[-1].state if results else None,
+        "summary": _summary(model, version, results),
+        "stages": [
+            {
+                "stage": r.stage,
+                "version": r.version,
+                "verdict": r.verdict,
+                "state": r.state,
+                "problem": r.details.get("problem"),
+                "checks": [g.to_json() for g in r.gates],
+                "log": str(r.log) if r.log else None,
+            }
+            for r in results
+        ],
+    }
+
+
+def _summary(model: str, version: str | None, results: Sequence[StageResult]) -> str:
+    if not results:
+        return f"{model}: no stage ran"
+    failed = [r for r in results if r.verdict == "failed"]
+    if not failed:
+        return f"{_MARK['passed']} {model} {version} is {results[-1].state}"
+    first = failed[0]
+    reasons = [g.message for g in first.gates if g.verdict == "failed"]
+    why = first.details.get("problem") or "; ".join(reasons[:3])
+    return f"{_MARK['failed']} {model} {version} failed {first.stage}: {why}"
+
+
+def terminal(report: dict[str, Any]) -> str:
+    lines = [report["summary"], ""]
+    lines.append(f"{'STAGE':<9} {'CHECK':<26} {'VALUE':>12} {'LIMIT':>14} {'VS PROD':>10}  RESULT")
+    for stage in report["stages"]:
+        if stage["problem"]:
+            lines.append(
+                f"{stage['stage']:<9} {'(stage)':<26} {'':>12} {'':>14} {'':>10}  "
+                f"failed: {stage['problem']}"
+            )
+        if not stage["checks"] and not stage["problem"]:
+            lines.append(
+                f"{stage['stage']:<9} {'(no gates)':<26} {'':>12} {'':>14} {'':>10}  "
+                f"{stage['verdict']}"
+            )
+        for check in stage["checks"]:
+            limit = f"{_rule(check['rule'])} {check['threshold']:.6g}"
+            lines.append(
+                f"{stage['stage']:<9} {check['name'][:26]:<26} {_number(check['value']):>12} "
+                f"{limit:>14} {_signed(check['delta']):>10}  {check['verdict']}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"### {report['summary']}",
+        "",
+        "| stage | check | value | limit | vs production | |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for stage in report["stages"]:
+        if stage["problem"]:
+            lines.append(f"| {stage['stage']} | (stage) | | | | ❌ {_cell(stage['problem'])} |")
+        for check in stage["checks"]:
+            lines.append(
+                f"| {stage['stage']} | `{_cell(check['name'])}` | {_number(check['value'])} | "
+                f"{_rule(check['rule'])} {check['threshold']:.6g} | {_signed(check['delta'])} | "
+                f"{_MARK[check['verdict']]} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _rule(rule: str) -> str:
+    return {"min": "≥", "max": "≤", "max_drop": "drop ≤", "max_rise": "rise ≤"}[rule]
+
+
+def _number(value: float | None) -> str:
+    return "missing" if value is None else f"{value:.6g}"
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else f"{value:+.4g}"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (it may come from a metrics file)."""
+    return text.replace("|", "\\|").replace("\n", " ")[:200]

@@ -1,0 +1,124 @@
+"""The build stage: a release candidate, numbered from history, built and hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from mlops_ci.adapters.process import run_command
+from mlops_ci.core.history import tag_name
+from mlops_ci.core.records import StageRecord
+from mlops_ci.stages.candidates import LIVE
+from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
+from mlops_ci.versioning import plan_next
+
+
+def run_build(workspace: Workspace) -> StageResult:
+    manifest = workspace.manifest
+    build = manifest.build
+    if build is None:
+        raise StageInputError(f"{manifest.path}: the manifest has no build section")
+    started = workspace.now()
+    head = workspace.git.head()
+    version, reasons = _candidate_version(workspace, head)
+    # Everything in the artifacts folder ships: start it empty, so nothing stale does.
+    shutil.rmtree(build.artifacts, ignore_errors=True)
+    build.artifacts.mkdir(parents=True)
+    result = run_command(
+        "build.command",
+        build.command,
+        placeholders=workspace.placeholders(version),
+        cwd=manifest.root,
+        environ=workspace.command_environment(version, "build"),
+        log=workspace.log_path(version, "build"),
+    )
+    files = artifact_files(build.artifacts) if result.exit_code == 0 else []
+    size = sum(f.size for f in files)
+    if result.timed_out:
+        problem = f"build.command ran past its timeout of {build.command.timeout}"
+    elif result.exit_code != 0:
+        problem = f"build.command exited with {result.exit_code}"
+    elif not files:
+        problem = f"build.command wrote nothing into {build.artifacts.name}/"
+    else:
+        problem = ""
+    details = {
+        "command": list(result.argv),
+        "exit_code": result.exit_code,
+        "seconds": round(result.seconds, 3),
+        "bump_reasons": list(reasons),
+        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+        "size": size,
+        **({"problem": problem, "output_tail": result.tail()} if problem else {}),
+    }
+    record = StageRecord(
+        model=manifest.model.name,
+        version=version,
+        stage="build",
+        verdict="failed" if problem else "passed",
+        state="failed" if problem else "candidate",
+        started_at=started,
+        finished_at=workspace.now(),
+        git_sha=head,
+        manifest_sha256=_sha256(manifest.path),
+        params={"bump": ", ".join(reasons)[:500]},
+        metrics={"artifact_bytes": float(size), "build_seconds": result.seconds},
+        details=details,
+    )
+    workspace.save(record)
+    if not problem:
+        _tag(workspace, version, head)
+        tracker = workspace.tracker()
+        if tracker is not None:
+            tracker.register(
+                version,
+                build.artifacts.resolve().as_uri(),
+                _run_id(workspace, version),
+                {"mlops-ci.state": "candidate"},
+            )
+    return StageResult("build", version, record.verdict, record.state, (), details, result.log)
+
+
+def _candidate_version(workspace: Workspace, head: str | None) -> tuple[str, tuple[str, ...]]:
+    """The candidate already built from this commit (a re-run rebuilds it under the same
+    number), else the next one."""
+    for record in workspace.records():
+        if record.stage == "build" and record.git_sha == head and record.state in LIVE:
+            return record.version, ("rebuilding the candidate of this commit",)
+    tracker = workspace.tracker()
+    registered = tracker.registered_candidates() if tracker is not None else []
+    planned = plan_next(
+        workspace.manifest, workspace.git, workspace.records(), registered, workspace.now().date()
+    )
+    return str(planned.candidate), planned.decision.reasons
+
+
+def _tag(workspace: Workspace, version: str, head: str | None) -> None:
+    if head is None:
+        return
+    manifest = workspace.manifest
+    name = tag_name(manifest.versioning.tag, manifest.model.name, version)
+    if not any(tag.name == name for tag in workspace.git.tags()):
+        workspace.git.run(
+            "-c",
+            "user.name=mlops-ci",
+            "-c",
+            "user.email=mlops-ci@localhost",
+            "tag",
+            "-a",
+            "-m",
+            f"{manifest.model.name} {version}",
+            name,
+            head,
+        )
+
+
+def _run_id(workspace: Workspace, version: str) -> str | None:
+    record = workspace.store.read(workspace.manifest.model.name, version, "build")
+    return record.mlflow_run_id if record else None
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

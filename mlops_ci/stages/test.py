@@ -1,0 +1,99 @@
+"""The test stage: the candidate's metrics against its accuracy gates and production."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlops_ci.adapters.process import run_command
+from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, overall, relative_gates
+from mlops_ci.core.lifecycle import advance
+from mlops_ci.core.records import StageRecord
+from mlops_ci.stages.candidates import current_candidate, production_metrics, state_before
+from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
+
+
+def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
+    manifest = workspace.manifest
+    test, build = manifest.test, manifest.build
+    if test is None or build is None:
+        raise StageInputError(f"{manifest.path}: the manifest has no test (or build) section")
+    candidate = current_candidate(workspace, version)
+    version = candidate.version
+    current = state_before(workspace, version, "test", "build")
+    started = workspace.now()
+    details: dict[str, object] = {}
+    gates: list[GateResult] = []
+    log = None
+    if test.command is not None:
+        result = run_command(
+            "test.command",
+            test.command,
+            placeholders=workspace.placeholders(version),
+            cwd=manifest.root,
+            environ=workspace.command_environment(version, "test"),
+            log=workspace.log_path(version, "test"),
+        )
+        log = result.log
+        details.update(
+            command=list(result.argv), exit_code=result.exit_code, seconds=round(result.seconds, 3)
+        )
+        if result.exit_code != 0:
+            details.update(
+                problem="test.command failed"
+                if not result.timed_out
+                else f"test.command ran past its timeout of {test.command.timeout}",
+                output_tail=result.tail(),
+            )
+    metrics = _read_metrics(build.metrics, details)
+    production = production_metrics(workspace)
+    gates += absolute_gates(test.gates, metrics)
+    gates += relative_gates(
+        test.against_production,
+        metrics,
+        production[1] if production else None,
+        production[0] if production else None,
+    )
+    if current == "failed":
+        details.setdefault(
+            "problem",
+            f"{version} failed an earlier stage; a failed candidate can never be promoted",
+        )
+    verdict = "failed" if "problem" in details else overall(gates)
+    # A failed candidate stays failed (with --keep-going, later stages still measure it).
+    state = (
+        "failed"
+        if current == "failed"
+        else advance(version, current, "tested" if verdict == "passed" else "failed")
+    )
+    details["gates"] = [g.to_json() for g in gates]
+    details["production"] = production[0] if production else None
+    workspace.save(
+        StageRecord(
+            model=manifest.model.name,
+            version=version,
+            stage="test",
+            verdict=verdict,
+            state=state,
+            started_at=started,
+            finished_at=workspace.now(),
+            git_sha=candidate.git_sha,
+            manifest_sha256=candidate.manifest_sha256,
+            metrics=metrics,
+            details=details,
+        )
+    )
+    workspace.mark_state(version, state)
+    return StageResult("test", version, verdict, state, tuple(gates), details, log)
+
+
+def _read_metrics(file: Path, details: dict[str, object]) -> dict[str, float]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        details.setdefault("problem", f"the metrics file {file.name} was not written")
+        return {}
+    except (OSError, ValueError) as error:
+        details.setdefault("problem", f"the metrics file {file.name} is not JSON ({error})")
+        return {}
+    return flatten_metrics(data)

@@ -1,0 +1,110 @@
+"""The validate stage: size, latency and memory of a tested candidate."""
+
+from __future__ import annotations
+
+import json
+
+from mlops_ci.adapters.process import run_command
+from mlops_ci.core.gates import GateResult, absolute_gates, overall
+from mlops_ci.core.lifecycle import advance
+from mlops_ci.core.records import StageRecord
+from mlops_ci.manifest.model import Bounds
+from mlops_ci.stages.candidates import current_candidate, state_before
+from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
+
+MIB = 1024 * 1024
+
+
+def run_validate(workspace: Workspace, version: str | None = None) -> StageResult:
+    manifest = workspace.manifest
+    validate, build = manifest.validate, manifest.build
+    if validate is None or build is None:
+        raise StageInputError(f"{manifest.path}: the manifest has no validate (or build) section")
+    candidate = current_candidate(workspace, version)
+    version = candidate.version
+    current = state_before(workspace, version, "validate", "test")
+    started = workspace.now()
+    details: dict[str, object] = {}
+    measured: dict[str, float] = {}
+    limits: list[tuple[str, Bounds]] = []
+    log = None
+    files = artifact_files(build.artifacts)
+    measured["size_mib"] = sum(f.size for f in files) / MIB
+    if validate.max_size is not None:
+        limits.append(("size_mib", Bounds(max=validate.max_size / MIB)))
+    if validate.latency is not None:
+        result = run_command(
+            "validate.latency.command",
+            validate.latency.command,
+            placeholders=workspace.placeholders(version),
+            cwd=manifest.root,
+            environ=workspace.command_environment(version, "validate"),
+            log=workspace.log_path(version, "validate"),
+        )
+        log = result.log
+        measured["peak_rss_mib"] = result.peak_rss_bytes / MIB
+        details.update(command=list(result.argv), exit_code=result.exit_code)
+        if result.exit_code != 0:
+            details.update(problem="validate.latency.command failed", output_tail=result.tail())
+        else:
+            measured.update(
+                _latency(result.log.read_text(encoding="utf-8", errors="replace"), details)
+            )
+        for name, limit in (
+            ("p50_ms", validate.latency.p50_ms),
+            ("p95_ms", validate.latency.p95_ms),
+        ):
+            if limit is not None:
+                limits.append((name, Bounds(max=limit)))
+    if validate.max_memory is not None:
+        limits.append(("peak_rss_mib", Bounds(max=validate.max_memory / MIB)))
+    gates: list[GateResult] = absolute_gates(limits, measured)
+    if current == "failed":
+        details.setdefault(
+            "problem",
+            f"{version} failed an earlier stage; a failed candidate can never be promoted",
+        )
+    verdict = "failed" if "problem" in details else overall(gates)
+    # A failed candidate stays failed (with --keep-going, later stages still measure it).
+    state = (
+        "failed"
+        if current == "failed"
+        else advance(version, current, "validated" if verdict == "passed" else "failed")
+    )
+    details["gates"] = [g.to_json() for g in gates]
+    workspace.save(
+        StageRecord(
+            model=manifest.model.name,
+            version=version,
+            stage="validate",
+            verdict=verdict,
+            state=state,
+            started_at=started,
+            finished_at=workspace.now(),
+            git_sha=candidate.git_sha,
+            manifest_sha256=candidate.manifest_sha256,
+            metrics=measured,
+            details=details,
+        )
+    )
+    workspace.mark_state(version, state)
+    return StageResult("validate", version, verdict, state, tuple(gates), details, log)
+
+
+def _latency(output: str, details: dict[str, object]) -> dict[str, float]:
+    """p50_ms and p95_ms from the last line of the benchmark's output that is a JSON object."""
+    for line in reversed(output.splitlines()):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            found = {
+                key: float(data[key])
+                for key in ("p50_ms", "p95_ms")
+                if isinstance(data.get(key), int | float) and not isinstance(data[key], bool)
+            }
+            if found:
+                return found
+    details.setdefault("problem", "validate.latency.command printed no JSON with p50_ms or p95_ms")
+    return {}

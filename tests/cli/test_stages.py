@@ -1,0 +1,162 @@
+"""`mlops-ci run` and the single stages on a copy of examples/churn, with real commands,
+records, git tags and the embedded MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.records import RecordStore
+from tests.conftest import CliRunner, commit, embedded_tracker, git
+
+MODEL = "churn-classifier"
+ENVIRON = {
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "HOME": os.environ.get("HOME", "/root"),
+}
+
+
+def run_json(
+    cli: CliRunner, repo: Path, *arguments: str, environ: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
+    run = cli(
+        *arguments, "--json", "-f", str(repo / "mlops.yaml"), environ={**ENVIRON, **(environ or {})}
+    )
+    assert run.status in (0, 1), run.err
+    return run.status, json.loads(run.out)
+
+
+@pytest.mark.slow
+def test_run_passes_then_a_tightened_gate_fails(
+    cli: CliRunner, example_copy: Path, tmp_path: Path
+) -> None:
+    commit(example_copy, "feat: churn model")
+    summary = tmp_path / "summary.md"
+    status, report = run_json(
+        cli, example_copy, "run", environ={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert status == 0
+    assert (report["verdict"], report["state"], report["version"]) == (
+        "passed",
+        "validated",
+        "1.44.0-rc.1",
+    )
+    stages = report["stages"]
+    assert [s["stage"] for s in stages] == ["build", "test", "validate"]  # type: ignore[union-attr,index]
+    checks = {c["name"]: c["verdict"] for s in stages for c in s["checks"]}  # type: ignore[union-attr,index]
+    assert checks["accuracy"] in ("passed", "skipped")
+    assert checks["roc_auc"] == "skipped"  # nothing in production to compare with
+    assert checks["peak_rss_mib"] == "passed"
+    assert summary.read_text().startswith(f"### ✅ {MODEL} 1.44.0-rc.1 is validated")
+
+    store = RecordStore(example_copy / ".mlops-ci" / "records")
+    records = {r.stage: r for r in store.records(MODEL)}
+    assert {s: r.state for s, r in records.items()} == {
+        "build": "candidate",
+        "test": "tested",
+        "validate": "validated",
+    }
+    assert all(r.synced for r in records.values())
+    assert records["build"].details["files"][0]["path"] == "model.json"  # type: ignore[index]
+    assert f"{MODEL}@1.44.0-rc.1" in git(example_copy, "tag", "--list")
+    tracker = embedded_tracker(example_copy)
+    assert len(tracker.runs_of(MODEL, "1.44.0-rc.1")) == 3
+    number = tracker.model_version_of("1.44.0-rc.1")
+    assert number is not None
+    assert tracker.client.get_model_version(MODEL, number).tags["mlops-ci.state"] == "validated"
+
+    manifest = example_copy / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("accuracy: {min: 0.90}", "accuracy: {min: 0.99}")
+    )
+    commit(example_copy, "fix: demand more accuracy")
+    status, report = run_json(cli, example_copy, "run")
+    assert status == 1
+    assert (report["verdict"], report["state"], report["version"]) == (
+        "failed",
+        "failed",
+        "1.44.0-rc.2",
+    )
+    assert [s["stage"] for s in report["stages"]] == ["build", "test"]  # type: ignore[union-attr,index]
+    assert report["summary"] == (f"❌ {MODEL} 1.44.0-rc.2 failed test: accuracy 0.91 fails >= 0.99")
+    failed_runs = [
+        r for r in tracker.runs_of(MODEL, "1.44.0-rc.2") if r.data.tags["mlops-ci.stage"] == "test"
+    ]
+    assert [r.info.status for r in failed_runs] == ["FAILED"]
+    test_record = store.read(MODEL, "1.44.0-rc.2", "test")
+    assert test_record is not None
+    assert test_record.state == "failed"
+
+    # a failed candidate is never promoted: validate refuses it
+    again = cli("validate", "-f", str(manifest), "--version", "1.44.0-rc.2", environ=ENVIRON)
+    assert again.status == 1
+    assert again.out.startswith(
+        f"❌ {MODEL} 1.44.0-rc.2 failed validate: 1.44.0-rc.2 failed an "
+        "earlier stage; a failed candidate can never be promoted"
+    )
+
+
+@pytest.mark.slow
+def test_single_stages_rerun_and_keep_going(cli: CliRunner, example_copy: Path) -> None:
+    commit(example_copy, "initial")
+    manifest = str(example_copy / "mlops.yaml")
+    early = cli("test", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert early.status == 2
+    assert early.err == (
+        "mlops-ci: no candidate is built at this commit; run `mlops-ci build` "
+        "first (or pass --version)\n"
+    )
+    for stage in ("build", "test", "validate", "validate"):
+        run = cli(stage, "-f", manifest, "--no-tracking", environ=ENVIRON)
+        assert run.status == 0, run.out + run.err
+    assert "1.43.14-rc.1 is validated" in run.out
+    # the same commit builds the same candidate again
+    rebuilt = cli("build", "--json", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert json.loads(rebuilt.out)["version"] == "1.43.14-rc.1"
+    assert not (example_copy / ".mlops-ci" / "mlflow.db").exists()
+
+    (example_copy / "mlops.yaml").write_text(
+        (example_copy / "mlops.yaml")
+        .read_text()
+        .replace("p95_ms: {max: 25}", "p95_ms: {max: 0.000001}")
+    )
+    commit(example_copy, "fix: impossible latency")
+    status, report = run_json(cli, example_copy, "run", "--keep-going", "--no-tracking")
+    assert status == 1
+    assert [(s["stage"], s["verdict"]) for s in report["stages"]] == [  # type: ignore[union-attr,index]
+        ("build", "passed"),
+        ("test", "passed"),
+        ("validate", "failed"),
+    ]
+
+
+def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: Path) -> None:
+    manifest = example_copy / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "command: python train.py --data data/train.csv --out {artifacts}",
+            "command: python -c 'import sys; print(\"no data\"); sys.exit(4)'",
+        )
+    )
+    commit(example_copy, "broken build")
+    status, report = run_json(cli, example_copy, "build", "--no-tracking")
+    assert status == 1
+    stage = report["stages"][0]  # type: ignore[index]
+    assert stage["problem"] == "build.command exited with 4"  # type: ignore[index]
+    record = RecordStore(example_copy / ".mlops-ci" / "records").read(
+        MODEL,
+        report["version"],  # type: ignore[arg-type]
+        "build",
+    )
+    assert record is not None
+    assert record.details["output_tail"] == "no data"
+    assert f"{MODEL}@{report['version']}" not in git(example_copy, "tag", "--list")
+
+
+def test_help_and_usage_errors(cli: CliRunner) -> None:
+    assert cli("run", "--until", "deploy").status == 2
+    assert cli("run", "--help").status == 0
