@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from mlops_ci.adapters.records import RecordStore
-from tests.conftest import CliRunner, commit, embedded_tracker, git
+from tests.conftest import PROJECT, CliRunner, commit, embedded_tracker, git
 
 MODEL = "churn-classifier"
 ENVIRON = {
@@ -40,6 +41,9 @@ def test_run_passes_then_a_tightened_gate_fails(
         cli, example_copy, "run", environ={"GITHUB_STEP_SUMMARY": str(summary)}
     )
     assert status == 0
+    schema = json.loads((PROJECT / "schemas" / "run-report.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    Draft202012Validator(schema).validate(report)
     assert (report["verdict"], report["state"], report["version"]) == (
         "passed",
         "validated",
