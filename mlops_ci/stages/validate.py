@@ -43,7 +43,9 @@ def run_validate(workspace: Workspace, version: str | None = None) -> StageResul
         )
         log = result.log
         measured["peak_rss_mib"] = result.peak_rss_bytes / MIB
-        details.update(command=list(result.argv), exit_code=result.exit_code)
+        details.update(
+            command=list(result.argv), exit_code=result.exit_code, seconds=round(result.seconds, 3)
+        )
         if result.exit_code != 0:
             details.update(problem="validate.latency.command failed", output_tail=result.tail())
         else:

@@ -66,3 +66,10 @@ def test_version_next_benchmark_runs() -> None:
     figures = run_benchmark("version_next.py", "--tags", "50", "--gto-tags", "0", "--runs", "1")
     assert figures["tags"] == 50
     assert figures["gto_show_s"] is None
+
+
+@pytest.mark.slow
+def test_run_example_benchmark_splits_the_time() -> None:
+    figures = run_benchmark("run_example.py", "--runs", "1")
+    assert 0 < figures["no_tracking_commands_s"] < figures["no_tracking_wall_s"]  # type: ignore[operator]
+    assert 0 < figures["tracking_commands_s"] < figures["tracking_wall_s"]  # type: ignore[operator]
