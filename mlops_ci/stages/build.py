@@ -25,6 +25,8 @@ def run_build(workspace: Workspace) -> StageResult:
     # Everything in the artifacts folder ships: start it empty, so nothing stale does.
     shutil.rmtree(build.artifacts, ignore_errors=True)
     build.artifacts.mkdir(parents=True)
+    # A metrics file left by an earlier build must not pass for this one's.
+    build.metrics.unlink(missing_ok=True)
     result = run_command(
         "build.command",
         build.command,

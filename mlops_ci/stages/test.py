@@ -26,6 +26,7 @@ def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
     gates: list[GateResult] = []
     log = None
     if test.command is not None:
+        build.metrics.unlink(missing_ok=True)  # the command writes it anew
         result = run_command(
             "test.command",
             test.command,

@@ -164,3 +164,18 @@ def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: P
 def test_help_and_usage_errors(cli: CliRunner) -> None:
     assert cli("run", "--until", "deploy").status == 2
     assert cli("run", "--help").status == 0
+
+
+def test_a_test_command_that_writes_no_metrics_fails_even_after_a_good_run(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    commit(example_copy, "initial")
+    manifest = example_copy / "mlops.yaml"
+    for stage in ("build", "test"):
+        assert cli(stage, "-f", str(manifest), "--no-tracking", environ=ENVIRON).status == 0
+    evaluate = "python evaluate.py --model {artifacts} --data data/holdout.csv --out {metrics}"
+    manifest.write_text(manifest.read_text().replace(evaluate, "python -c pass"))
+    status, report = run_json(cli, example_copy, "test", "--no-tracking")
+    assert status == 1
+    stage = report["stages"][0]  # type: ignore[index]
+    assert stage["problem"] == "the metrics file metrics.json was not written"  # type: ignore[index]
