@@ -1,0 +1,95 @@
+"""Personal data in text: what the ingest stage's ``pii`` checks look for, value by value.
+
+These are the reference rules; a vectorised engine may scan faster, but must find what
+these find (its tests compare the two). Values found are only ever shown masked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+
+from mlops_ci.manifest.model import PiiKind
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# An international or North-American style number: 9 to 15 digits in groups, optionally
+# with a leading + and country code; separators are spaces, dots, dashes or brackets.
+PHONE = re.compile(
+    r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){2,4}(?![\w.])"
+)
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV6 = re.compile(r"(?<![:\w])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![:\w])")
+CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum that every payment card number carries."""
+    total = 0
+    for position, character in enumerate(reversed(digits)):
+        value = int(character)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _has_email(text: str) -> bool:
+    return EMAIL.search(text) is not None
+
+
+def _has_phone(text: str) -> bool:
+    for match in PHONE.finditer(text):
+        if IPV4.fullmatch(match.group()):
+            continue  # a dotted quad is an address, not a number to call
+        digits = re.sub(r"\D", "", match.group())
+        if 9 <= len(digits) <= 15 and not _is_card(digits):
+            return True
+    return False
+
+
+def _has_ip(text: str) -> bool:
+    for match in IPV4.finditer(text):
+        if all(int(part) <= 255 for part in match.group().split(".")):
+            return True
+    for match in IPV6.finditer(text):
+        try:
+            ipaddress.IPv6Address(match.group())
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+def _has_card(text: str) -> bool:
+    return any(_is_card(re.sub(r"\D", "", m.group())) for m in CARD.finditer(text))
+
+
+DETECTORS: dict[PiiKind, Callable[[str], bool]] = {
+    "email": _has_email,
+    "phone": _has_phone,
+    "ip_address": _has_ip,
+    "card_number": _has_card,
+}
+
+
+def found_kinds(text: str, kinds: tuple[PiiKind, ...]) -> list[PiiKind]:
+    """Which of ``kinds`` appear in ``text``."""
+    return [kind for kind in kinds if DETECTORS[kind](text)]
+
+
+def looks_hashed(value: str) -> bool:
+    """A hex digest of sha1, sha256 or sha512, lower case: what a hashed identifier is."""
+    return HEX_DIGEST.match(value) is not None
+
+
+def mask(value: str) -> str:
+    """A value shown without showing it: its first and last character and its length."""
+    if len(value) <= 2:
+        return "*" * len(value)
+    return f"{value[0]}{'*' * min(len(value) - 2, 12)}{value[-1]} ({len(value)} characters)"
