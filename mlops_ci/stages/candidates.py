@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from mlops_ci.core.lifecycle import State
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mlops_ci.core.gates import GateResult, overall
+from mlops_ci.core.lifecycle import State, advance
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.versions import try_parse_version
-from mlops_ci.stages.workspace import StageInputError, Workspace
+from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
 
 LIVE = ("candidate", "tested", "validated")
 
@@ -72,3 +77,51 @@ def production_metrics(workspace: Workspace) -> tuple[str, dict[str, float]] | N
         if run.data.tags.get("mlops-ci.stage") == "test":
             return str(production), dict(run.data.metrics)
     return None
+
+
+def conclude(
+    workspace: Workspace,
+    candidate: StageRecord,
+    *,
+    stage: str,
+    current: State,
+    target: State,
+    started: datetime,
+    gates: Sequence[GateResult],
+    metrics: Mapping[str, float],
+    details: dict[str, object],
+    log: Path | None,
+) -> StageResult:
+    """The end of a gated stage: its verdict, the candidate's next state, the record (and
+    MLflow), and the result. A failed candidate stays failed; with --keep-going a later
+    stage still measures it, but it can never pass."""
+    version = candidate.version
+    if current == "failed":
+        details.setdefault(
+            "problem",
+            f"{version} failed an earlier stage; a failed candidate can never be promoted",
+        )
+    verdict = "failed" if "problem" in details else overall(gates)
+    state: State = (
+        "failed"
+        if current == "failed"
+        else advance(version, current, target if verdict == "passed" else "failed")
+    )
+    details["gates"] = [gate.to_json() for gate in gates]
+    workspace.save(
+        StageRecord(
+            model=workspace.manifest.model.name,
+            version=version,
+            stage=stage,
+            verdict=verdict,
+            state=state,
+            started_at=started,
+            finished_at=workspace.now(),
+            git_sha=candidate.git_sha,
+            manifest_sha256=candidate.manifest_sha256,
+            metrics=metrics,
+            details=details,
+        )
+    )
+    workspace.mark_state(version, state)
+    return StageResult(stage, version, verdict, state, tuple(gates), details, log)

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 from mlops_ci.adapters.process import run_command
-from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, overall, relative_gates
-from mlops_ci.core.lifecycle import advance
-from mlops_ci.core.records import StageRecord
-from mlops_ci.stages.candidates import current_candidate, production_metrics, state_before
+from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, relative_gates
+from mlops_ci.stages.candidates import (
+    conclude,
+    current_candidate,
+    production_metrics,
+    state_before,
+)
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
 
 
@@ -55,37 +58,19 @@ def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
         production[1] if production else None,
         production[0] if production else None,
     )
-    if current == "failed":
-        details.setdefault(
-            "problem",
-            f"{version} failed an earlier stage; a failed candidate can never be promoted",
-        )
-    verdict = "failed" if "problem" in details else overall(gates)
-    # A failed candidate stays failed (with --keep-going, later stages still measure it).
-    state = (
-        "failed"
-        if current == "failed"
-        else advance(version, current, "tested" if verdict == "passed" else "failed")
-    )
-    details["gates"] = [g.to_json() for g in gates]
     details["production"] = production[0] if production else None
-    workspace.save(
-        StageRecord(
-            model=manifest.model.name,
-            version=version,
-            stage="test",
-            verdict=verdict,
-            state=state,
-            started_at=started,
-            finished_at=workspace.now(),
-            git_sha=candidate.git_sha,
-            manifest_sha256=candidate.manifest_sha256,
-            metrics=metrics,
-            details=details,
-        )
+    return conclude(
+        workspace,
+        candidate,
+        stage="test",
+        current=current,
+        target="tested",
+        started=started,
+        gates=gates,
+        metrics=metrics,
+        details=details,
+        log=log,
     )
-    workspace.mark_state(version, state)
-    return StageResult("test", version, verdict, state, tuple(gates), details, log)
 
 
 def _read_metrics(file: Path, details: dict[str, object]) -> dict[str, float]:

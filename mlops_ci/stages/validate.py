@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 from mlops_ci.adapters.process import run_command
-from mlops_ci.core.gates import GateResult, absolute_gates, overall
-from mlops_ci.core.lifecycle import advance
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.gates import GateResult, absolute_gates
 from mlops_ci.manifest.model import Bounds
-from mlops_ci.stages.candidates import current_candidate, state_before
+from mlops_ci.stages.candidates import conclude, current_candidate, state_before
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
 
 MIB = 1024 * 1024
@@ -61,36 +59,18 @@ def run_validate(workspace: Workspace, version: str | None = None) -> StageResul
     if validate.max_memory is not None:
         limits.append(("peak_rss_mib", Bounds(max=validate.max_memory / MIB)))
     gates: list[GateResult] = absolute_gates(limits, measured)
-    if current == "failed":
-        details.setdefault(
-            "problem",
-            f"{version} failed an earlier stage; a failed candidate can never be promoted",
-        )
-    verdict = "failed" if "problem" in details else overall(gates)
-    # A failed candidate stays failed (with --keep-going, later stages still measure it).
-    state = (
-        "failed"
-        if current == "failed"
-        else advance(version, current, "validated" if verdict == "passed" else "failed")
+    return conclude(
+        workspace,
+        candidate,
+        stage="validate",
+        current=current,
+        target="validated",
+        started=started,
+        gates=gates,
+        metrics=measured,
+        details=details,
+        log=log,
     )
-    details["gates"] = [g.to_json() for g in gates]
-    workspace.save(
-        StageRecord(
-            model=manifest.model.name,
-            version=version,
-            stage="validate",
-            verdict=verdict,
-            state=state,
-            started_at=started,
-            finished_at=workspace.now(),
-            git_sha=candidate.git_sha,
-            manifest_sha256=candidate.manifest_sha256,
-            metrics=measured,
-            details=details,
-        )
-    )
-    workspace.mark_state(version, state)
-    return StageResult("validate", version, verdict, state, tuple(gates), details, log)
 
 
 def _latency(output: str, details: dict[str, object]) -> dict[str, float]:
