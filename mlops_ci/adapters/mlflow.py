@@ -260,9 +260,15 @@ class MlflowTracker:
             if f"{TAG}version" in found.tags
         ]
 
-    def tag_version(self, version: str, tags: Mapping[str, str]) -> None:
+    def tag_version(
+        self, version: str, tags: Mapping[str, str], *, missing_ok: bool = False
+    ) -> bool:
+        """Tag candidate ``version``'s model version; False (with ``missing_ok``) when it was
+        never registered, which is otherwise an error."""
         number = self.model_version_of(version)
         if number is None:
+            if missing_ok:
+                return False
             raise TrackingError(f"{version} is not registered in {self.target.registered_model}")
         for key, value in tags.items():
             self._call(
@@ -273,6 +279,7 @@ class MlflowTracker:
                 key,
                 value,
             )
+        return True
 
     def move_alias(self, alias: str, version: str, when: datetime) -> None:
         """Point ``alias`` at ``version``, keeping the history of moves as version tags:

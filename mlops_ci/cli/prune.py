@@ -125,8 +125,7 @@ def _expire(
     if remote:
         git.run("push", remote, f":refs/tags/{tag}")
     if tracker is not None:
-        if tracker.model_version_of(version) is not None:
-            tracker.tag_version(version, {"mlops-ci.state": "expired"})
+        tracker.tag_version(version, {"mlops-ci.state": "expired"}, missing_ok=True)
         if record is not None:
             run_id = tracker.log_stage(record)
             store.update(record.model, version, "expire", lambda r: r.synced_as(run_id))

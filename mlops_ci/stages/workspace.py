@@ -98,8 +98,8 @@ class Workspace:
     def mark_state(self, version: str, state: str) -> None:
         """The candidate's state as a tag on its registered model version."""
         tracker = self.tracker()
-        if tracker is not None and tracker.model_version_of(version) is not None:
-            tracker.tag_version(version, {"mlops-ci.state": state})
+        if tracker is not None:
+            tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
 
 
 @dataclass(frozen=True)
