@@ -1,0 +1,299 @@
+"""A data file as a stream of Polars batches, in bounded memory, with every way it can be
+unreadable turned into a sentence that names the file, the line or column, and the fix.
+
+CSV columns that ``checks.columns`` declares are parsed as their type; the others stay text,
+so a column never changes type half-way through a file. Compressed files (``.gz``) are
+unpacked to a temporary file first: Polars would otherwise unpack them in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from mlops_ci.core.pii import found_kinds, mask
+from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.manifest.model import ColumnType, DataFormat
+
+BATCH_ROWS = 250_000
+_MAX_NAME = 60
+
+POLARS_TYPES: dict[ColumnType, pl.DataType] = {
+    "string": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us"),
+}
+
+
+class DataFileError(MlopsCiError):
+    """A data file that cannot be read as the manifest says: missing, empty, malformed."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+@dataclass(frozen=True)
+class Table:
+    """A readable data file: ``name`` is how messages call it (its path in the repository)."""
+
+    name: str
+    path: Path
+    format: DataFormat
+    schema: Mapping[str, pl.DataType]
+    declared: Mapping[str, ColumnType]
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
+        """The rows in order, a batch at a time; ``columns`` narrows what is read."""
+        frame = self._scan()
+        if columns is not None:
+            frame = frame.select(columns)
+        try:
+            yield from frame.collect_batches(chunk_size=BATCH_ROWS)
+        except pl.exceptions.PolarsError as error:
+            raise DataFileError(self._explain(error)) from None
+
+    def _scan(self) -> pl.LazyFrame:
+        if self.format == "csv":
+            return pl.scan_csv(self.path, schema=dict(self.schema), truncate_ragged_lines=False)
+        if self.format == "jsonl":
+            return pl.scan_ndjson(self.path, schema=dict(self.schema))
+        frame = pl.scan_parquet(self.path)
+        # Integers may stand in for floats; every other type matched exactly when opened.
+        widened = [
+            pl.col(name).cast(pl.Float64)
+            for name, kind in self.declared.items()
+            if kind == "float" and self.schema[name] != pl.Float64
+        ]
+        return frame.with_columns(widened) if widened else frame
+
+    def _explain(self, error: pl.exceptions.PolarsError) -> str:
+        """What went wrong, found again by a slower reader that can say where; Polars'
+        own message may quote a value, so it is never shown whole."""
+        text = str(error)
+        if "utf-8" in text.lower() or "utf8" in text.lower():
+            return _utf8_problem(self.path, self.name) or f"{self.name}: {_first_line(text)}"
+        if self.format == "csv" and "more fields" in text:
+            return _ragged_problem(self.path, self.name) or f"{self.name}: {_first_line(text)}"
+        if "parse" in text or "cast" in text or "conversion" in text:
+            found = self._type_problem()
+            if found:
+                return found
+        return (
+            f"{self.name} cannot be read as {self.format.upper()}: {_first_line(text)}; "
+            "check the file (or set format in the manifest)"
+        )
+
+    def _type_problem(self) -> str | None:
+        """The first declared column with a value that is not of its type, read again as text."""
+        if self.format == "parquet" or not self.declared:
+            return None
+        as_text = {name: pl.String() for name in self.schema}
+        frame = (
+            pl.scan_csv(self.path, schema=as_text)
+            if self.format == "csv"
+            else pl.scan_ndjson(self.path, schema=as_text)
+        )
+        names = list(self.declared)
+        offset = 0
+        try:
+            for batch in frame.select(names).collect_batches(chunk_size=BATCH_ROWS):
+                for name in names:
+                    raw = batch.get_column(name)
+                    parsed = _parse_text(raw, self.declared[name])
+                    bad = (parsed.is_null() & raw.is_not_null()).arg_true()
+                    if len(bad):
+                        row = offset + int(bad[0]) + 1
+                        value = str(raw[int(bad[0])])
+                        return (
+                            f"{self.name}: column {_name(name)} is declared "
+                            f"{self.declared[name]}, but row {row} holds {_shown(value)}; "
+                            "fix the value or the type in checks.columns"
+                        )
+                offset += batch.height
+        except pl.exceptions.PolarsError:
+            return None
+        return None
+
+
+@contextmanager
+def open_table(
+    path: Path, name: str, file_format: DataFormat, declared: Mapping[str, ColumnType]
+) -> Iterator[Table]:
+    """The file at ``path`` ready to read; refuses a missing or empty file, a missing
+    declared column and a Parquet column of another type."""
+    if not path.is_file():
+        raise DataFileError(f"{name} does not exist; add it, or fix data[].path in the manifest")
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{name} is empty; a data set needs at least one row")
+    with _unpacked(path, name) as readable:
+        schema = _schema(readable, name, file_format, declared)
+        missing = [column for column in declared if column not in schema]
+        if missing:
+            raise DataFileError(
+                f"{name} has no column {', '.join(_name(m) for m in missing)} "
+                f"(checks.columns declares it); its columns are {_names(schema)}"
+            )
+        yield Table(name, readable, file_format, schema, declared)
+
+
+def _schema(
+    path: Path, name: str, file_format: DataFormat, declared: Mapping[str, ColumnType]
+) -> dict[str, pl.DataType]:
+    try:
+        if file_format == "csv":
+            _check_csv_header(path, name)
+            header = pl.scan_csv(path, infer_schema=False).collect_schema()
+            return {c: POLARS_TYPES[declared[c]] if c in declared else pl.String() for c in header}
+        if file_format == "jsonl":
+            overrides = {c: POLARS_TYPES[kind] for c, kind in declared.items()}
+            inferred = pl.scan_ndjson(path, infer_schema_length=1000).collect_schema()
+            return {**dict(inferred), **{c: t for c, t in overrides.items() if c in inferred}}
+        stored = dict(pl.scan_parquet(path).collect_schema())
+    except pl.exceptions.PolarsError as error:
+        if "utf-8" in str(error).lower() or "utf8" in str(error).lower():
+            raise DataFileError(_utf8_problem(path, name) or f"{name} is not UTF-8") from None
+        raise DataFileError(
+            f"{name} cannot be read as {file_format.upper()}: {_first_line(str(error))}; "
+            "check the file (or set format in the manifest)"
+        ) from None
+    wrong = [
+        f"{_name(c)} is {stored[c]}, not {kind}"
+        for c, kind in declared.items()
+        if c in stored and not _parquet_type_fits(stored[c], kind)
+    ]
+    if wrong:
+        raise DataFileError(
+            f"{name} has a different schema than checks.columns declares: {'; '.join(wrong)}; "
+            "write the file with the declared types or fix checks.columns"
+        )
+    return stored
+
+
+def _parquet_type_fits(stored: pl.DataType, kind: ColumnType) -> bool:
+    if kind == "float":
+        return stored.is_float() or stored.is_integer()
+    if kind == "int":
+        return stored.is_integer()
+    if kind == "string":
+        return stored in (pl.String, pl.Categorical, pl.Enum) or isinstance(
+            stored, pl.Categorical | pl.Enum
+        )
+    if kind == "datetime":
+        return isinstance(stored, pl.Datetime)
+    return bool(stored == POLARS_TYPES[kind])
+
+
+def _check_csv_header(path: Path, name: str) -> None:
+    """The header line: UTF-8 and of sane length (a file with no line breaks at all is not
+    a CSV, and its one "column name" must not end up in a message)."""
+    with path.open("rb") as handle:
+        head = handle.readline(1 << 20)
+    if not head.endswith(b"\n") and len(head) == 1 << 20:
+        raise DataFileError(
+            f"{name}: the first line is longer than 1 MiB, so this is no CSV header; "
+            "check the file (or set format in the manifest)"
+        )
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            f"{name}:1: bytes that are not UTF-8 (at byte {error.start + 1}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+@contextmanager
+def _unpacked(path: Path, name: str) -> Iterator[Path]:
+    if path.suffix != ".gz":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="mlops-ci-data-") as folder:
+        target = Path(folder, path.stem)
+        try:
+            with gzip.open(path, "rb") as source, target.open("wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+        except (OSError, EOFError) as error:
+            raise DataFileError(f"{name} is not a readable gzip file ({error})") from None
+        yield target
+
+
+def _parse_text(raw: pl.Series, kind: ColumnType) -> pl.Series:
+    if kind == "bool":
+        lowered = raw.str.to_lowercase()
+        return (
+            pl.select(
+                pl.when(lowered == "true")
+                .then(True)
+                .when(lowered == "false")
+                .then(False)
+                .otherwise(None)
+            )
+            .to_series()
+            .alias(raw.name)
+        )
+    return raw.cast(POLARS_TYPES[kind], strict=False)
+
+
+def _utf8_problem(path: Path, name: str) -> str | None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as error:
+                return (
+                    f"{name}:{number}: bytes that are not UTF-8 (at byte "
+                    f"{offset + error.start + 1}); save the file as UTF-8"
+                )
+            offset += len(line)
+    return None
+
+
+def _ragged_problem(path: Path, name: str) -> str | None:
+    csv.field_size_limit(1 << 30)
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                return (
+                    f"{name}:{reader.line_num}: this row has {len(row)} fields, the header "
+                    f"{len(header)}; quote values that hold commas, or fix the row"
+                )
+    return None
+
+
+def _first_line(text: str) -> str:
+    """Polars' message, first line only, with any quoted value left out."""
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return re.sub(r"`[^`]*`", "`…`", line)[:200]
+
+
+def _shown(value: str) -> str:
+    """A value fit for a message: masked when it holds personal data, shortened when long."""
+    if found_kinds(value, ("email", "phone", "ip_address", "card_number")):
+        return mask(value)
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def _name(column: str) -> str:
+    return repr(column if len(column) <= _MAX_NAME else column[: _MAX_NAME - 3] + "...")
+
+
+def _names(schema: Mapping[str, object]) -> str:
+    names = [_name(c) for c in list(schema)[:20]]
+    more = len(schema) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")

@@ -1,0 +1,139 @@
+"""Exact uniqueness over more rows than fit in memory.
+
+Each value becomes a 64-bit hash; hashes go to partition files on disk by their top bits, so
+finding repeats needs one partition in memory at a time. A repeated hash is only a suspect:
+a second read of the column compares the values themselves, so a hash collision never fails
+a data set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+PARTITION_BITS = 6
+_PARTITIONS = 1 << PARTITION_BITS
+_FLUSH_BYTES = 1 << 20
+# Suspects compared value by value; past this many, the count comes from the hashes alone
+# (a 64-bit collision among that many real repeats is beyond unlikely).
+MAX_SUSPECTS = 100_000
+SEED = 0x6D6C6F7073
+
+
+Hashes = npt.NDArray[np.uint64]
+
+
+class HashSpill:
+    """The hashes of one column, partitioned on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._buffers: list[list[Hashes]] = [[] for _ in range(_PARTITIONS)]
+        self._buffered = [0] * _PARTITIONS
+
+    def add(self, values: pl.Series) -> None:
+        hashes = values.drop_nulls().hash(SEED).to_numpy()
+        if not len(hashes):
+            return
+        # Small unsigned keys: numpy sorts them by radix, in linear time.
+        parts = (hashes >> np.uint64(64 - PARTITION_BITS)).astype(np.uint8)
+        order = np.argsort(parts, kind="stable")
+        ordered = hashes[order]
+        bounds = np.searchsorted(parts[order], np.arange(_PARTITIONS + 1))
+        for part in range(_PARTITIONS):
+            start, end = bounds[part], bounds[part + 1]
+            if start == end:
+                continue
+            self._buffers[part].append(ordered[start:end])
+            self._buffered[part] += int(end - start) * 8
+            if self._buffered[part] >= _FLUSH_BYTES:
+                self._flush(part)
+
+    def repeated(self) -> tuple[int, Hashes]:
+        """How many values repeat an earlier one (by hash), and the repeated hashes (at most
+        MAX_SUSPECTS of them)."""
+        count = 0
+        suspects: list[Hashes] = []
+        kept = 0
+        for part in range(_PARTITIONS):
+            hashes = self._load(part)
+            # Polars counts distinct values on every core; sorting is for when some repeat.
+            if len(hashes) < 2 or pl.Series(hashes).n_unique() == len(hashes):
+                continue
+            hashes = np.sort(hashes)
+            same = hashes[1:] == hashes[:-1]
+            repeats = int(same.sum())
+            if not repeats:
+                continue
+            count += repeats
+            if kept < MAX_SUSPECTS:
+                found = np.unique(hashes[1:][same])[: MAX_SUSPECTS - kept]
+                suspects.append(found)
+                kept += len(found)
+        joined = np.concatenate(suspects) if suspects else np.empty(0, np.uint64)
+        return count, joined
+
+    def _flush(self, part: int) -> None:
+        if not self._buffers[part]:
+            return
+        with self._file(part).open("ab") as handle:
+            for chunk in self._buffers[part]:
+                handle.write(chunk.tobytes())
+        self._buffers[part] = []
+        self._buffered[part] = 0
+
+    def _load(self, part: int) -> Hashes:
+        self._flush(part)
+        path = self._file(part)
+        if not path.exists():
+            return np.empty(0, np.uint64)
+        hashes = np.fromfile(path, dtype=np.uint64)
+        path.unlink()
+        return hashes
+
+    def _file(self, part: int) -> Path:
+        return self._folder / f"{part:02x}.u64"
+
+
+@dataclass
+class Repeats:
+    """The rows that repeat an earlier row's value: a count and the first few row numbers."""
+
+    count: int
+    rows: list[int]
+    confirmed: bool
+
+
+class RepeatFinder:
+    """The second read: rows whose hash is a suspect, compared by value."""
+
+    def __init__(self, suspects: Hashes, hashed_count: int, keep: int) -> None:
+        self._suspects = pl.Series(suspects, dtype=pl.UInt64)
+        self._every_suspect = len(suspects) < MAX_SUSPECTS
+        self._hashed_count = hashed_count
+        self._keep = keep
+        self._seen: set[object] = set()
+        self._count = 0
+        self._rows: list[int] = []
+
+    def add(self, column: pl.Series, offset: int) -> None:
+        frame = pl.DataFrame({"value": column}).with_row_index("row", offset=offset + 1)
+        suspect = pl.col("value").hash(SEED).is_in(self._suspects.implode())
+        matches = frame.filter(pl.col("value").is_not_null() & suspect)
+        for row, value in matches.iter_rows():
+            if value in self._seen:
+                self._count += 1
+                if len(self._rows) < self._keep:
+                    self._rows.append(row)
+            else:
+                self._seen.add(value)
+
+    def result(self) -> Repeats:
+        if self._every_suspect:
+            return Repeats(self._count, self._rows, True)
+        return Repeats(max(self._count, self._hashed_count), self._rows, False)
