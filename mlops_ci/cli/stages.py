@@ -1,4 +1,4 @@
-"""``mlops-ci build|test|validate`` (one stage) and ``mlops-ci run`` (them in order)."""
+"""``mlops-ci ingest|build|test|validate`` (one stage) and ``mlops-ci run`` (them in order)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ if TYPE_CHECKING:
     from mlops_ci.manifest.model import Manifest
     from mlops_ci.stages.workspace import StageResult, Workspace
 
-STAGES = ("build", "test", "validate")
+STAGES = ("ingest", "build", "test", "validate")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     descriptions = {
+        "ingest": "Check every data set of the manifest (columns and types, missing and repeated "
+        "values, ranges, allowed values, labels, class balance, personal data) and record its "
+        "fingerprint (sha256 and schema) under the candidate its data will build.",
         "build": "Build a release candidate: number it from history, run build.command, hash "
         "every file it wrote, tag it, record it and register it in MLflow.",
         "test": "Run test.command, read the metrics file and hold it to test.gates and to the "
@@ -36,7 +39,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             help=f"run the {stage} stage",
             description=descriptions[stage] + " Exit 1 when a gate fails.",
         )
-        if stage != "build":
+        if stage not in ("ingest", "build"):
             parser.add_argument(
                 "--version",
                 metavar="VERSION",
@@ -48,8 +51,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "run",
         parents=[common_options()],
         help="run the lifecycle's stages in order",
-        description="Build, test and validate a candidate in one go, with one report. "
-        "Exit 1 when a gate fails.",
+        description="Ingest the data, then build, test and validate a candidate in one go, "
+        "with one report. Exit 1 when a check or gate fails.",
     )
     run.add_argument(
         "--until",
@@ -80,7 +83,11 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
 
     manifest = load_manifest(arguments.manifest)
     workspace = _workspace(manifest, console, arguments.no_tracking)
-    stages = arguments.stages or STAGES[: STAGES.index(arguments.until) + 1]
+    stages = arguments.stages or [
+        stage
+        for stage in STAGES[: STAGES.index(arguments.until) + 1]
+        if stage != "ingest" or manifest.data  # a model without data sets has none to check
+    ]
     keep_going = bool(getattr(arguments, "keep_going", False))
     version = getattr(arguments, "version", None)
     results: list[StageResult] = []
@@ -102,9 +109,12 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
 
 def _run_stage(workspace: Workspace, stage: str, version: str | None) -> StageResult:
     from mlops_ci.stages.build import run_build
+    from mlops_ci.stages.ingest import run_ingest
     from mlops_ci.stages.test import run_test
     from mlops_ci.stages.validate import run_validate
 
+    if stage == "ingest":
+        return run_ingest(workspace)
     if stage == "build":
         return run_build(workspace)
     if stage == "test":

@@ -9,6 +9,7 @@ from typing import Any
 from mlops_ci.stages.workspace import StageResult
 
 REPORT_SCHEMA = "mlops-ci/run-report/v1"
+_WIDTH = 34
 _MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
@@ -31,10 +32,19 @@ def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
                 "problem": r.details.get("problem"),
                 "checks": [g.to_json() for g in r.gates],
                 "log": str(r.log) if r.log else None,
+                **_data(r),
             }
             for r in results
         ],
     }
+
+
+def _data(result: StageResult) -> dict[str, Any]:
+    data = result.details.get("data")
+    if not isinstance(data, list):
+        return {}
+    keys = ("name", "file", "rows", "fingerprint")
+    return {"data": [{key: entry[key] for key in keys} for entry in data]}
 
 
 def _summary(model: str, version: str | None, results: Sequence[StageResult]) -> str:
@@ -51,25 +61,46 @@ def _summary(model: str, version: str | None, results: Sequence[StageResult]) ->
 
 def terminal(report: dict[str, Any]) -> str:
     lines = [report["summary"], ""]
-    lines.append(f"{'STAGE':<9} {'CHECK':<26} {'VALUE':>12} {'LIMIT':>14} {'VS PROD':>10}  RESULT")
+    lines.append(
+        f"{'STAGE':<9} {'CHECK':<{_WIDTH}} {'VALUE':>12} {'LIMIT':>14} {'VS PROD':>10}  RESULT"
+    )
     for stage in report["stages"]:
         if stage["problem"]:
             lines.append(
-                f"{stage['stage']:<9} {'(stage)':<26} {'':>12} {'':>14} {'':>10}  "
+                f"{stage['stage']:<9} {'(stage)':<{_WIDTH}} {'':>12} {'':>14} {'':>10}  "
                 f"failed: {stage['problem']}"
             )
         if not stage["checks"] and not stage["problem"]:
             lines.append(
-                f"{stage['stage']:<9} {'(no gates)':<26} {'':>12} {'':>14} {'':>10}  "
+                f"{stage['stage']:<9} {'(no gates)':<{_WIDTH}} {'':>12} {'':>14} {'':>10}  "
                 f"{stage['verdict']}"
             )
         for check in stage["checks"]:
             limit = f"{_rule(check['rule'])} {check['threshold']:.6g}"
             lines.append(
-                f"{stage['stage']:<9} {check['name'][:26]:<26} {_number(check['value']):>12} "
-                f"{limit:>14} {_signed(check['delta']):>10}  {check['verdict']}"
+                f"{stage['stage']:<9} {check['name'][:_WIDTH]:<{_WIDTH}} "
+                f"{_number(check['value']):>12} {limit:>14} {_signed(check['delta']):>10}  "
+                f"{check['verdict']}"
+            )
+    failures = _failures(report)
+    if failures:
+        lines += ["", "Failed:"] + [f"  {name}: {message}" for name, message in failures]
+    for stage in report["stages"]:
+        for entry in stage.get("data", []):
+            lines.append(
+                f"data {entry['name']}: {entry['file']}, {entry['rows']:,} rows, "
+                f"sha256 {entry['fingerprint']['sha256'][:16]}…"
             )
     return "\n".join(lines) + "\n"
+
+
+def _failures(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (check["name"], check["message"])
+        for stage in report["stages"]
+        for check in stage["checks"]
+        if check["verdict"] == "failed"
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -88,6 +119,18 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_rule(check['rule'])} {check['threshold']:.6g} | {_signed(check['delta'])} | "
                 f"{_MARK[check['verdict']]} |"
             )
+    failures = _failures(report)
+    if failures:
+        lines += ["", "**Failed**", ""]
+        lines += [f"- `{_cell(name)}`: {_cell(message)}" for name, message in failures]
+    data = [entry for stage in report["stages"] for entry in stage.get("data", [])]
+    if data:
+        lines += ["", "| data set | file | rows | sha256 | schema |", "|---|---|---:|---|---|"]
+        lines += [
+            f"| {_cell(e['name'])} | `{_cell(e['file'])}` | {e['rows']:,} | "
+            f"`{e['fingerprint']['sha256'][:16]}…` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
+            for e in data
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from mlops_ci.adapters.process import run_command
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.records import StageRecord
-from mlops_ci.stages.candidates import LIVE
+from mlops_ci.stages.candidates import candidate_for_commit
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
-from mlops_ci.versioning import plan_next
 
 
 def run_build(workspace: Workspace) -> StageResult:
@@ -21,7 +20,10 @@ def run_build(workspace: Workspace) -> StageResult:
         raise StageInputError(f"{manifest.path}: the manifest has no build section")
     started = workspace.now()
     head = workspace.git.head()
-    version, reasons = _candidate_version(workspace, head)
+    version, reasons = candidate_for_commit(workspace, head)
+    # Data that failed ingest make a candidate that can never be promoted.
+    ingest = workspace.store.read(manifest.model.name, version, "ingest")
+    data_failed = ingest is not None and ingest.verdict == "failed"
     # Everything in the artifacts folder ships: start it empty, so nothing stale does.
     shutil.rmtree(build.artifacts, ignore_errors=True)
     build.artifacts.mkdir(parents=True)
@@ -53,13 +55,14 @@ def run_build(workspace: Workspace) -> StageResult:
         "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
         "size": size,
         **({"problem": problem, "output_tail": result.tail()} if problem else {}),
+        **({"data_failed": True} if data_failed else {}),
     }
     record = StageRecord(
         model=manifest.model.name,
         version=version,
         stage="build",
         verdict="failed" if problem else "passed",
-        state="failed" if problem else "candidate",
+        state="failed" if problem or data_failed else "candidate",
         started_at=started,
         finished_at=workspace.now(),
         git_sha=head,
@@ -69,7 +72,7 @@ def run_build(workspace: Workspace) -> StageResult:
         details=details,
     )
     workspace.save(record)
-    if not problem:
+    if record.state == "candidate":
         _tag(workspace, version, head)
         tracker = workspace.tracker()
         if tracker is not None:
@@ -80,20 +83,6 @@ def run_build(workspace: Workspace) -> StageResult:
                 {"mlops-ci.state": "candidate"},
             )
     return StageResult("build", version, record.verdict, record.state, (), details, result.log)
-
-
-def _candidate_version(workspace: Workspace, head: str | None) -> tuple[str, tuple[str, ...]]:
-    """The candidate already built from this commit (a re-run rebuilds it under the same
-    number), else the next one."""
-    for record in workspace.records():
-        if record.stage == "build" and record.git_sha == head and record.state in LIVE:
-            return record.version, ("rebuilding the candidate of this commit",)
-    tracker = workspace.tracker()
-    registered = tracker.registered_candidates() if tracker is not None else []
-    planned = plan_next(
-        workspace.manifest, workspace.git, workspace.records(), registered, workspace.now().date()
-    )
-    return str(planned.candidate), planned.decision.reasons
 
 
 def _tag(workspace: Workspace, version: str, head: str | None) -> None:

@@ -11,8 +11,33 @@ from mlops_ci.core.lifecycle import State, advance
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.versions import try_parse_version
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
+from mlops_ci.versioning import plan_next
 
 LIVE = ("candidate", "tested", "validated")
+
+
+def candidate_for_commit(workspace: Workspace, head: str | None) -> tuple[str, tuple[str, ...]]:
+    """The candidate number of this commit, with the reasons for it: the live candidate
+    built from it (a re-run rebuilds it under the same number), else the number its ingest
+    took (ingest runs first and records the data under the candidate they will build), else
+    the next one."""
+    at_head = sorted(
+        (r for r in workspace.records() if r.git_sha == head),
+        key=lambda r: r.finished_at,
+        reverse=True,
+    )
+    built = {r.version for r in at_head if r.stage == "build"}
+    for record in at_head:
+        if record.stage == "build" and record.state in LIVE:
+            return record.version, ("rebuilding the candidate of this commit",)
+        if record.stage == "ingest" and record.version not in built:
+            return record.version, ("the candidate whose data this commit's ingest checked",)
+    tracker = workspace.tracker()
+    registered = tracker.registered_candidates() if tracker is not None else []
+    planned = plan_next(
+        workspace.manifest, workspace.git, workspace.records(), registered, workspace.now().date()
+    )
+    return str(planned.candidate), planned.decision.reasons
 
 
 def current_candidate(workspace: Workspace, version: str | None) -> StageRecord:

@@ -3,6 +3,7 @@ records, git tags and the embedded MLflow store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -50,7 +51,7 @@ def test_run_passes_then_a_tightened_gate_fails(
         "1.44.0-rc.1",
     )
     stages = report["stages"]
-    assert [s["stage"] for s in stages] == ["build", "test", "validate"]  # type: ignore[union-attr,index]
+    assert [s["stage"] for s in stages] == ["ingest", "build", "test", "validate"]  # type: ignore[union-attr,index]
     checks = {c["name"]: c["verdict"] for s in stages for c in s["checks"]}  # type: ignore[union-attr,index]
     assert checks["accuracy"] in ("passed", "skipped")
     assert checks["roc_auc"] == "skipped"  # nothing in production to compare with
@@ -60,6 +61,7 @@ def test_run_passes_then_a_tightened_gate_fails(
     store = RecordStore(example_copy / ".mlops-ci" / "records")
     records = {r.stage: r for r in store.records(MODEL)}
     assert {s: r.state for s, r in records.items()} == {
+        "ingest": "candidate",
         "build": "candidate",
         "test": "tested",
         "validate": "validated",
@@ -68,7 +70,14 @@ def test_run_passes_then_a_tightened_gate_fails(
     assert records["build"].details["files"][0]["path"] == "model.json"  # type: ignore[index]
     assert f"{MODEL}@1.44.0-rc.1" in git(example_copy, "tag", "--list")
     tracker = embedded_tracker(example_copy)
-    assert len(tracker.runs_of(MODEL, "1.44.0-rc.1")) == 3
+    runs = {r.data.tags["mlops-ci.stage"]: r for r in tracker.runs_of(MODEL, "1.44.0-rc.1")}
+    assert sorted(runs) == ["build", "ingest", "test", "validate"]
+    # lineage: the data's fingerprint is in the record and in MLflow, and they agree
+    data = {d["name"]: d for d in records["ingest"].details["data"]}  # type: ignore[union-attr]
+    train_sha = hashlib.sha256((example_copy / "data" / "train.csv").read_bytes()).hexdigest()
+    assert data["train"]["fingerprint"]["sha256"] == train_sha
+    assert runs["ingest"].data.params["data.train.sha256"] == train_sha
+    assert runs["ingest"].data.metrics["data.train.rows"] == 5000
     number = tracker.model_version_of("1.44.0-rc.1")
     assert number is not None
     assert tracker.client.get_model_version(MODEL, number).tags["mlops-ci.state"] == "validated"
@@ -85,7 +94,7 @@ def test_run_passes_then_a_tightened_gate_fails(
         "failed",
         "1.44.0-rc.2",
     )
-    assert [s["stage"] for s in report["stages"]] == ["build", "test"]  # type: ignore[union-attr,index]
+    assert [s["stage"] for s in report["stages"]] == ["ingest", "build", "test"]  # type: ignore[union-attr,index]
     assert report["summary"] == (f"❌ {MODEL} 1.44.0-rc.2 failed test: accuracy 0.91 fails >= 0.99")
     failed_runs = [
         r for r in tracker.runs_of(MODEL, "1.44.0-rc.2") if r.data.tags["mlops-ci.stage"] == "test"
@@ -132,6 +141,7 @@ def test_single_stages_rerun_and_keep_going(cli: CliRunner, example_copy: Path) 
     status, report = run_json(cli, example_copy, "run", "--keep-going", "--no-tracking")
     assert status == 1
     assert [(s["stage"], s["verdict"]) for s in report["stages"]] == [  # type: ignore[union-attr,index]
+        ("ingest", "passed"),
         ("build", "passed"),
         ("test", "passed"),
         ("validate", "failed"),

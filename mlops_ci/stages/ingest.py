@@ -1,0 +1,116 @@
+"""The ingest stage: every data set of the manifest checked, fingerprinted and recorded
+under the candidate its data will build (so lineage runs from data to model)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.core.gates import overall
+from mlops_ci.core.lifecycle import LifecycleError, State, advance
+from mlops_ci.core.records import StageRecord
+from mlops_ci.stages.candidates import candidate_for_commit
+from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
+
+if TYPE_CHECKING:  # polars is imported only when the stage runs
+    from mlops_ci.data.checks import DataSetReport
+
+
+def run_ingest(workspace: Workspace) -> StageResult:
+    from mlops_ci.data.checks import check_table
+    from mlops_ci.data.reader import open_table
+
+    manifest = workspace.manifest
+    if not manifest.data:
+        raise StageInputError(f"{manifest.path}: the manifest has no data section to ingest")
+    started = workspace.now()
+    head = workspace.git.head()
+    version, _ = candidate_for_commit(workspace, head)
+    reports: list[DataSetReport] = []
+    for data_set in manifest.data:
+        shown = data_set.path.relative_to(manifest.repository).as_posix()
+        with open_table(
+            data_set.path, shown, data_set.format, dict(data_set.checks.columns)
+        ) as table:
+            reports.append(check_table(table, data_set.name, data_set.checks, data_set.label))
+    gates = [outcome.to_gate(r.name) for r in reports for outcome in r.outcomes]
+    verdict = overall(gates)
+    state = _state_after(workspace, version, verdict == "passed")
+    details: dict[str, Any] = {"data": [_data_json(report) for report in reports]}
+    details["gates"] = [gate.to_json() for gate in gates]
+    workspace.save(
+        StageRecord(
+            model=manifest.model.name,
+            version=version,
+            stage="ingest",
+            verdict=verdict,
+            state=state,
+            started_at=started,
+            finished_at=workspace.now(),
+            git_sha=head,
+            params=_lineage(reports),
+            metrics=_metrics(reports),
+            details=details,
+        )
+    )
+    workspace.mark_state(version, state)
+    return StageResult("ingest", version, verdict, state, tuple(gates), details)
+
+
+def _state_after(workspace: Workspace, version: str, passed: bool) -> State:
+    """Ingest starts a candidate: passed data make it a candidate (again, when data fixed
+    without a commit pass this time), failed data fail it. A candidate already built keeps
+    its state when the data pass, and fails when they no longer do, if it still can."""
+    records = [r for r in workspace.records() if r.version == version]
+    built = [r for r in records if r.stage != "ingest"]
+    if not built:
+        return "candidate" if passed else "failed"
+    current = max(built, key=lambda r: r.finished_at).state
+    if passed:
+        return current
+    try:
+        return advance(version, current, "failed")
+    except LifecycleError:
+        return current
+
+
+def _data_json(report: DataSetReport) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "file": report.file,
+        "rows": report.rows,
+        "fingerprint": report.fingerprint.to_json(),
+        "checks": [
+            {
+                "check": o.check,
+                "column": o.column,
+                "rule": o.rule,
+                "threshold": o.threshold,
+                "value": o.value,
+                "passed": o.passed,
+                "rows": list(o.rows),
+                "message": o.message,
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+def _lineage(reports: list[DataSetReport]) -> dict[str, str]:
+    """What MLflow keeps as the run's parameters: each data set's file, content and schema."""
+    params = {}
+    for report in reports:
+        prefix = f"data.{report.name}"
+        params[f"{prefix}.file"] = report.file
+        params[f"{prefix}.sha256"] = report.fingerprint.sha256
+        params[f"{prefix}.schema_sha256"] = report.fingerprint.schema_sha256
+    return params
+
+
+def _metrics(reports: list[DataSetReport]) -> dict[str, float]:
+    metrics = {}
+    for report in reports:
+        prefix = f"data.{report.name}"
+        metrics[f"{prefix}.rows"] = float(report.rows)
+        metrics[f"{prefix}.bytes"] = float(report.fingerprint.bytes)
+        metrics[f"{prefix}.failed_checks"] = float(sum(not o.passed for o in report.outcomes))
+    return metrics
