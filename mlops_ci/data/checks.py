@@ -279,7 +279,8 @@ class _Scan:
                 repeats = finder.result()
                 count, rows = repeats.count, repeats.rows
             message = (
-                f"{column!r} has {count:,} values that repeat an earlier row's{_rows(rows)}"
+                f"{column!r} has {_counted(count, 'value')} that repeat an earlier row's"
+                f"{_rows(rows)}"
                 if count
                 else f"every value of {column!r} is distinct"
             )
@@ -432,7 +433,7 @@ class _Scan:
             if finds.count:
                 rows = sorted(finds.rows)[:ROWS_SHOWN]
                 message = (
-                    f"{finds.count:,} values hold {_PII_NAMES[kind]} (in "
+                    f"{_counted(finds.count, 'value')} hold {_PII_NAMES[kind]} (in "
                     f"{', '.join(sorted(finds.columns))}){_rows(rows)}, such as "
                     f"{', '.join(finds.examples)}; remove or hash them before ingest"
                 )
@@ -460,7 +461,7 @@ def _row_checks(
                 column,
                 missing,
                 _describer(
-                    f"{column!r} has {{count}} missing values{{rows}}",
+                    f"{column!r} has {{count}} missing {{values}}{{rows}}",
                     f"{column!r} has no missing values",
                 ),
             )
@@ -472,7 +473,7 @@ def _row_checks(
                 column,
                 _outside(pl.col(column), schema[column], bounds),
                 _describer(
-                    f"{column!r} has {{count}} values outside {_bounds(bounds)}{{rows}}",
+                    f"{column!r} has {{count}} {{values}} outside {_bounds(bounds)}{{rows}}",
                     f"every value of {column!r} is within {_bounds(bounds)}",
                 ),
             )
@@ -484,7 +485,7 @@ def _row_checks(
                 column,
                 _not_in(pl.col(column), schema[column], allowed),
                 _describer(
-                    f"{column!r} has {{count}} values other than {_listing(allowed)}{{rows}}",
+                    f"{column!r} has {{count}} {{values}} other than {_listing(allowed)}{{rows}}",
                     f"every value of {column!r} is one of {_listing(allowed)}",
                 ),
                 allowed=allowed,
@@ -499,7 +500,8 @@ def _row_checks(
                     label,
                     _not_in(pl.col(label), schema[label], allowed),
                     _describer(
-                        f"{label!r} has {{count}} labels other than {_listing(allowed)}{{rows}}",
+                        f"{label!r} has {{count}} {{labels}} other than "
+                        f"{_listing(allowed)}{{rows}}",
                         f"every label is one of {_listing(allowed)}",
                     ),
                     allowed=allowed,
@@ -518,7 +520,7 @@ def _row_checks(
                     column,
                     not_hashed,
                     _describer(
-                        f"{column!r} has {{count}} values that are not sha1, sha256 or sha512 "
+                        f"{column!r} has {{count}} {{values}} that are not sha1, sha256 or sha512 "
                         "hex digests{rows}; hash the identifiers before ingest",
                         f"every value of {column!r} is a hex digest",
                     ),
@@ -545,7 +547,13 @@ def _describer(failed: str, passed: str) -> Callable[[_Offenders], str]:
     def describe(offenders: _Offenders) -> str:
         if not offenders.count:
             return passed
-        return failed.format(count=f"{offenders.count:,}", rows=_rows(offenders.rows))
+        many = offenders.count != 1
+        return failed.format(
+            count=f"{offenders.count:,}",
+            values="values" if many else "value",
+            labels="labels" if many else "label",
+            rows=_rows(offenders.rows),
+        )
 
     return describe
 
@@ -613,6 +621,10 @@ def _smallest_share(
         f"class {_value(smallest)} of {column!r} holds {_percent(share)} of the rows{where}; "
         f"each class needs at least {_percent(min_share)}",
     )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _rows(rows: Sequence[int]) -> str:

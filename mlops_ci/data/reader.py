@@ -66,7 +66,10 @@ class Table:
 
     def _scan(self) -> pl.LazyFrame:
         if self.format == "csv":
-            return pl.scan_csv(self.path, schema=dict(self.schema), truncate_ragged_lines=False)
+            # CSV has no null: an empty field is a missing value, quoted ("") or not.
+            return pl.scan_csv(
+                self.path, schema=dict(self.schema), truncate_ragged_lines=False, null_values=[""]
+            )
         if self.format == "jsonl":
             return pl.scan_ndjson(self.path, schema=dict(self.schema))
         frame = pl.scan_parquet(self.path)
@@ -101,7 +104,7 @@ class Table:
             return None
         as_text = {name: pl.String() for name in self.schema}
         frame = (
-            pl.scan_csv(self.path, schema=as_text)
+            pl.scan_csv(self.path, schema=as_text, null_values=[""])
             if self.format == "csv"
             else pl.scan_ndjson(self.path, schema=as_text)
         )

@@ -189,3 +189,82 @@ def test_a_test_command_that_writes_no_metrics_fails_even_after_a_good_run(
     assert status == 1
     stage = report["stages"][0]  # type: ignore[index]
     assert stage["problem"] == "the metrics file metrics.json was not written"  # type: ignore[index]
+
+
+def _break_the_data(repo: Path) -> str:
+    """A repeated customer and an e-mail address in the training data; returns the original."""
+    data = repo / "data" / "train.csv"
+    original = data.read_text()
+    lines = original.splitlines()
+    fields = lines[5].split(",")
+    fields[4] = "mary@example.com"  # plan
+    data.write_text("\n".join([*lines, lines[2], ",".join(fields)]) + "\n")
+    return original
+
+
+@pytest.mark.slow
+def test_failing_data_stop_the_run_and_fail_the_candidate(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    _break_the_data(example_copy)
+    commit(example_copy, "feat: more data")
+    status, report = run_json(cli, example_copy, "run", "--no-tracking")
+    assert status == 1
+    assert [(s["stage"], s["verdict"], s["state"]) for s in report["stages"]] == [  # type: ignore[union-attr,index]
+        ("ingest", "failed", "failed")
+    ]
+    summary = str(report["summary"])
+    assert summary.startswith(f"❌ {MODEL} 1.44.0-rc.1 failed ingest: ")
+    assert "'plan' has 1 value other than basic, pro, enterprise (row 5002)" in summary
+    assert "mary@example.com" not in json.dumps(report)
+    checks = {c["name"]: c for s in report["stages"] for c in s["checks"]}  # type: ignore[union-attr,index]
+    assert checks["train: unique customer_id"]["message"] == (
+        "'customer_id' has 2 values that repeat an earlier row's (rows 5001, 5002)"
+    )
+    assert checks["train: pii email"]["value"] == 1
+    assert checks["train: allowed plan"]["verdict"] == "failed"
+
+    # with --keep-going the candidate is still built and measured, but stays failed
+    status, report = run_json(cli, example_copy, "run", "--keep-going", "--no-tracking")
+    assert status == 1
+    assert [(s["stage"], s["state"]) for s in report["stages"]] == [  # type: ignore[union-attr,index]
+        ("ingest", "failed"),
+        ("build", "failed"),
+        ("test", "failed"),
+        ("validate", "failed"),
+    ]
+    assert report["version"] == "1.44.0-rc.1"
+    assert f"{MODEL}@1.44.0-rc.1" not in git(example_copy, "tag", "--list")
+    build = RecordStore(example_copy / ".mlops-ci" / "records").read(MODEL, "1.44.0-rc.1", "build")
+    assert build is not None
+    assert build.details["data_failed"] is True
+
+
+@pytest.mark.slow
+def test_data_fixed_at_the_same_commit_pass_under_the_same_number(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    commit(example_copy, "feat: churn model")
+    original = _break_the_data(example_copy)  # not committed: data kept out of git
+    manifest = str(example_copy / "mlops.yaml")
+    failed = cli("ingest", "--json", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert failed.status == 1
+    assert json.loads(failed.out)["state"] == "failed"
+    (example_copy / "data" / "train.csv").write_text(original)
+    for stage, state in (("ingest", "candidate"), ("build", "candidate")):
+        run = cli(stage, "--json", "-f", manifest, "--no-tracking", environ=ENVIRON)
+        assert run.status == 0, run.err
+        assert (json.loads(run.out)["version"], json.loads(run.out)["state"]) == (
+            "1.44.0-rc.1",
+            state,
+        )
+    # a model without data sets: run starts at build; ingest alone says there is nothing
+    text = (example_copy / "mlops.yaml").read_text()
+    start, end = text.index("data:\n"), text.index("build:\n")
+    (example_copy / "mlops.yaml").write_text(text[:start] + text[end:])
+    alone = cli("ingest", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert alone.status == 2
+    assert "the manifest has no data section to ingest" in alone.err
+    status, report = run_json(cli, example_copy, "run", "--until", "build", "--no-tracking")
+    assert status == 0
+    assert [s["stage"] for s in report["stages"]] == ["build"]  # type: ignore[union-attr,index]

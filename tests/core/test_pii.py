@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_ci.core.pii import found_kinds, looks_hashed, luhn_valid, mask
+from mlops_ci.core.pii import PREFILTERS, found_kinds, looks_hashed, luhn_valid, mask, prefilter
 
 ALL = ("email", "phone", "ip_address", "card_number")
 
@@ -78,3 +80,35 @@ def test_values_are_masked() -> None:
     assert mask("jane.doe@example.com") == "j************m (20 characters)"
     assert mask("ab") == "**"
     assert "jane" not in mask("jane.doe@example.com")
+
+
+pii_texts = st.text(
+    alphabet=st.sampled_from(list("0123456789abcxyzABF@.:-+() _%")), min_size=0, max_size=40
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(pii_texts)
+def test_each_prefilter_matches_whatever_its_rule_finds(text: str) -> None:
+    for kind in PREFILTERS:
+        if found_kinds(text, (kind,)):
+            assert re.search(PREFILTERS[kind], text), (kind, text)
+            assert re.search(prefilter(("email", kind)), text)
+
+
+def test_known_values_pass_the_prefilters() -> None:
+    for kind, text in [
+        ("email", "a.b@example.org"),
+        ("phone", "(020) 7946-0958"),
+        ("phone", "+1 415 555 2671"),
+        ("ip_address", "::ffff:10.0.0.1"),
+        ("ip_address", "fe80::1"),
+        ("card_number", "4111-1111-1111-1111"),
+    ]:
+        assert found_kinds(text, (kind,)) == [kind], text  # type: ignore[arg-type]
+        assert re.search(PREFILTERS[kind], text)  # type: ignore[index]
+
+
+def test_a_hex_digest_holds_no_personal_data() -> None:
+    digest = "ab4111111111111111cd" + "0" * 44
+    assert found_kinds(digest, ("card_number", "phone")) == []

@@ -1,0 +1,157 @@
+"""Data files that cannot be read as the manifest says: `mlops-ci ingest` explains each one
+in a sentence that names the file (and line, row or column) and exits 2, never with a
+traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mlops_ci.data.reader import DataFileError, open_table
+from tests.conftest import CliRunner, commit
+
+Ingest = Callable[[str, bytes], tuple[int, str, str]]
+
+MANIFEST = """\
+apiVersion: mlops-ci/v1
+model: {{name: churn, version: 1.0.0}}
+data:
+  - name: train
+    path: data/{file}
+    checks:
+      columns: {{id: string, age: int}}
+      not_null: [age]
+"""
+
+
+@pytest.fixture
+def ingest(cli: CliRunner, repository: Path) -> Ingest:
+    """Writes the manifest and the data file, commits, runs `mlops-ci ingest`."""
+
+    def run(file: str, content: bytes) -> tuple[int, str, str]:
+        (repository / "mlops.yaml").write_text(MANIFEST.format(file=file))
+        (repository / "data").mkdir(exist_ok=True)
+        (repository / "data" / file).write_bytes(content)
+        commit(repository, "data")
+        result = cli("ingest", "--no-tracking", "-f", str(repository / "mlops.yaml"))
+        return result.status, result.out, result.err
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "message"),
+    [
+        ("train.csv", b"", "data/train.csv is empty; a data set needs at least one row"),
+        ("train.csv", b"id,age\n", "data/train.csv has columns but no rows; a data set needs rows"),
+        (
+            "train.csv",
+            b"id,age\na,1\nb,2,3\n",
+            "data/train.csv:3: this row has 3 fields, the header 2; quote values that hold "
+            "commas, or fix the row",
+        ),
+        (
+            "train.csv",
+            b"id,age\na,1\nb\xff\xfe,2\n",
+            "data/train.csv:3: bytes that are not UTF-8 (at byte 13); save the file as UTF-8",
+        ),
+        (
+            "train.csv",
+            b"id\xff,age\na,1\n",
+            "data/train.csv:1: bytes that are not UTF-8 (at byte 3); save the file as UTF-8",
+        ),
+        (
+            "train.csv",
+            b"x" * (1 << 20),
+            "data/train.csv: the first line is longer than 1 MiB, so this is no CSV header; "
+            "check the file (or set format in the manifest)",
+        ),
+        (
+            "train.csv",
+            b"id,age\na,1\nb,2\nc,twelve\n",
+            "data/train.csv: column 'age' is declared int, but row 3 holds 'twelve'; "
+            "fix the value or the type in checks.columns",
+        ),
+        (
+            "train.csv",
+            b"id,years\na,1\n",
+            "data/train.csv has no column 'age' (checks.columns declares it); "
+            "its columns are 'id', 'years'",
+        ),
+        (
+            "train.jsonl",
+            b'{"id": "a", "age": 1}\n{"id": "b", "age": "old"}\n',
+            "data/train.jsonl: column 'age' is declared int, but row 2 holds 'old'; "
+            "fix the value or the type in checks.columns",
+        ),
+        (
+            "train.jsonl",
+            b'{"id": "a", "age": 1}\nnot json\n',
+            "data/train.jsonl cannot be read as JSONL",
+        ),
+    ],
+    ids=[
+        "empty",
+        "header-only",
+        "ragged",
+        "not-utf8",
+        "not-utf8-header",
+        "1MB-line",
+        "wrong-type",
+        "missing-column",
+        "jsonl-wrong-type",
+        "jsonl-malformed",
+    ],
+)
+def test_bad_data_exits_2_with_a_sentence(
+    ingest: Ingest, file: str, content: bytes, message: str
+) -> None:
+    status, out, err = ingest(file, content)
+    assert status == 2, out + err
+    assert err.startswith(f"mlops-ci: {message}"), err
+    assert "Traceback" not in err
+    assert len(err) < 500
+
+
+def test_a_parquet_file_with_another_schema(ingest: Ingest, tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    pl.DataFrame({"id": ["a"], "age": ["old"]}).write_parquet(path)
+    status, _, err = ingest("train.parquet", path.read_bytes())
+    assert status == 2
+    assert err == (
+        "mlops-ci: data/train.parquet has a different schema than checks.columns declares: "
+        "'age' is String, not int; write the file with the declared types or fix "
+        "checks.columns\n"
+    )
+
+
+def test_a_missing_data_file(ingest: Ingest, cli: CliRunner, repository: Path) -> None:
+    status, out, _ = ingest("train.csv", b"id,age\na,1\n")
+    assert status == 0
+    assert out.startswith("✅ churn 1.0.1-rc.1 is candidate")
+    (repository / "data" / "train.csv").unlink()
+    again = cli("ingest", "--no-tracking", "-f", str(repository / "mlops.yaml"))
+    assert (again.status, again.err) == (
+        2,
+        "mlops-ci: data/train.csv does not exist; add it, or fix data[].path in the manifest\n",
+    )
+
+
+def test_a_broken_gzip_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with (
+        pytest.raises(DataFileError, match=r"^x.csv.gz is not a readable gzip file"),
+        open_table(path, "x.csv.gz", "csv", {}),
+    ):
+        pass
+
+
+def test_a_value_quoted_in_an_error_is_masked_when_it_is_personal_data(ingest: Ingest) -> None:
+    status, _, err = ingest("train.csv", b"id,age\na,1\nb,jane@example.com\n")
+    assert status == 2
+    assert "jane@example.com" not in err
+    assert "j************m (16 characters)" in err

@@ -1,0 +1,47 @@
+"""The byte scans agree with a value-by-value look, or say "don't know"."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlops_ci.data.bytescan import may_contain, only_contains
+
+texts = st.lists(
+    st.one_of(st.none(), st.text(alphabet="abcdef0123456789@: xyz-", max_size=30)),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_may_contain_says_no_only_when_no_value_has_the_byte(values: list[str | None]) -> None:
+    series = pl.Series(values, dtype=pl.String)
+    truth = any(v is not None and ("@" in v or ":" in v) for v in values)
+    if truth:
+        assert may_contain(series, b"@:")
+    if not may_contain(series, b"@:"):
+        assert not truth
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_only_contains_says_yes_only_when_every_byte_is_allowed(
+    values: list[str | None],
+) -> None:
+    series = pl.Series(values, dtype=pl.String)
+    if only_contains(series, b"0123456789abcdef"):
+        assert all(v is None or (len(v) > 12 and set(v) <= set("0123456789abcdef")) for v in values)
+
+
+def test_the_answers_that_matter() -> None:
+    digests = pl.Series(["a" * 40, "0123456789abcdef" * 4])
+    assert only_contains(digests, b"0123456789abcdef")
+    assert not only_contains(pl.Series(["a" * 39 + "g"]), b"0123456789abcdef")
+    assert not only_contains(pl.Series(["abc"]), b"abc")  # short: sits in its view
+    assert not may_contain(pl.Series(["north", "south", None, "a longer text value"]), b"@0")
+    assert may_contain(pl.Series(["north", "a longer text @ value"]), b"@")
+    assert may_contain(pl.Series(["x@y"]), b"@")
+    # a sliced series has an offset: not understood, so "maybe"
+    assert may_contain(pl.Series(["a", "b", "c"]).slice(1, 2), b"@")
