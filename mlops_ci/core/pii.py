@@ -22,7 +22,7 @@ PHONE = re.compile(
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", re.ASCII)
 IPV6 = re.compile(r"(?<![:\w])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![:\w])", re.ASCII)
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)", re.ASCII)
-HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$")
+HEX_DIGEST = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
 
 
 # What a vectorised engine searches for first: for each kind, a pattern without look-around
@@ -106,7 +106,7 @@ def found_kinds(text: str, kinds: tuple[PiiKind, ...]) -> list[PiiKind]:
 
 
 def looks_hashed(value: str) -> bool:
-    """A hex digest of sha1, sha256 or sha512, lower case: what a hashed identifier is."""
+    """A hex digest of sha1, sha256 or sha512 (either case): what a hashed identifier is."""
     return HEX_DIGEST.match(value) is not None
 
 

@@ -21,7 +21,7 @@ import polars as pl
 
 from mlops_ci.core.gates import GateResult
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
-from mlops_ci.data.bytescan import may_contain, only_contains
+from mlops_ci.data.bytescan import all_hex, may_contain
 from mlops_ci.data.fingerprint import Fingerprint, fingerprint, hash_in_background
 from mlops_ci.data.reader import DataFileError, Table
 from mlops_ci.data.unique import HashSpill, RepeatFinder
@@ -41,7 +41,6 @@ _PII_BYTES: dict[PiiKind, bytes] = {
     "ip_address": _DIGITS + b":",
     "card_number": _DIGITS,
 }
-_HEX = _DIGITS + b"abcdef"
 _DIGEST_LENGTHS = (40, 64, 128)
 _PII_NAMES: dict[PiiKind, str] = {
     "email": "an e-mail address",
@@ -99,8 +98,12 @@ def check_table(table: Table, name: str, checks: DataChecks, label: str | None) 
     digest = hash_in_background(table.path)
     with tempfile.TemporaryDirectory(prefix="mlops-ci-unique-") as spill_folder:
         scan = _Scan(table, checks, label, Path(spill_folder))
-        for batch in table.batches():
-            scan.add(batch)
+        try:
+            for batch in table.batches():
+                scan.add(batch)
+        finally:
+            for spill in scan.spills.values():
+                spill.close()
         if not scan.rows:
             raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
         outcomes = scan.outcomes()
@@ -387,19 +390,19 @@ class _Scan:
             if hits:
                 self._note_pii(values, offset, hits)
             return
-        suspects = values.str.contains(self.pii_pattern)
-        if not suspects.any():
+        suspects = values.filter(values.str.contains(self.pii_pattern))
+        if suspects.is_empty():
             return
-        frame = pl.DataFrame({"value": values, "suspect": suspects})
-        candidates = frame.filter(pl.col("suspect")).get_column("value").unique()
-        found = []
-        for text in candidates:
+        # A hex digest holds no personal data whatever digits it shows (core.pii agrees);
+        # ruling digests out here spares the rules a column of hashes.
+        suspects = suspects.filter(~suspects.str.contains(HEX_DIGEST.pattern))
+        hits = []
+        for text, count in suspects.value_counts().iter_rows():
             kinds = self._kinds(text)
             if kinds:
-                found.append((text, kinds, 0))
-        if found:
-            counted = [(t, k, int((values == t).sum())) for t, k, _ in found]
-            self._note_pii(values, offset, counted)
+                hits.append((text, kinds, count))
+        if hits:
+            self._note_pii(values, offset, hits)
 
     def _kinds(self, text: str) -> list[PiiKind]:
         kinds = self.pii_cache.get(text)
@@ -424,7 +427,8 @@ class _Scan:
                     finds.examples.append(mask(text))
             need = ROWS_SHOWN - len(finds.rows)
             if need > 0:
-                where = values.is_in(texts).arg_true().head(need)
+                where = values.is_in(pl.Series(texts, dtype=pl.String).implode())
+                where = where.arg_true().head(need)
                 finds.rows += [offset + int(i) + 1 for i in where]
 
     def _pii_outcomes(self) -> list[CheckOutcome]:
@@ -531,12 +535,12 @@ def _row_checks(
 
 
 def _all_digests(column: str) -> Callable[[pl.DataFrame], bool]:
-    """Every value of a batch has a digest's length and only lower-case hex bytes."""
+    """Every value of a batch has a digest's length and only hex digits."""
 
     def clean(batch: pl.DataFrame) -> bool:
         values = batch.get_column(column).drop_nulls()
         lengths_ok = values.str.len_bytes().is_in(pl.Series(_DIGEST_LENGTHS).implode()).all()
-        return bool(lengths_ok) and only_contains(values, _HEX)
+        return bool(lengths_ok) and all_hex(values)
 
     return clean
 

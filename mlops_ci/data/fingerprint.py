@@ -1,7 +1,9 @@
-"""A data set's fingerprint, for lineage: the sha256 of its bytes and its schema.
+"""A data set's fingerprint, for lineage: the BLAKE3 digest of its bytes and its schema.
 
-The file is hashed on a thread of its own while the checks read it: hashlib lets go of the
-GIL, and the bytes are in the page cache by then.
+BLAKE3 rather than sha256: as strong a cryptographic hash, and 2.9 times faster here on a
+1.2 GB file (0.29 s against 0.83 s, one core; benchmarks/README.md), which a data set of
+many gigabytes pays on every ingest. ``b3sum FILE`` prints the same digest. The file is
+hashed on a thread of its own while the checks read it; the hash lets go of the GIL.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blake3 import blake3
+
+_CHUNK = 1 << 20
+
 
 @dataclass(frozen=True)
 class Fingerprint:
-    sha256: str
+    blake3: str
     bytes: int
     rows: int
     schema: tuple[tuple[str, str], ...]
@@ -29,7 +35,7 @@ class Fingerprint:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "sha256": self.sha256,
+            "blake3": self.blake3,
             "bytes": self.bytes,
             "rows": self.rows,
             "schema": dict(self.schema),
@@ -38,9 +44,9 @@ class Fingerprint:
 
 
 def hash_in_background(path: Path) -> Future[str]:
-    """The sha256 of ``path``, computed on another thread."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-sha256")
-    future = pool.submit(_sha256, path)
+    """The BLAKE3 digest of ``path``, computed on another thread."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-blake3")
+    future = pool.submit(file_blake3, path)
     pool.shutdown(wait=False)
     return future
 
@@ -49,15 +55,20 @@ def fingerprint(
     path: Path, digest: Future[str], rows: int, schema: Mapping[str, object]
 ) -> Fingerprint:
     return Fingerprint(
-        sha256=digest.result(),
+        blake3=digest.result(),
         bytes=path.stat().st_size,
         rows=rows,
         schema=tuple((name, str(kind)) for name, kind in schema.items()),
     )
 
 
-def _sha256(path: Path) -> str:
+def file_blake3(path: Path) -> str:
     # Read, not memory-mapped: mapped pages of a big file would count as the process's
     # resident memory and make it grow with the file.
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = blake3()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()

@@ -8,6 +8,8 @@ a data set.
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,21 +24,40 @@ _FLUSH_BYTES = 1 << 20
 # (a 64-bit collision among that many real repeats is beyond unlikely).
 MAX_SUSPECTS = 100_000
 SEED = 0x6D6C6F7073
+_AHEAD = 2
 
 
 Hashes = npt.NDArray[np.uint64]
 
 
 class HashSpill:
-    """The hashes of one column, partitioned on disk."""
+    """The hashes of one column, partitioned on disk.
+
+    The work happens on a thread of its own (hashing, numpy and file writes let go of the
+    GIL), at most two batches behind the reader, so memory stays bounded."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._buffers: list[list[Hashes]] = [[] for _ in range(_PARTITIONS)]
         self._buffered = [0] * _PARTITIONS
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-unique")
+        self._pending: deque[Future[None]] = deque()
 
     def add(self, values: pl.Series) -> None:
+        while len(self._pending) >= _AHEAD:
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._add, values))
+
+    def close(self) -> None:
+        """Waits for the work in hand (its errors are the caller's) and stops the thread."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def _add(self, values: pl.Series) -> None:
         hashes = values.drop_nulls().hash(SEED).to_numpy()
         if not len(hashes):
             return
@@ -57,6 +78,7 @@ class HashSpill:
     def repeated(self) -> tuple[int, Hashes]:
         """How many values repeat an earlier one (by hash), and the repeated hashes (at most
         MAX_SUSPECTS of them)."""
+        self.close()
         count = 0
         suspects: list[Hashes] = []
         kept = 0

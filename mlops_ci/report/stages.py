@@ -89,7 +89,7 @@ def terminal(report: dict[str, Any]) -> str:
         for entry in stage.get("data", []):
             lines.append(
                 f"data {entry['name']}: {entry['file']}, {entry['rows']:,} rows, "
-                f"sha256 {entry['fingerprint']['sha256'][:16]}…"
+                f"blake3 {entry['fingerprint']['blake3'][:16]}…"
             )
     return "\n".join(lines) + "\n"
 
@@ -125,10 +125,10 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"- `{_cell(name)}`: {_cell(message)}" for name, message in failures]
     data = [entry for stage in report["stages"] for entry in stage.get("data", [])]
     if data:
-        lines += ["", "| data set | file | rows | sha256 | schema |", "|---|---|---:|---|---|"]
+        lines += ["", "| data set | file | rows | blake3 | schema |", "|---|---|---:|---|---|"]
         lines += [
             f"| {_cell(e['name'])} | `{_cell(e['file'])}` | {e['rows']:,} | "
-            f"`{e['fingerprint']['sha256'][:16]}…` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
+            f"`{e['fingerprint']['blake3'][:16]}…` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
             for e in data
         ]
     return "\n".join(lines) + "\n"

@@ -101,7 +101,7 @@ def _lineage(reports: list[DataSetReport]) -> dict[str, str]:
     for report in reports:
         prefix = f"data.{report.name}"
         params[f"{prefix}.file"] = report.file
-        params[f"{prefix}.sha256"] = report.fingerprint.sha256
+        params[f"{prefix}.blake3"] = report.fingerprint.blake3
         params[f"{prefix}.schema_sha256"] = report.fingerprint.schema_sha256
     return params
 

@@ -3,13 +3,13 @@ records, git tags and the embedded MLflow store."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from blake3 import blake3
 from jsonschema import Draft202012Validator
 
 from mlops_ci.adapters.records import RecordStore
@@ -74,9 +74,9 @@ def test_run_passes_then_a_tightened_gate_fails(
     assert sorted(runs) == ["build", "ingest", "test", "validate"]
     # lineage: the data's fingerprint is in the record and in MLflow, and they agree
     data = {d["name"]: d for d in records["ingest"].details["data"]}  # type: ignore[union-attr]
-    train_sha = hashlib.sha256((example_copy / "data" / "train.csv").read_bytes()).hexdigest()
-    assert data["train"]["fingerprint"]["sha256"] == train_sha
-    assert runs["ingest"].data.params["data.train.sha256"] == train_sha
+    train_digest = blake3((example_copy / "data" / "train.csv").read_bytes()).hexdigest()
+    assert data["train"]["fingerprint"]["blake3"] == train_digest
+    assert runs["ingest"].data.params["data.train.blake3"] == train_digest
     assert runs["ingest"].data.metrics["data.train.rows"] == 5000
     number = tracker.model_version_of("1.44.0-rc.1")
     assert number is not None

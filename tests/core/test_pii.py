@@ -72,7 +72,8 @@ def test_hashed_identifiers() -> None:
     assert looks_hashed("a" * 64)
     assert looks_hashed("0" * 40)
     assert not looks_hashed("customer-000123")
-    assert not looks_hashed("A" * 64)
+    assert looks_hashed("A" * 64)  # a digest in capitals is still a digest
+    assert not looks_hashed("g" * 64)
     assert not looks_hashed("a" * 63)
 
 

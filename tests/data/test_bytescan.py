@@ -6,12 +6,13 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_ci.data.bytescan import may_contain, only_contains
+from mlops_ci.data.bytescan import all_hex, may_contain
 
 texts = st.lists(
     st.one_of(st.none(), st.text(alphabet="abcdef0123456789@: xyz-", max_size=30)),
     max_size=60,
 )
+HEX = set("0123456789abcdefABCDEF")
 
 
 @settings(max_examples=300, deadline=None)
@@ -26,20 +27,17 @@ def test_may_contain_says_no_only_when_no_value_has_the_byte(values: list[str | 
 
 
 @settings(max_examples=300, deadline=None)
-@given(texts)
-def test_only_contains_says_yes_only_when_every_byte_is_allowed(
-    values: list[str | None],
-) -> None:
-    series = pl.Series(values, dtype=pl.String)
-    if only_contains(series, b"0123456789abcdef"):
-        assert all(v is None or (len(v) > 12 and set(v) <= set("0123456789abcdef")) for v in values)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="abcdefgABF0189 ", max_size=70))))
+def test_all_hex_says_yes_only_when_every_value_is_hex(values: list[str | None]) -> None:
+    if all_hex(pl.Series(values, dtype=pl.String)):
+        assert all(v is None or (len(v) > 12 and set(v) <= HEX) for v in values)
 
 
 def test_the_answers_that_matter() -> None:
-    digests = pl.Series(["a" * 40, "0123456789abcdef" * 4])
-    assert only_contains(digests, b"0123456789abcdef")
-    assert not only_contains(pl.Series(["a" * 39 + "g"]), b"0123456789abcdef")
-    assert not only_contains(pl.Series(["abc"]), b"abc")  # short: sits in its view
+    assert all_hex(pl.Series(["a" * 40, "0123456789abcdef" * 4, "ABCDEF0123" * 4]))
+    assert not all_hex(pl.Series(["a" * 39 + "g"]))
+    assert not all_hex(pl.Series(["a" * 41]))  # an odd number of digits
+    assert not all_hex(pl.Series(["abc"]))  # short: it sits in its view
     assert not may_contain(pl.Series(["north", "south", None, "a longer text value"]), b"@0")
     assert may_contain(pl.Series(["north", "a longer text @ value"]), b"@")
     assert may_contain(pl.Series(["x@y"]), b"@")

@@ -1,0 +1,280 @@
+"""The ingest stage's data checks on a generated CSV, against the engine's bare scan and
+pandera.
+
+    python benchmarks/ingest.py [--rows 10000000] [--runs 2] [--memory-rows 5000000,20000000]
+
+Targets (issue: lifecycle stage checks): with every check on, at least 0.6x the throughput of
+the floor (Polars' bare streaming scan of the same file: a null count of every column) and
+at least 5x pandera's with the same checks; peak memory flat in the file's size (the
+larger file's peak RSS within 1.2x of the smaller's).
+
+The file: 10 columns (a sha256-like customer id, numbers, a date, low-cardinality text, a
+free-text note, a 0/1 label), about 123 bytes a row, so 10 million rows are about 1.2 GB. It is
+written once into benchmarks/results/data/ and reused. Each measurement runs in a process
+of its own (peak RSS is per process); the engine choice (Polars against PyArrow's streaming
+CSV reader) is measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "results" / "data"
+COLUMNS = {
+    "customer_id": "string",
+    "tenure_months": "float",
+    "monthly_charges": "float",
+    "support_calls": "int",
+    "plan": "string",
+    "region": "string",
+    "signup_date": "date",
+    "note": "string",
+    "device": "string",
+    "churned": "int",
+}
+PLANS = ["basic", "pro", "enterprise"]
+REGIONS = ["north", "south", "east", "west"]
+DEVICES = ["ios", "android", "web"]
+NOTES = ["called support", "moved house", "asked for discount", "", "happy customer"]
+PII_PATTERN = (
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}"
+    r"|\d{3}[ .-]?\d{3}[ .-]?\d{4}|(?:\d{1,3}\.){3}\d{1,3}|(?:\d[ -]?){12,18}\d"
+)
+
+
+def generate(rows: int) -> Path:
+    """The data file of ``rows`` rows, written once (deterministic: seed 7)."""
+    import numpy as np
+    import polars as pl
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"customers-{rows}.csv"
+    if path.exists():
+        return path
+    random = np.random.default_rng(7)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as handle:
+        for start in range(0, rows, 1_000_000):
+            count = min(1_000_000, rows - start)
+            ids = random.bytes(32 * count).hex()
+            frame = pl.DataFrame(
+                {
+                    "customer_id": [ids[i * 64 : (i + 1) * 64] for i in range(count)],
+                    "tenure_months": np.round(random.uniform(0, 120, count), 1),
+                    "monthly_charges": np.round(random.uniform(10, 200, count), 2),
+                    "support_calls": random.integers(0, 20, count),
+                    "plan": random.choice(PLANS, count),
+                    "region": random.choice(REGIONS, count),
+                    "signup_date": (
+                        np.datetime64("2015-01-01") + random.integers(0, 3650, count)
+                    ).astype("datetime64[D]"),
+                    "note": random.choice(NOTES, count),
+                    "device": random.choice(DEVICES, count),
+                    "churned": (random.random(count) < 0.3).astype(np.int64),
+                }
+            )
+            frame.write_csv(handle, include_header=start == 0)
+    partial.rename(path)
+    return path
+
+
+def manifest_checks() -> Any:
+    from mlops_ci.manifest.model import (
+        BalanceCheck,
+        Bounds,
+        DataChecks,
+        LabelChecks,
+        PiiChecks,
+    )
+
+    return DataChecks(
+        columns=tuple(COLUMNS.items()),  # type: ignore[arg-type]
+        not_null=("customer_id", "tenure_months", "plan", "region", "signup_date", "churned"),
+        unique=("customer_id",),
+        range=(
+            ("tenure_months", Bounds(0, 600)),
+            ("monthly_charges", Bounds(0, 1000)),
+            ("support_calls", Bounds(0, 100)),
+        ),
+        allowed=(("plan", tuple(PLANS)), ("region", tuple(REGIONS)), ("device", tuple(DEVICES))),
+        min_rows=1000,
+        labels=LabelChecks(allowed=(0, 1)),
+        balance=BalanceCheck("churned", 0.15, ("region",)),
+        pii=PiiChecks(
+            forbid=("email", "phone", "ip_address", "card_number"), hashed=("customer_id",)
+        ),
+    )
+
+
+# -- what each child process measures ----------------------------------------------------
+
+
+def run_ours(path: Path) -> dict[str, Any]:
+    from mlops_ci.data.checks import check_table
+    from mlops_ci.data.reader import open_table
+
+    checks = manifest_checks()
+    with open_table(path, path.name, "csv", dict(checks.columns)) as table:
+        report = check_table(table, "customers", checks, "churned")
+    failed = [o.message for o in report.outcomes if not o.passed]
+    return {"rows": report.rows, "checks": len(report.outcomes), "failed": failed}
+
+
+def run_floor(path: Path) -> dict[str, Any]:
+    import polars as pl
+
+    counts = pl.scan_csv(path).select(pl.all().null_count()).collect(engine="streaming")
+    return {"nulls": int(sum(counts.row(0)))}
+
+
+def run_pyarrow(path: Path) -> dict[str, Any]:
+    from pyarrow import csv
+
+    rows = 0
+    for batch in csv.open_csv(path):
+        rows += batch.num_rows
+    return {"rows": rows}
+
+
+def run_pandera(path: Path) -> dict[str, Any]:
+    """The same checks as pandera expresses them: column checks, a frame-wide balance check."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    text = pa.Check.str_matches(r"^(?:[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$")
+    no_pii = pa.Check(lambda s: ~s.astype("string").str.contains(PII_PATTERN, regex=True))
+
+    def balanced(frame: pd.DataFrame) -> bool:
+        shares = frame["churned"].value_counts(normalize=True)
+        within = frame.groupby("region")["churned"].value_counts(normalize=True)
+        return bool(shares.min() >= 0.15 and within.min() >= 0.15)
+
+    schema = pa.DataFrameSchema(
+        {
+            "customer_id": pa.Column(str, [text], nullable=False, unique=True),
+            "tenure_months": pa.Column(float, pa.Check.in_range(0, 600), nullable=False),
+            "monthly_charges": pa.Column(float, pa.Check.in_range(0, 1000)),
+            "support_calls": pa.Column(int, pa.Check.in_range(0, 100)),
+            "plan": pa.Column(str, [pa.Check.isin(PLANS), no_pii], nullable=False),
+            "region": pa.Column(str, [pa.Check.isin(REGIONS), no_pii], nullable=False),
+            "signup_date": pa.Column("datetime64[ns]", nullable=False),
+            "note": pa.Column(str, no_pii, nullable=True),
+            "device": pa.Column(str, [pa.Check.isin(DEVICES), no_pii]),
+            "churned": pa.Column(int, pa.Check.isin([0, 1]), nullable=False),
+        },
+        checks=[pa.Check(lambda f: len(f) >= 1000), pa.Check(balanced)],
+    )
+    frame = pd.read_csv(path, engine="pyarrow", parse_dates=["signup_date"])
+    schema.validate(frame, lazy=True)
+    return {"rows": len(frame)}
+
+
+CHILDREN = {"ours": run_ours, "floor": run_floor, "pyarrow": run_pyarrow, "pandera": run_pandera}
+
+
+def child(name: str, path: Path) -> None:
+    started = time.perf_counter()
+    result = CHILDREN[name](path)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_rss(), **result}))
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory. Not getrusage: on Linux a child started by
+    posix_spawn reports its parent's peak there, carried across exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure(name: str, path: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--memory-rows", default="5000000,20000000")
+    parser.add_argument("--skip-pandera", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        child(arguments.child[0], Path(arguments.child[1]))
+        return
+
+    path = generate(arguments.rows)
+    size = path.stat().st_size
+    print(f"file: {path.name}, {arguments.rows:,} rows, {size / 1e9:.2f} GB", file=sys.stderr)
+    best: dict[str, dict[str, Any]] = {}
+    names = ["floor", "ours", "pyarrow"] + ([] if arguments.skip_pandera else ["pandera"])
+    for run in range(arguments.runs):
+        for name in names:  # interleaved: noise on a shared machine hits each alike
+            if name == "pandera" and run > 0:
+                continue  # one run is enough to know it is many times slower
+            result = measure(name, path)
+            print(
+                f"  {name:8} {result['seconds']:7.2f} s  peak RSS "
+                f"{result['peak_rss_bytes'] / 2**20:7.0f} MiB",
+                file=sys.stderr,
+            )
+            if name not in best or result["seconds"] < best[name]["seconds"]:
+                best[name] = result
+    ours, floor = best["ours"], best["floor"]
+    if ours["failed"]:
+        raise SystemExit(f"the generated data failed checks: {ours['failed']}")
+    figures: dict[str, Any] = {
+        "rows": arguments.rows,
+        "bytes": size,
+        "checks": ours["checks"],
+        "seconds": {name: round(result["seconds"], 3) for name, result in best.items()},
+        "peak_rss_mib": {
+            name: round(result["peak_rss_bytes"] / 2**20) for name, result in best.items()
+        },
+        "throughput_vs_floor": round(floor["seconds"] / ours["seconds"], 3),
+        "engine_polars_vs_pyarrow_scan": round(best["pyarrow"]["seconds"] / floor["seconds"], 2),
+    }
+    if "pandera" in best:
+        figures["speedup_vs_pandera"] = round(best["pandera"]["seconds"] / ours["seconds"], 2)
+    small_rows, large_rows = (int(n) for n in arguments.memory_rows.split(","))
+    peaks = {}
+    for rows in (small_rows, large_rows):
+        file = generate(rows)
+        peaks[rows] = measure("ours", file)
+        print(
+            f"  memory {file.stat().st_size / 1e9:.2f} GB: peak RSS "
+            f"{peaks[rows]['peak_rss_bytes'] / 2**20:.0f} MiB",
+            file=sys.stderr,
+        )
+    figures["memory"] = {
+        "small_bytes": generate(small_rows).stat().st_size,
+        "large_bytes": generate(large_rows).stat().st_size,
+        "small_peak_rss_mib": round(peaks[small_rows]["peak_rss_bytes"] / 2**20),
+        "large_peak_rss_mib": round(peaks[large_rows]["peak_rss_bytes"] / 2**20),
+        "ratio": round(
+            peaks[large_rows]["peak_rss_bytes"] / peaks[small_rows]["peak_rss_bytes"], 3
+        ),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
