@@ -73,3 +73,14 @@ def test_run_example_benchmark_splits_the_time() -> None:
     figures = run_benchmark("run_example.py", "--runs", "1")
     assert 0 < figures["no_tracking_commands_s"] < figures["no_tracking_wall_s"]  # type: ignore[operator]
     assert 0 < figures["tracking_commands_s"] < figures["tracking_wall_s"]  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_ingest_benchmark_runs_every_measurement() -> None:
+    figures = run_benchmark(
+        "ingest.py", "--rows", "20000", "--runs", "1", "--memory-rows", "10000,40000"
+    )
+    assert figures["rows"] == 20000
+    assert figures["checks"] == 23
+    assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera"}  # type: ignore[arg-type]
+    assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]

@@ -268,3 +268,17 @@ def test_data_fixed_at_the_same_commit_pass_under_the_same_number(
     status, report = run_json(cli, example_copy, "run", "--until", "build", "--no-tracking")
     assert status == 0
     assert [s["stage"] for s in report["stages"]] == ["build"]  # type: ignore[union-attr,index]
+
+
+@pytest.mark.slow
+def test_ingest_again_after_the_build_checks_the_same_candidate(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    commit(example_copy, "fix: churn model")
+    status, report = run_json(cli, example_copy, "run", "--until", "build", "--no-tracking")
+    assert (status, report["version"], report["state"]) == (0, "1.43.14-rc.1", "candidate")
+    status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
+    assert (status, report["version"], report["state"]) == (0, "1.43.14-rc.1", "candidate")
+    _break_the_data(example_copy)  # changed after the build, at the same commit
+    status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
+    assert (status, report["version"], report["state"]) == (1, "1.43.14-rc.1", "failed")
