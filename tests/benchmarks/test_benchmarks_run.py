@@ -82,5 +82,5 @@ def test_ingest_benchmark_runs_every_measurement() -> None:
     )
     assert figures["rows"] == 20000
     assert figures["checks"] == 23
-    assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera"}  # type: ignore[arg-type]
+    assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera", "pandera-polars"}  # type: ignore[arg-type]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
