@@ -8,14 +8,14 @@ a data set.
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+
+from mlops_ci.data.worker import OrderedWorker
 
 PARTITION_BITS = 6
 _PARTITIONS = 1 << PARTITION_BITS
@@ -24,7 +24,6 @@ _FLUSH_BYTES = 1 << 20
 # (a 64-bit collision among that many real repeats is beyond unlikely).
 MAX_SUSPECTS = 100_000
 SEED = 0x6D6C6F7073
-_AHEAD = 2
 
 
 Hashes = npt.NDArray[np.uint64]
@@ -41,21 +40,14 @@ class HashSpill:
         folder.mkdir(parents=True, exist_ok=True)
         self._buffers: list[list[Hashes]] = [[] for _ in range(_PARTITIONS)]
         self._buffered = [0] * _PARTITIONS
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-unique")
-        self._pending: deque[Future[None]] = deque()
+        self._worker = OrderedWorker("unique")
 
     def add(self, values: pl.Series) -> None:
-        while len(self._pending) >= _AHEAD:
-            self._pending.popleft().result()
-        self._pending.append(self._worker.submit(self._add, values))
+        self._worker.submit(self._add, values)
 
     def close(self) -> None:
         """Waits for the work in hand (its errors are the caller's) and stops the thread."""
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-        finally:
-            self._worker.shutdown(wait=True, cancel_futures=True)
+        self._worker.close()
 
     def _add(self, values: pl.Series) -> None:
         hashes = values.drop_nulls().hash(SEED).to_numpy()
