@@ -190,9 +190,7 @@ def _parquet_type_fits(stored: pl.DataType, kind: ColumnType) -> bool:
     if kind == "int":
         return stored.is_integer()
     if kind == "string":
-        return stored in (pl.String, pl.Categorical, pl.Enum) or isinstance(
-            stored, pl.Categorical | pl.Enum
-        )
+        return stored == pl.String or isinstance(stored, pl.Categorical | pl.Enum)
     if kind == "datetime":
         return isinstance(stored, pl.Datetime)
     return bool(stored == POLARS_TYPES[kind])

@@ -66,7 +66,7 @@ def people(count: int) -> list[dict[str, object]]:
             "plan": ["basic", "pro"][i % 2],
             "region": ["north", "south"][i % 2 if i % 4 else 0],
             "note": f"customer {i}",
-            "churned": (i % 3 == 0 and 1) or 0,
+            "churned": int(i % 3 == 0),
         }
         for i in range(count)
     ]
