@@ -43,3 +43,14 @@ def test_the_answers_that_matter() -> None:
     assert may_contain(pl.Series(["x@y"]), b"@")
     # a sliced series has an offset: not understood, so "maybe"
     assert may_contain(pl.Series(["a", "b", "c"]).slice(1, 2), b"@")
+
+
+def test_may_contain_looks_at_the_range_of_the_wanted_bytes() -> None:
+    # ";" lies between ":" and "@": a "maybe", never a wrong "no"
+    assert may_contain(pl.Series(["semi;colon", "a;b"]), b":@")
+    assert not may_contain(pl.Series(["short", "a value longer than twelve", None]), b":@")
+    # a short value's bytes sit in its view, a long one's in the data buffers
+    assert may_contain(pl.Series(["ab", "c:d"]), b":@")
+    assert may_contain(pl.Series(["a value longer than twelve", "x" * 20 + ":"]), b":@")
+    # a wanted zero byte is the views' padding: never a "no"
+    assert may_contain(pl.Series(["abc"]), b"\x00")
