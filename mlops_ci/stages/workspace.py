@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +12,7 @@ from typing import Any
 from mlops_ci.adapters.git import Git
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.records import RecordStore
+from mlops_ci.artifacts import walk_artifacts
 from mlops_ci.core.gates import GateResult, Verdict
 from mlops_ci.core.lifecycle import State
 from mlops_ci.core.records import StageRecord
@@ -111,26 +110,9 @@ class ArtifactFile:
 
 def artifact_files(folder: Path) -> list[ArtifactFile]:
     """Every file under ``folder``, hashed; links that leave it and special files refused."""
-    if not folder.is_dir():
-        return []
-    real_folder = folder.resolve()
     found = []
-    for root, folders, files in os.walk(folder, followlinks=False):
-        folders.sort()
-        for name in [*sorted(files), *(f for f in folders if Path(root, f).is_symlink())]:
-            path = Path(root, name)
-            relative = path.relative_to(folder).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(real_folder):
-                raise StageInputError(
-                    f"{relative} in {folder.name}/ is a link that leaves the artifacts folder; "
-                    "copy the file in instead"
-                )
-            mode = path.stat().st_mode
-            if stat.S_ISDIR(mode):
-                continue
-            if not stat.S_ISREG(mode):
-                raise StageInputError(f"{relative} in {folder.name}/ is not a regular file")
-            with path.open("rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            found.append(ArtifactFile(relative, path.stat().st_size, digest))
+    for file in walk_artifacts(folder):
+        with file.source.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        found.append(ArtifactFile(file.path, file.size, digest))
     return found

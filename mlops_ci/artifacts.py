@@ -1,0 +1,93 @@
+"""The files of a model's artifacts folder, walked safely: what ships in a candidate and in
+its image.
+
+A link that stays inside the folder ships as the file it points to; a link that leaves the
+folder, a device, a pipe or a socket is refused, as is a name that could not be unpacked
+where it belongs (absolute, ``..``, a line break). The order is the same on every machine:
+sorted by path, component by component.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+
+class ArtifactError(MlopsCiError):
+    """An artifacts folder that holds something that must not ship."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+@dataclass(frozen=True)
+class ArtifactPath:
+    """One file to ship: ``path`` is where it goes (relative, POSIX), ``source`` where it is."""
+
+    path: str
+    source: Path
+    size: int
+    executable: bool
+    mtime_ns: int
+    inode: int
+
+
+def walk_artifacts(folder: Path) -> list[ArtifactPath]:
+    """Every file under ``folder``, in a stable order; refuses what must not ship."""
+    if not folder.is_dir():
+        return []
+    real_folder = folder.resolve()
+    found = []
+    for root, folders, files in os.walk(folder, followlinks=False):
+        for name in [*files, *(f for f in folders if Path(root, f).is_symlink())]:
+            path = Path(root, name)
+            relative = safe_relative_path(path.relative_to(folder).as_posix(), folder.name)
+            if path.is_symlink() and not path.resolve().is_relative_to(real_folder):
+                raise ArtifactError(
+                    f"{relative} in {folder.name}/ is a link that leaves the artifacts folder; "
+                    "copy the file in instead"
+                )
+            info = path.stat()
+            if stat.S_ISDIR(info.st_mode):
+                continue  # a link to a folder inside: its files are walked where they are
+            if not stat.S_ISREG(info.st_mode):
+                raise ArtifactError(
+                    f"{relative} in {folder.name}/ is not a regular file (a device, pipe or "
+                    "socket); only files ship"
+                )
+            found.append(
+                ArtifactPath(
+                    path=relative,
+                    source=path,
+                    size=info.st_size,
+                    executable=bool(info.st_mode & stat.S_IXUSR),
+                    mtime_ns=info.st_mtime_ns,
+                    inode=info.st_ino,
+                )
+            )
+    return sorted(found, key=lambda file: PurePosixPath(file.path).parts)
+
+
+def safe_relative_path(path: str, where: str) -> str:
+    """``path`` if it stays where it is unpacked; else a clear refusal."""
+    pure = PurePosixPath(path)
+    problem = ""
+    if pure.is_absolute() or path.startswith("/"):
+        problem = "is an absolute path"
+    elif ".." in pure.parts:
+        problem = "climbs out with '..'"
+    elif any(c in path for c in "\n\r\0\\"):
+        problem = "holds a line break, a NUL or a backslash"
+    elif not path or path in (".", "./"):
+        problem = "is empty"
+    else:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "is not valid UTF-8"
+    if problem:
+        raise ArtifactError(f"{path!r} in {where}/ {problem}; rename the file")
+    return pure.as_posix()

@@ -1,0 +1,109 @@
+"""What the image's small last layer holds: ``/deploy.sh``, ``/model.json`` and
+``/model.sha256``.
+
+``deploy.sh`` runs in the image as a Kubernetes initContainer over an ``emptyDir`` or a
+Nomad ``prestart`` task over a host volume: ``/bin/sh /deploy.sh [ROOT]`` (ROOT defaults to
+``/model``). It needs only a POSIX sh, ``cp``, ``mv``, ``ln`` and ``sha256sum``: busybox has
+them. It copies into a hidden folder beside the target, checks every file's sha256, renames
+the folder into ``ROOT/<version>`` and points ``ROOT/current`` at it, so a reader never sees a
+half-copied model; a verified copy already there makes it a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+MODEL_FOLDER = "opt/mlops-ci/model"
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class UnsafeNameError(MlopsCiError):
+    exit_status = ExitStatus.BAD_INPUT
+
+
+@dataclass(frozen=True)
+class ShippedFile:
+    path: str
+    size: int
+    sha256: str
+
+
+def model_json(name: str, version: str, files: Sequence[ShippedFile]) -> bytes:
+    document = {
+        "name": name,
+        "version": version,
+        "folder": "/" + MODEL_FOLDER,
+        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+    }
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def sha256_list(files: Sequence[ShippedFile]) -> bytes:
+    """The files' digests as ``sha256sum -c`` reads them (paths are checked names: no line
+    breaks, no backslashes)."""
+    return "".join(f"{f.sha256}  {f.path}\n" for f in files).encode()
+
+
+def deploy_script(name: str, version: str) -> bytes:
+    for what, value in (("model name", name), ("version", version)):
+        if not _SAFE.match(value):
+            raise UnsafeNameError(f"the {what} {value!r} cannot name a folder in deploy.sh")
+    return _SCRIPT.replace("@NAME@", name).replace("@VERSION@", version).encode()
+
+
+_SCRIPT = r"""#!/bin/sh
+# deploy.sh, written by mlops-ci: puts @NAME@ @VERSION@ into ROOT/@VERSION@, every file's
+# sha256 checked, and points ROOT/current at it. Usage: /bin/sh /deploy.sh [ROOT]
+# (default /model). A verified copy already there makes it a no-op; a failure leaves
+# nothing half-copied behind.
+set -u
+name='@NAME@'
+version='@VERSION@'
+source=/opt/mlops-ci/model
+sums=/model.sha256
+root="${1:-/model}"
+target="$root/$version"
+
+say() { echo "deploy.sh: $*" >&2; }
+fail() { say "$*"; exit 1; }
+verified() { (cd "$1" 2>/dev/null && sha256sum -c "$sums" >/dev/null 2>&1); }
+point_current() {
+  link="$root/.current.$$"
+  rm -f "$link"
+  ln -s "$version" "$link" && mv -f -T "$link" "$root/current" ||
+    fail "cannot point $root/current at $version"
+}
+
+if [ -d "$target" ] && verified "$target"; then
+  point_current
+  say "$name $version is already in $target, verified; nothing to do"
+  exit 0
+fi
+mkdir -p "$root" || fail "cannot create $root"
+# Leftovers of a run that died half-way.
+rm -rf "$root/.partial-$version".* 2>/dev/null
+partial="$root/.partial-$version.$$"
+mkdir "$partial" || fail "cannot write into $root"
+if ! cp -R "$source/." "$partial/"; then
+  rm -rf "$partial"
+  fail "copying $name $version into $root failed (is the volume full?); nothing was deployed"
+fi
+if ! report=$(cd "$partial" && sha256sum -c "$sums" 2>&1); then
+  rm -rf "$partial"
+  echo "$report" | grep -v ': OK$' | sed 's/^/deploy.sh: /' >&2
+  fail "the model files in this image are corrupt (the files above do not match" \
+    "their sha256); nothing was deployed"
+fi
+# A copy that failed its check above is replaced, never trusted.
+if [ -e "$target" ]; then
+  rm -rf "$target" || fail "cannot replace $target"
+fi
+mv -T "$partial" "$target" || { rm -rf "$partial"; fail "cannot rename into $target"; }
+point_current
+say "$name $version deployed into $target, every file verified"
+"""
