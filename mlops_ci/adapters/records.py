@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mlops_ci.adapters.atomic import write_atomically
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
@@ -92,20 +91,4 @@ class RecordStore:
 
 
 def _write_atomically(target: Path, data: object) -> None:
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a crash
-    finally:
-        os.close(directory)
+    write_atomically(target, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())

@@ -82,7 +82,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
-    workspace = _workspace(manifest, console, arguments.no_tracking)
+    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
     stages = arguments.stages or [
         stage
         for stage in STAGES[: STAGES.index(arguments.until) + 1]
@@ -122,7 +122,7 @@ def _run_stage(workspace: Workspace, stage: str, version: str | None) -> StageRe
     return run_validate(workspace, version)
 
 
-def _workspace(manifest: Manifest, console: Console, no_tracking: bool) -> Workspace:
+def workspace_for(manifest: Manifest, console: Console, *, no_tracking: bool) -> Workspace:
     from mlops_ci.cli import wiring
     from mlops_ci.stages.workspace import Workspace
 

@@ -1,0 +1,250 @@
+"""``mlops-ci image build|push|promote|inspect``: the model's container image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.manifest.loader import load_manifest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mlops_ci.image.build import BuiltImage
+    from mlops_ci.image.publish import Blobs
+    from mlops_ci.stages.image import ImageTools
+    from mlops_ci.stages.workspace import Workspace
+
+DEFAULT_EPOCH = 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    image = commands.add_parser(
+        "image",
+        help="build, push, promote and inspect the model's container image",
+        description="The model's container image: the base image, the model files in "
+        "uncompressed layers, and /deploy.sh, which copies them verified into /model/<version>.",
+    )
+    actions = image.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build",
+        parents=[common_options()],
+        help="build the candidate's image from its artifacts (no daemon needed)",
+        description="Build the image of a candidate from exactly the files its build "
+        "recorded: reads each file once, writes nothing big. SOURCE_DATE_EPOCH sets the "
+        "timestamps (default 0), so the same files give the same digest anywhere.",
+    )
+    _version_option(build)
+    build.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="DEST",
+        help="also write the image to oci:FOLDER (an OCI layout) or docker-archive:FILE "
+        "(a tar for `docker load`); repeat for several",
+    )
+    build.add_argument(
+        "--load",
+        action="store_true",
+        help="load the image into the local Docker engine (DOCKER_HOST) for `docker run`",
+    )
+    build.set_defaults(handler=build_command)
+    push = actions.add_parser(
+        "push",
+        parents=[common_options()],
+        help="push the built image to release.image.repository, tagged with its version",
+        description="Push the built image: blobs the registry has are skipped, the base's "
+        "are mounted from its repository when it is on the same registry, big layers go up "
+        "in resumable chunks. Credentials: MLOPS_CI_REGISTRY_USERNAME and "
+        "MLOPS_CI_REGISTRY_PASSWORD, or ~/.docker/config.json.",
+    )
+    _version_option(push)
+    push.set_defaults(handler=push_command)
+    promote = actions.add_parser(
+        "promote",
+        parents=[common_options()],
+        help="tag a validated candidate's image as its release version",
+        description="Tag the digest of a validated candidate's image as X.Y.Z (and as the "
+        "environment, when given) by putting the same manifest: no blob moves, nothing is "
+        "rebuilt.",
+    )
+    promote.add_argument("--version", required=True, metavar="CANDIDATE", help="the candidate")
+    promote.add_argument("--to", required=True, metavar="VERSION", help="the release version")
+    promote.add_argument("--environment", metavar="NAME", help="also tag it with this name")
+    promote.set_defaults(handler=promote_command)
+    inspect = actions.add_parser(
+        "inspect",
+        parents=[common_options()],
+        help="show an image's digest, layers and model files",
+        description="Show the built image of a candidate, or with REFERENCE an image in a "
+        "registry: digest, layers, labels and its /model.json.",
+    )
+    inspect.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
+    _version_option(inspect)
+    inspect.set_defaults(handler=inspect_command)
+
+
+def _version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--version", metavar="VERSION", help="the candidate (default: the one built at HEAD)"
+    )
+
+
+def build_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.stages.image import blobs_of, build_candidate_image
+
+    workspace, tools = _prepare(arguments, console)
+    destinations = [_destination(text) for text in arguments.output]
+    image = build_candidate_image(workspace, arguments.version, tools, _epoch(console))
+    written = []
+    for kind, path in destinations:
+        target = workspace.manifest.root / path
+        _write(kind, target, image, blobs_of(image, tools))
+        written.append(f"{kind}:{target}")
+    if arguments.load:
+        from mlops_ci.adapters.docker_engine import load_image
+
+        load_image(image, blobs_of(image, tools), console.environ)
+        written.append("docker engine")
+    summary = {
+        "name": image.name,
+        "version": image.version,
+        "digest": image.digest,
+        "size": image.size,
+        "layers": len(image.base.layers) + len(image.model_layers) + 1,
+        "model_files": len(image.files),
+        "written": written,
+    }
+    _render(console, arguments.json, summary, f"built {image.name}:{image.version} {image.digest}")
+    return ExitStatus.PASSED
+
+
+def push_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.image.publish import PushResult
+    from mlops_ci.stages.image import load_image, push_image
+
+    workspace, tools = _prepare(arguments, console)
+    image = load_image(workspace, arguments.version)
+    result = push_image(workspace, image, tools)
+    if isinstance(result, PushResult):
+        summary: dict[str, Any] = {
+            "reference": result.reference,
+            "digest": result.digest,
+            "uploaded": result.uploaded,
+            "uploaded_bytes": result.uploaded_bytes,
+            "already_there": result.present,
+            "mounted": result.mounted,
+            "tagged": result.manifest_written,
+        }
+        line = (
+            f"pushed {result.reference} ({result.uploaded} blobs uploaded, "
+            f"{result.present} already there, {result.mounted} mounted)"
+        )
+    else:
+        summary = {"reference": f"oci:{result}", "digest": image.digest}
+        line = f"wrote {image.name}:{image.version} {image.digest} into {result}"
+    _render(console, arguments.json, summary, line)
+    return ExitStatus.PASSED
+
+
+def promote_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.core.versions import parse_version
+    from mlops_ci.stages.image import promote_image
+
+    workspace, tools = _prepare(arguments, console)
+    parse_version(arguments.to, workspace.manifest.versioning.scheme)
+    promotion = promote_image(
+        workspace, arguments.version, arguments.to, arguments.environment, tools
+    )
+    summary = {
+        "reference": promotion.reference,
+        "digest": promotion.digest,
+        "tags": list(promotion.tags),
+        "written": list(promotion.written),
+    }
+    already = "" if promotion.written else " (already tagged; nothing to do)"
+    _render(
+        console,
+        arguments.json,
+        summary,
+        f"tagged {promotion.reference} as {', '.join(promotion.tags)}{already}",
+    )
+    return ExitStatus.PASSED
+
+
+def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.stages.image import inspect_remote, load_image
+
+    workspace, tools = _prepare(arguments, console)
+    if arguments.reference:
+        summary = inspect_remote(arguments.reference, tools)
+    else:
+        image = load_image(workspace, arguments.version)
+        summary = {
+            "reference": f"{image.name}:{image.version}",
+            "digest": image.digest,
+            "base": f"{image.base.reference}@{image.base.manifest_digest}",
+            "layers": json.loads(image.manifest)["layers"],
+            "model": json.loads(image.manifest).get("annotations", {}),
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in image.files],
+        }
+    if arguments.json:
+        console.out.write(json.dumps(summary, indent=2) + "\n")
+        return ExitStatus.PASSED
+    console.out.write(f"{summary['reference']}\n  digest {summary['digest']}\n")
+    for layer in summary["layers"]:
+        console.out.write(
+            f"  layer  {layer['digest']}  {layer['size']:>14,}  {layer['mediaType']}\n"
+        )
+    for file in summary.get("files") or (summary.get("model") or {}).get("files", []):
+        console.out.write(f"  file   {file['sha256'][:12]}  {file['size']:>14,}  {file['path']}\n")
+    return ExitStatus.PASSED
+
+
+def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Workspace, ImageTools]:
+    from mlops_ci.adapters.gha import SecretMasker
+    from mlops_ci.cli.stages import workspace_for
+    from mlops_ci.stages.image import default_tools
+
+    manifest = load_manifest(arguments.manifest)
+    workspace = workspace_for(manifest, console, no_tracking=True)
+    masker = SecretMasker()
+    return workspace, default_tools(console.environ, masker.add)
+
+
+def _destination(text: str) -> tuple[str, str]:
+    kind, _, path = text.partition(":")
+    if kind not in ("oci", "docker-archive") or not path:
+        raise UsageError(
+            f"--output {text!r}: write oci:FOLDER for an OCI layout or docker-archive:FILE "
+            "for a tar that `docker load` reads"
+        )
+    return kind, path
+
+
+def _write(kind: str, target: Path, image: BuiltImage, blobs: Blobs) -> None:
+    from mlops_ci.adapters.atomic import write_atomically
+    from mlops_ci.image.publish import docker_archive, write_oci_layout
+    from mlops_ci.image.reference import registry_tag
+
+    tag = registry_tag(image.version)
+    if kind == "oci":
+        write_oci_layout(image, blobs, target, tag)
+    else:
+        write_atomically(target, docker_archive(image, blobs, f"{image.name}:{tag}"))
+
+
+def _epoch(console: Console) -> int:
+    text = console.environ.get("SOURCE_DATE_EPOCH", "")
+    if not text:
+        return DEFAULT_EPOCH
+    if not text.isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds")
+    return int(text)
+
+
+def _render(console: Console, as_json: bool, summary: dict[str, Any], line: str) -> None:
+    console.out.write(json.dumps(summary, indent=2) + "\n" if as_json else line + "\n")

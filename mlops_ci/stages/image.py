@@ -1,0 +1,227 @@
+"""The image of a candidate: built from exactly the files its build recorded, pushed,
+promoted by digest, and inspected.
+
+What was validated is what ships: the artifacts folder's files are hashed while their
+layers are, and an image whose files differ from the build record's is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.adapters.atomic import write_atomically
+from mlops_ci.adapters.registry import RegistryClient
+from mlops_ci.artifacts import walk_artifacts
+from mlops_ci.core.records import StageRecord
+from mlops_ci.errors import UsageError
+from mlops_ci.image.base import BlobCache, Registry, resolve_base
+from mlops_ci.image.build import BuiltImage, DigestCache, build_image
+from mlops_ci.image.publish import Blobs, PushResult, push, write_oci_layout
+from mlops_ci.image.reference import Reference, parse_reference, registry_tag
+from mlops_ci.manifest.model import Image
+from mlops_ci.stages.candidates import current_candidate
+from mlops_ci.stages.workspace import STATE_FOLDER, StageInputError, Workspace
+
+PROMOTABLE = ("validated", "released")
+
+
+@dataclass(frozen=True)
+class ImageTools:
+    """The outside parts an image command uses, made on demand."""
+
+    registry: Callable[[Reference], RegistryClient]
+    cache: BlobCache
+
+
+def default_tools(environ: Mapping[str, str], on_secret: Callable[[str], None]) -> ImageTools:
+    clients: dict[str, RegistryClient] = {}
+
+    def registry(reference: Reference) -> RegistryClient:
+        if reference.api_host not in clients:
+            clients[reference.api_host] = RegistryClient.for_reference(
+                reference, environ, on_secret=on_secret
+            )
+        return clients[reference.api_host]
+
+    return ImageTools(registry=registry, cache=BlobCache.default(environ))
+
+
+def image_settings(workspace: Workspace) -> Image:
+    release = workspace.manifest.release
+    if release is None or release.image is None:
+        raise StageInputError(
+            f"{workspace.manifest.path}: the manifest has no release.image; add its "
+            "repository (and base) to build an image"
+        )
+    return release.image
+
+
+def state_path(workspace: Workspace, version: str) -> Path:
+    manifest = workspace.manifest
+    return manifest.repository / STATE_FOLDER / "images" / manifest.model.name / f"{version}.json"
+
+
+def build_candidate_image(
+    workspace: Workspace, version: str | None, tools: ImageTools, epoch: int
+) -> BuiltImage:
+    """The image of ``version`` (default: the candidate built at HEAD), its state saved."""
+    settings = image_settings(workspace)
+    record = current_candidate(workspace, version)
+    build = workspace.manifest.build
+    if build is None:
+        raise StageInputError(f"{workspace.manifest.path}: the manifest has no build section")
+    files = walk_artifacts(build.artifacts)
+    base = resolve_base(settings.base, _as_registry(tools), tools.cache)
+    cache = DigestCache(workspace.manifest.repository / STATE_FOLDER / "images" / "digests.json")
+    image = build_image(
+        workspace.manifest.model.name,
+        record.version,
+        files,
+        base,
+        layer_size=settings.layer_size,
+        epoch=epoch,
+        cache=cache,
+    )
+    _check_against_record(image, record, build.artifacts)
+    write_atomically(
+        state_path(workspace, record.version), json.dumps(image.to_json(), indent=1).encode()
+    )
+    return image
+
+
+def load_image(workspace: Workspace, version: str | None) -> BuiltImage:
+    record = current_candidate(workspace, version)
+    path = state_path(workspace, record.version)
+    try:
+        return BuiltImage.from_json(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise StageInputError(
+            f"no image is built for {record.version}; run `mlops-ci image build` first"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise StageInputError(f"{path} is damaged; run `mlops-ci image build` again") from None
+
+
+def blobs_of(image: BuiltImage, tools: ImageTools) -> Blobs:
+    return Blobs(image, tools.cache, lambda: tools.registry(image.base.reference))
+
+
+def push_image(workspace: Workspace, image: BuiltImage, tools: ImageTools) -> PushResult | Path:
+    """To the manifest's repository, tagged with the version; an ``oci:`` repository is a
+    layout folder."""
+    repository = image_settings(workspace).repository
+    tag = registry_tag(image.version)
+    blobs = blobs_of(image, tools)
+    if repository.startswith("oci:"):
+        folder = workspace.manifest.root / repository.removeprefix("oci:")
+        write_oci_layout(image, blobs, folder, tag)
+        return folder
+    target = parse_reference(repository).with_tag(tag)
+    return push(image, blobs, tools.registry(target), target)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    reference: str
+    digest: str
+    tags: tuple[str, ...]
+    written: tuple[str, ...]
+
+
+def promote_image(
+    workspace: Workspace,
+    version: str,
+    release_version: str,
+    environment: str | None,
+    tools: ImageTools,
+) -> Promotion:
+    """Tags the candidate's digest as ``release_version`` (and ``environment``) by putting
+    the same manifest bytes: no blob moves, nothing is rebuilt."""
+    record = current_candidate(workspace, version)
+    state = _latest_state(workspace, record)
+    if state not in PROMOTABLE:
+        raise UsageError(
+            f"{record.version} is {state}, not validated; only a validated candidate is promoted"
+        )
+    repository = image_settings(workspace).repository
+    if repository.startswith("oci:"):
+        raise UsageError("promote works on a registry; release.image.repository is a folder")
+    reference = parse_reference(repository)
+    registry = tools.registry(reference)
+    body, media_type = registry.get_manifest(reference.repository, registry_tag(version))
+    image_digest = _digest(body)
+    tags = (registry_tag(release_version), *((registry_tag(environment),) if environment else ()))
+    written = []
+    for tag in tags:
+        if registry.manifest_digest(reference.repository, tag) != image_digest:
+            registry.put_manifest(reference.repository, tag, body, media_type)
+            written.append(tag)
+    return Promotion(f"{reference.name}@{image_digest}", image_digest, tags, tuple(written))
+
+
+def inspect_remote(text: str, tools: ImageTools) -> dict[str, Any]:
+    """What an image in a registry holds: its digest, layers, labels and model.json."""
+    import gzip
+    import io
+    import tarfile
+
+    reference = parse_reference(text)
+    registry = tools.registry(reference)
+    body, media_type = registry.get_manifest(reference.repository, reference.target)
+    manifest = json.loads(body)
+    config_digest = manifest["config"]["digest"]
+    chunks: list[bytes] = []
+    registry.get_blob(reference.repository, config_digest, chunks.append)
+    config = json.loads(b"".join(chunks))
+    model: Any = None
+    last = manifest["layers"][-1] if manifest.get("layers") else None
+    if last and last["mediaType"].endswith("+gzip") and int(last["size"]) < 1 << 20:
+        parts: list[bytes] = []
+        registry.get_blob(reference.repository, last["digest"], parts.append)
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(b"".join(parts)))) as archive:
+            member = (
+                archive.extractfile("model.json") if "model.json" in archive.getnames() else None
+            )
+            model = json.loads(member.read()) if member else None
+    return {
+        "reference": str(reference),
+        "digest": _digest(body),
+        "media_type": media_type,
+        "layers": manifest.get("layers", []),
+        "labels": (config.get("config") or {}).get("Labels") or {},
+        "model": model,
+    }
+
+
+def _as_registry(tools: ImageTools) -> Callable[[Reference], Registry]:
+    return tools.registry
+
+
+def _digest(body: bytes) -> str:
+    from mlops_ci.image.oci import sha256_digest
+
+    return sha256_digest(body)
+
+
+def _latest_state(workspace: Workspace, record: StageRecord) -> str:
+    mine = [r for r in workspace.records() if r.version == record.version]
+    return max(mine, key=lambda r: r.finished_at).state if mine else record.state
+
+
+def _check_against_record(image: BuiltImage, record: StageRecord, folder: Path) -> None:
+    recorded = {f["path"]: f["sha256"] for f in record.details.get("files", [])}
+    found = {f.path: f.sha256 for f in image.files}
+    if recorded == found:
+        return
+    changed = sorted(
+        path for path in recorded.keys() | found.keys() if recorded.get(path) != found.get(path)
+    )
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    raise StageInputError(
+        f"{folder.name}/ no longer holds the files {record.version} was built with ({shown}); "
+        "run `mlops-ci build` (and its checks) again, or build the image of another version"
+    )
