@@ -23,6 +23,11 @@ from mlops_ci.cli.main import main
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "churn"
 MINIMAL = "apiVersion: mlops-ci/v1\nmodel:\n  name: churn\n  version: 1.0.0\n"
+# What a command needs of the environment to run the example's model commands.
+ENVIRON = {
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "HOME": os.environ.get("HOME", "/root"),
+}
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,6 @@ records, git tags and the embedded MLflow store."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,13 +11,9 @@ from blake3 import blake3
 from jsonschema import Draft202012Validator
 
 from mlops_ci.adapters.records import RecordStore
-from tests.conftest import PROJECT, CliRunner, commit, embedded_tracker, git
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git
 
 MODEL = "churn-classifier"
-ENVIRON = {
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    "HOME": os.environ.get("HOME", "/root"),
-}
 
 
 def run_json(

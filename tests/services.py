@@ -1,0 +1,254 @@
+"""Real services the image tests run against, started on 127.0.0.1 by the tests themselves:
+Debian's docker-registry (distribution 2.8), a Docker engine (dockerd with its own folders
+and socket), and a base image made from Debian's busybox-static. A missing program is a
+failure in CI and a skip elsewhere."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BUSYBOX_APPLETS = (
+    "sh", "cp", "mv", "ln", "rm", "mkdir", "sha256sum", "grep", "sed", "echo", "cat", "ls",
+    "test", "[", "df", "dd", "chmod", "readlink", "sleep",
+)  # fmt: skip
+
+
+def require(program: str, package: str) -> str:
+    found = shutil.which(program) or next(
+        (str(p) for p in (Path("/usr/bin", program), Path("/usr/sbin", program)) if p.exists()),
+        None,
+    )
+    if found is None:
+        message = f"{program} is not installed (apt-get install {package})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
+class RegistryServer:
+    """docker-registry on a free port, storing in ``folder``; with ``users`` it asks for
+    htpasswd basic auth."""
+
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+        self.folder = folder
+        self.users = users or {}
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = require("docker-registry", "docker-registry")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        auth = ""
+        if self.users:
+            import bcrypt
+
+            lines = [
+                f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}"
+                for user, password in self.users.items()
+            ]
+            (self.folder / "htpasswd").write_text("\n".join(lines) + "\n")
+            auth = (
+                "auth:\n  htpasswd:\n    realm: test\n"
+                f"    path: {self.folder / 'htpasswd'}\n"
+            )
+        config = self.folder / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: warn\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {self.folder / 'data'}\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: {self.host}\n" + auth
+        )
+        self.process = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdout=(self.folder / "registry.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"docker-registry exited: {(self.folder / 'registry.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):  # noqa: S310
+                    return
+            except urllib.error.HTTPError:
+                return  # 401: up, and asking for a login
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail("docker-registry did not answer within 30 s")
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None
+
+
+class DockerEngine:
+    """dockerd with its own data root, exec root, socket and pid file, and no networking
+    of its own (it must not touch the machine's firewall or bridges)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.socket = folder / "docker.sock"
+        self.host = f"unix://{self.socket}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = require("dockerd", "docker.io")
+        if os.geteuid() != 0:
+            pytest.skip("dockerd needs root here")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--data-root", str(self.folder / "data"),
+                "--exec-root", str(self.folder / "exec"),
+                "--host", self.host,
+                "--pidfile", str(self.folder / "docker.pid"),
+                "--iptables=false", "--ip6tables=false", "--bridge=none",
+            ],  # fmt: skip
+            stdout=(self.folder / "dockerd.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"dockerd exited: {(self.folder / 'dockerd.log').read_text()[-3000:]}")
+            if self.socket.exists() and self.docker("version", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        pytest.fail("dockerd did not answer within 60 s")
+
+    def docker(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        # Debian's client, the same release as the engine (another client may be first on PATH).
+        client = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+        return subprocess.run(
+            [client, *arguments],
+            env={**os.environ, "DOCKER_HOST": self.host},
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
+        )
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None
+
+
+def busybox_layout(folder: Path) -> Path:
+    """An OCI layout of a base image made from this machine's busybox-static: /bin/busybox
+    and the applets deploy.sh uses, in one gzipped layer."""
+    busybox = Path(require("busybox", "busybox-static"))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in ("bin", "tmp"):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
+            archive.addfile(info)
+        data = busybox.read_bytes()
+        info = tarfile.TarInfo("bin/busybox")
+        info.size, info.mode = len(data), 0o755
+        archive.addfile(info, io.BytesIO(data))
+        for applet in BUSYBOX_APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
+            archive.addfile(info)
+    layer_tar = raw.getvalue()
+    layer = gzip.compress(layer_tar, mtime=0)
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
+        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "busybox-static"}],
+    }
+    config_bytes = json.dumps(config).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": _digest(config_bytes),
+                "size": len(config_bytes),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": _digest(layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
+    blobs = folder / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    for blob in (layer, config_bytes, manifest):
+        (blobs / _digest(blob).partition(":")[2]).write_bytes(blob)
+    (folder / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": _digest(manifest),
+                "size": len(manifest),
+                "annotations": {"org.opencontainers.image.ref.name": "test"},
+            }
+        ],
+    }
+    (folder / "index.json").write_text(json.dumps(index))
+    return folder
+
+
+def skopeo(*arguments: str) -> subprocess.CompletedProcess[str]:
+    binary = require("skopeo", "skopeo")
+    return subprocess.run(
+        [binary, "--insecure-policy", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
