@@ -24,7 +24,7 @@ import pytest
 
 BUSYBOX_APPLETS = (
     "sh", "cp", "mv", "ln", "rm", "mkdir", "sha256sum", "grep", "sed", "echo", "cat", "ls",
-    "test", "[", "df", "dd", "chmod", "readlink", "sleep",
+    "test", "[", "df", "dd", "chmod", "readlink", "sleep", "head",
 )  # fmt: skip
 
 
@@ -81,10 +81,7 @@ class RegistryServer:
                 for user, password in self.users.items()
             ]
             (self.folder / "htpasswd").write_text("\n".join(lines) + "\n")
-            auth = (
-                "auth:\n  htpasswd:\n    realm: test\n"
-                f"    path: {self.folder / 'htpasswd'}\n"
-            )
+            auth = f"auth:\n  htpasswd:\n    realm: test\n    path: {self.folder / 'htpasswd'}\n"
         config = self.folder / "config.yml"
         config.write_text(
             "version: 0.1\n"
@@ -105,7 +102,7 @@ class RegistryServer:
             if self.process.poll() is not None:
                 pytest.fail(f"docker-registry exited: {(self.folder / 'registry.log').read_text()}")
             try:
-                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
                     return
             except urllib.error.HTTPError:
                 return  # 401: up, and asking for a login
@@ -136,12 +133,18 @@ class DockerEngine:
         self.process = subprocess.Popen(
             [
                 binary,
-                "--data-root", str(self.folder / "data"),
-                "--exec-root", str(self.folder / "exec"),
-                "--host", self.host,
-                "--pidfile", str(self.folder / "docker.pid"),
-                "--iptables=false", "--ip6tables=false", "--bridge=none",
-            ],  # fmt: skip
+                "--data-root",
+                str(self.folder / "data"),
+                "--exec-root",
+                str(self.folder / "exec"),
+                "--host",
+                self.host,
+                "--pidfile",
+                str(self.folder / "docker.pid"),
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+            ],
             stdout=(self.folder / "dockerd.log").open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

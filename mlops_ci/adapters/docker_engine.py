@@ -23,8 +23,16 @@ def load_image(image: BuiltImage, blobs: Blobs, environ: Mapping[str, str]) -> N
     client = engine(environ)
     try:
         name = f"{image.name}:{registry_tag(image.version)}"
-        client.api.load_image(docker_archive(image, blobs, name))  # type: ignore[no-untyped-call]
+        # Sent chunked: an empty chunk would end the body early.
+        chunks = (chunk for chunk in docker_archive(image, blobs, name) if chunk)
+        answers = client.api.load_image(chunks)  # type: ignore[no-untyped-call]
+        # The engine answers with a stream of JSON lines; an error is one of them.
+        for answer in answers or ():
+            if isinstance(answer, dict) and answer.get("error"):
+                raise ServiceError(f"the Docker engine refused the image: {answer['error'][:300]}")
         found = client.images.get(name)
+    except ServiceError:
+        raise
     except Exception as error:  # the SDK raises requests' and its own errors alike
         raise ServiceError(f"the Docker engine did not load the image ({_reason(error)})") from None
     finally:

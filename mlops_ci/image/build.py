@@ -39,7 +39,13 @@ from mlops_ci.image.oci import (
     sha256_digest,
     stored_gzip,
 )
-from mlops_ci.image.tarstream import LayerHashes, Member, TarLayer, members_with_folders
+from mlops_ci.image.tarstream import (
+    LayerHashes,
+    Member,
+    TarLayer,
+    data_member,
+    members_with_folders,
+)
 
 DEFAULT_EPOCH = 0
 _CACHE_ENTRIES = 256
@@ -188,9 +194,9 @@ def build_image(
         TarLayer(
             members_with_folders(
                 [
-                    Member("deploy.sh", executable=True, data=deploy_script(name, version)),
-                    Member("model.json", data=model_json(name, version, ordered)),
-                    Member("model.sha256", data=sha256_list(ordered)),
+                    data_member("deploy.sh", deploy_script(name, version), executable=True),
+                    data_member("model.json", model_json(name, version, ordered)),
+                    data_member("model.sha256", sha256_list(ordered)),
                 ]
             ),
             epoch,

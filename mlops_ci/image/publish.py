@@ -213,11 +213,9 @@ def docker_archive(image: BuiltImage, blobs: Blobs, name: str) -> Iterator[bytes
     }
     for file_name, data in documents.items():
         yield from _entry(file_name, len(data), image.epoch)
-        yield data
-        yield b"\0" * (-len(data) % 512)
+        yield data + b"\0" * (-len(data) % 512)
     yield from _entry(_blob_name(image.digest), len(image.manifest), image.epoch)
-    yield image.manifest
-    yield b"\0" * (-len(image.manifest) % 512)
+    yield image.manifest + b"\0" * (-len(image.manifest) % 512)
     for descriptor in blobs.descriptors():
         yield from _entry(_blob_name(descriptor.digest), descriptor.size, image.epoch)
         written = 0
@@ -226,7 +224,8 @@ def docker_archive(image: BuiltImage, blobs: Blobs, name: str) -> Iterator[bytes
             yield chunk
         if written != descriptor.size:
             raise PublishError(f"the blob {descriptor.digest[:19]} is not the size it was")
-        yield b"\0" * (-descriptor.size % 512)
+        if descriptor.size % 512:
+            yield b"\0" * (-descriptor.size % 512)
     yield b"\0" * 1024
 
 

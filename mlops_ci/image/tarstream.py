@@ -45,6 +45,11 @@ class Member:
         return self.source is None and self.data is None
 
 
+def data_member(name: str, data: bytes, *, executable: bool = False) -> Member:
+    """A file of the layer whose bytes are at hand (``deploy.sh``, ``model.json``)."""
+    return Member(name, len(data), executable, data=data)
+
+
 def members_with_folders(files: Sequence[Member]) -> list[Member]:
     """``files`` with an entry for each folder above them, folders first, all sorted."""
     folders = {

@@ -15,7 +15,10 @@ def _manifest(repository: Path) -> str:
 
 
 def test_build_push_and_read_back_with_skopeo(
-    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner,
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    cli: CliRunner,
     tmp_path: Path,
 ) -> None:
     use_image(built_candidate, f"{registry.host}/acme/churn-model", base_image)
@@ -33,7 +36,9 @@ def test_build_push_and_read_back_with_skopeo(
     assert result["mounted"] == 1  # the base layer, linked from library/busybox
 
     tag = summary["version"]
-    inspected = skopeo("inspect", "--tls-verify=false", f"docker://{registry.host}/acme/churn-model:{tag}")
+    inspected = skopeo(
+        "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/churn-model:{tag}"
+    )
     assert inspected.returncode == 0, inspected.stderr
     described = json.loads(inspected.stdout)
     assert described["Digest"] == summary["digest"]
@@ -53,24 +58,37 @@ def test_build_push_and_read_back_with_skopeo(
 
 
 def test_push_with_a_login(
-    built_candidate: Path, auth_registry: RegistryServer, registry: RegistryServer,
-    base_image: str, cli: CliRunner,
+    built_candidate: Path,
+    auth_registry: RegistryServer,
+    registry: RegistryServer,
+    base_image: str,
+    cli: CliRunner,
 ) -> None:
     use_image(built_candidate, f"{auth_registry.host}/acme/churn-model", base_image)
     assert cli("image", "build", "-f", _manifest(built_candidate)).status == 0
     refused = cli("image", "push", "-f", _manifest(built_candidate))
     assert refused.status == 3
-    assert "needs a login" in refused.err and "MLOPS_CI_REGISTRY_USERNAME" in refused.err
+    assert "needs a login" in refused.err
+    assert "MLOPS_CI_REGISTRY_USERNAME" in refused.err
 
-    (user, password), = USERS.items()
+    ((user, password),) = USERS.items()
     wrong = cli(
         "image", "push", "-f", _manifest(built_candidate),
-        environ={**ENVIRON, "MLOPS_CI_REGISTRY_USERNAME": user, "MLOPS_CI_REGISTRY_PASSWORD": "wrong-password"},
+        environ={
+            **ENVIRON,
+            "MLOPS_CI_REGISTRY_USERNAME": user,
+            "MLOPS_CI_REGISTRY_PASSWORD": "wrong-password",
+        },
     )  # fmt: skip
     assert wrong.status == 3
-    assert "refused" in wrong.err and "wrong-password" not in wrong.err + wrong.out
+    assert "refused" in wrong.err
+    assert "wrong-password" not in wrong.err + wrong.out
 
-    environ = {**ENVIRON, "MLOPS_CI_REGISTRY_USERNAME": user, "MLOPS_CI_REGISTRY_PASSWORD": password}
+    environ = {
+        **ENVIRON,
+        "MLOPS_CI_REGISTRY_USERNAME": user,
+        "MLOPS_CI_REGISTRY_PASSWORD": password,
+    }
     pushed = cli("image", "push", "-f", _manifest(built_candidate), "--json", "-v", environ=environ)
     assert pushed.status == 0, pushed.err
     assert password not in pushed.err + pushed.out

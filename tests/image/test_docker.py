@@ -1,0 +1,111 @@
+"""Our image in a real Docker engine: pulled from the registry, loaded without one, and run
+as a Kubernetes initContainer would run it, over a volume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import ENVIRON, CliRunner
+from tests.image.conftest import use_image
+from tests.services import DockerEngine, RegistryServer
+
+
+def test_deploy_sh_in_docker_run(
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    docker_engine: DockerEngine,
+    cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    use_image(built_candidate, f"{registry.host}/acme/churn-model", base_image)
+    manifest = str(built_candidate / "mlops.yaml")
+    built = cli("image", "build", "-f", manifest, "--json", "--load",
+                environ={**ENVIRON, "DOCKER_HOST": docker_engine.host})  # fmt: skip
+    assert built.status == 0, built.err
+    summary = json.loads(built.out)
+    version = summary["version"]
+    assert cli("image", "push", "-f", manifest).status == 0
+
+    reference = f"{registry.host}/acme/churn-model:{version}"
+    pulled = docker_engine.docker("pull", reference)
+    assert pulled.returncode == 0, pulled.stderr
+    digests = docker_engine.docker(
+        "image", "inspect", "--format", "{{json .RepoDigests}}", reference
+    )
+    assert summary["digest"] in digests.stdout
+
+    volume = tmp_path / "model"
+    volume.mkdir()
+    run = ["run", "--rm", "--network", "none", "-v", f"{volume}:/model", reference]
+    first = docker_engine.docker(*run, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "deployed" in first.stderr
+    deployed = volume / version
+    artifacts = built_candidate / "build" / "model"
+    shipped = sorted(p.relative_to(artifacts) for p in artifacts.rglob("*") if p.is_file())
+    assert shipped
+    assert sorted(p.relative_to(deployed) for p in deployed.rglob("*")) == shipped
+    for path in shipped:
+        assert (deployed / path).read_bytes() == (artifacts / path).read_bytes()
+    assert (volume / "current").resolve() == deployed.resolve()
+    assert {p.name for p in volume.iterdir()} == {"current", version}  # nothing half-copied
+
+    second = docker_engine.docker(*run, check=False)
+    assert second.returncode == 0, second.stderr
+    assert "already" in second.stderr
+    assert "nothing to do" in second.stderr
+
+    full = docker_engine.docker(
+        "run", "--rm", "--network", "none",
+        "--mount", "type=tmpfs,destination=/model,tmpfs-size=4096", reference,
+        "/bin/sh", "-c", "head -c 4096 /dev/zero > /model/filler; /bin/sh /deploy.sh /model",
+        check=False,
+    )  # fmt: skip
+    assert full.returncode == 1
+    assert "is the volume full?" in full.stderr
+    assert "nothing was deployed" in full.stderr
+
+    # The image loaded without a registry runs the same.
+    loaded = docker_engine.docker(
+        "run", "--rm", "--network", "none", "-v", f"{tmp_path / 'other'}:/model",
+        f"churn-classifier:{version}",
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+
+
+def test_a_corrupt_model_file_deploys_nothing(
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    docker_engine: DockerEngine,
+    cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    use_image(built_candidate, f"{registry.host}/acme/broken-model", base_image)
+    environ = {**ENVIRON, "DOCKER_HOST": docker_engine.host}
+    built = cli("image", "build", "-f", str(built_candidate / "mlops.yaml"), "--json", "--load",
+                environ=environ)  # fmt: skip
+    assert built.status == 0, built.err
+    version = json.loads(built.out)["version"]
+    # The layer as the engine unpacked it: change the model file's bytes on disk.
+    layer_files = [
+        path
+        for path in (docker_engine.folder / "data").glob("overlay2/*/diff/opt/mlops-ci/model/*")
+        if path.is_file()
+    ]
+    assert layer_files
+    for path in layer_files:
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+    volume = tmp_path / "model"
+    volume.mkdir()
+    run = docker_engine.docker(
+        "run", "--rm", "--network", "none", "-v", f"{volume}:/model", f"churn-classifier:{version}",
+        check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "corrupt" in run.stderr
+    assert "FAILED" in run.stderr
+    assert list(volume.iterdir()) == []  # no version folder, no partial copy, no link
+    docker_engine.docker("rmi", "-f", f"churn-classifier:{version}")
