@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
+import http.server
 import io
 import json
 import os
@@ -15,9 +17,11 @@ import signal
 import socket
 import subprocess
 import tarfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -255,3 +259,101 @@ def skopeo(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Fault:
+    """What the proxy does to the next request that matches ``method`` (and ``path_part``):
+    answer ``status`` itself, or forward ``drop_after`` bytes of the body and hang up."""
+
+    method: str
+    status: int | None = None
+    drop_after: int | None = None
+    path_part: str = ""
+    retry_after: str | None = None
+
+
+class FaultyProxy:
+    """An HTTP proxy in front of a registry that misbehaves on cue: dropped connections
+    half-way through an upload, 500s and 429s. Requests go through whole otherwise."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.faults: list[Fault] = []
+        self.seen: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                proxy.forward(self)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method == method and fault.path_part in path:
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def forward(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        method, path = handler.command, handler.path
+        length = int(handler.headers.get("Content-Length") or 0)
+        fault = self._fault_for(method, path)
+        self.seen.append((method, path, fault.status or -1 if fault else 0))
+        if fault is not None and fault.status is not None:
+            handler.rfile.read(length)
+            handler.send_response(fault.status)
+            if fault.retry_after is not None:
+                handler.send_header("Retry-After", fault.retry_after)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        upstream = http.client.HTTPConnection(self.upstream, timeout=60)
+        upstream.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in handler.headers.items():
+            upstream.putheader(name, value)  # Host stays ours: Locations point back here
+        upstream.endheaders()
+        remaining = length
+        limit = fault.drop_after if fault is not None else None
+        sent = 0
+        while remaining > 0:
+            chunk = handler.rfile.read(min(1 << 16, remaining))
+            if not chunk:
+                break
+            if limit is not None and sent + len(chunk) > limit:
+                upstream.send(chunk[: limit - sent])
+                upstream.close()  # the registry sees a body cut short
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
+            upstream.send(chunk)
+            sent += len(chunk)
+            remaining -= len(chunk)
+        answer = upstream.getresponse()
+        body = answer.read()
+        handler.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if method != "HEAD":
+            handler.wfile.write(body)
+        upstream.close()

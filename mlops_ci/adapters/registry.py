@@ -119,6 +119,7 @@ class RegistryClient:
         secure: bool | None = None,
         retry: Retry | None = None,
         chunk_size: int = CHUNK_SIZE,
+        monolithic_limit: int = MONOLITHIC_LIMIT,
         timeout: float = 60.0,
         on_secret: Callable[[str], None] | None = None,
     ) -> None:
@@ -132,6 +133,7 @@ class RegistryClient:
         self._credentials = credentials
         self._retry = retry or Retry()
         self._chunk_size = chunk_size
+        self._monolithic_limit = monolithic_limit
         self._timeout = timeout
         self._on_secret = on_secret or (lambda secret: None)
         self._session = requests.Session()
@@ -244,7 +246,7 @@ class RegistryClient:
         in chunks, resuming from the registry's offset after a failure."""
         scope = _push(repository)
         location = self._start_upload(repository, scope)
-        if size <= MONOLITHIC_LIMIT:
+        if size <= self._monolithic_limit:
             self._monolithic(
                 location, digest, size, source=source, scope=scope, repository=repository
             )
@@ -357,7 +359,8 @@ class RegistryClient:
             return self._start_upload(repository, scope), 0
         kept = answer.headers.get("Range", "")
         match = re.fullmatch(r"(?:bytes=)?0-(\d+)", kept.strip())
-        offset = int(match.group(1)) + 1 if match else 0
+        # "0-0" is what distribution says of an empty upload (and of one byte): start over.
+        offset = int(match.group(1)) + 1 if match and match.group(1) != "0" else 0
         return self._location(answer, location), offset
 
     def _cancel(self, location: str | None, repository: str) -> None:
