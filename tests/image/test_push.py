@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import ENVIRON, CliRunner
 from tests.image.conftest import USERS, use_image
-from tests.services import RegistryServer, skopeo
+from tests.services import Fault, FaultyProxy, RegistryServer, skopeo
 
 
 def _manifest(repository: Path) -> str:
@@ -98,3 +98,93 @@ def test_push_with_a_login(
     )  # fmt: skip
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout)["Digest"] == json.loads(pushed.out)["digest"]
+
+
+def test_a_push_through_a_faulty_network_completes(
+    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+) -> None:
+    proxy = FaultyProxy(registry.host)
+    try:
+        use_image(built_candidate, f"{proxy.host}/acme/faulty-model", base_image)
+        manifest = _manifest(built_candidate)
+        assert cli("image", "build", "-f", manifest).status == 0
+        proxy.faults = [
+            Fault("PUT", drop_after=200, path_part="/blobs/uploads/"),
+            Fault("POST", status=500),
+            Fault("HEAD", status=429, retry_after="0"),
+            Fault("PUT", status=503, path_part="/manifests/"),
+        ]
+        pushed = cli("image", "push", "-f", manifest, "--json")
+        assert pushed.status == 0, pushed.err
+        assert not proxy.faults
+    finally:
+        proxy.stop()
+    digest = json.loads(pushed.out)["digest"]
+    version = json.loads(pushed.out)["reference"].rsplit("@", 1)[0].rsplit(":", 1)[1]
+    direct = f"docker://{registry.host}/acme/faulty-model:{version}"
+    inspected = skopeo("inspect", "--tls-verify=false", direct)
+    assert json.loads(inspected.stdout)["Digest"] == digest
+    # skopeo checks every blob's digest as it copies
+    copied = skopeo("copy", "--src-tls-verify=false", direct, f"dir:{built_candidate / 'copied'}")
+    assert copied.returncode == 0, copied.stderr
+
+
+def test_an_oci_layout_as_output_and_as_repository(
+    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+) -> None:
+    use_image(built_candidate, "oci:build/image", base_image)
+    manifest = _manifest(built_candidate)
+    built = cli("image", "build", "-f", manifest, "--json", "--output", "oci:out/layout",
+                "--output", "docker-archive:out/image.tar")  # fmt: skip
+    assert built.status == 0, built.err
+    summary = json.loads(built.out)
+    version = summary["version"]
+    for layout in ("out/layout", "build/image"):
+        if layout == "build/image":
+            assert cli("image", "push", "-f", manifest).status == 0
+        inspected = skopeo("inspect", f"oci:{built_candidate / layout}:{version}")
+        assert inspected.returncode == 0, inspected.stderr
+        assert json.loads(inspected.stdout)["Digest"] == summary["digest"]
+    archive = built_candidate / "out" / "image.tar"
+    from_archive = skopeo("inspect", f"oci-archive:{archive}")
+    assert from_archive.returncode == 0, from_archive.stderr
+    assert json.loads(from_archive.stdout)["Digest"] == summary["digest"]
+    assert cli("image", "build", "-f", manifest, "--output", "zip:x").status == 2
+
+
+def test_promote_tags_the_validated_digest(
+    example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+) -> None:
+    from tests.conftest import commit
+
+    commit(example_copy, "feat: the churn model")
+    use_image(example_copy, f"{registry.host}/acme/promoted-model", base_image)
+    manifest = _manifest(example_copy)
+    built = cli("build", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    candidate = json.loads(built.out)["stages"][0]["version"]
+    assert cli("image", "build", "-f", manifest).status == 0
+    pushed = json.loads(cli("image", "push", "-f", manifest, "--json").out)
+
+    early = cli("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
+    assert early.status == 2
+    assert "not validated" in early.err
+
+    for stage in ("test", "validate"):
+        done = cli(stage, "-f", manifest, "--no-tracking", "--version", candidate, environ=ENVIRON)
+        assert done.status == 0, done.out
+    promoted = cli(
+        "image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0",
+        "--environment", "production", "--json",
+    )  # fmt: skip
+    assert promoted.status == 0, promoted.err
+    result = json.loads(promoted.out)
+    assert result["digest"] == pushed["digest"]
+    assert result["written"] == ["1.44.0", "production"]
+    for tag in ("1.44.0", "production"):
+        inspected = skopeo(
+            "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/promoted-model:{tag}"
+        )
+        assert json.loads(inspected.stdout)["Digest"] == pushed["digest"]
+    again = cli("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
+    assert again.status == 0
+    assert "nothing to do" in again.out
