@@ -28,7 +28,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="The model's container image: the base image, the model files in "
         "uncompressed layers, and /deploy.sh, which copies them verified into /model/<version>.",
     )
-    actions = image.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = image.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do with the image"
+    )
     build = actions.add_parser(
         "build",
         parents=[common_options()],

@@ -19,7 +19,7 @@ def test_deploy_sh_in_docker_run(
     cli: CliRunner,
     tmp_path: Path,
 ) -> None:
-    use_image(built_candidate, f"{registry.host}/acme/churn-model", base_image)
+    use_image(built_candidate, f"{registry.host}/acme/docker-model", base_image)
     manifest = str(built_candidate / "mlops.yaml")
     built = cli("image", "build", "-f", manifest, "--json", "--load",
                 environ={**ENVIRON, "DOCKER_HOST": docker_engine.host})  # fmt: skip
@@ -28,7 +28,7 @@ def test_deploy_sh_in_docker_run(
     version = summary["version"]
     assert cli("image", "push", "-f", manifest).status == 0
 
-    reference = f"{registry.host}/acme/churn-model:{version}"
+    reference = f"{registry.host}/acme/docker-model:{version}"
     pulled = docker_engine.docker("pull", reference)
     assert pulled.returncode == 0, pulled.stderr
     digests = docker_engine.docker(

@@ -94,7 +94,7 @@ def test_push_with_a_login(
     assert password not in pushed.err + pushed.out
     inspected = skopeo(
         "inspect", "--tls-verify=false", f"--creds={user}:{password}",
-        f"docker://{auth_registry.host}/acme/churn-model:{json.loads(pushed.out)['reference'].split(':')[-2].split('@')[0]}",
+        "docker://" + json.loads(pushed.out)["reference"].rsplit("@", 1)[0],
     )  # fmt: skip
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout)["Digest"] == json.loads(pushed.out)["digest"]
