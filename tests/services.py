@@ -66,9 +66,10 @@ class RegistryServer:
     """docker-registry on a free port, storing in ``folder``; with ``users`` it asks for
     htpasswd basic auth."""
 
-    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, folder: Path, users: dict[str, str] | None = None, auth: str = "") -> None:
         self.folder = folder
         self.users = users or {}
+        self.auth = auth
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -76,7 +77,7 @@ class RegistryServer:
     def start(self) -> None:
         binary = require("docker-registry", "docker-registry")
         self.folder.mkdir(parents=True, exist_ok=True)
-        auth = ""
+        auth = self.auth
         if self.users:
             import bcrypt
 
@@ -357,3 +358,120 @@ class FaultyProxy:
         if method != "HEAD":
             handler.wfile.write(body)
         upstream.close()
+
+
+class TokenServer:
+    """A registry token service (the Bearer flow of Docker Hub, GHCR and the others): it
+    checks a user's password and signs a JWT for the scopes asked, with a key whose
+    certificate the registry trusts. ``users`` empty: anyone gets pull and push."""
+
+    issuer = "mlops-ci-tests"
+    service = "test-registry"
+
+    def __init__(self, folder: Path, users: dict[str, str]) -> None:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.users = users
+        self.requests: list[tuple[str | None, list[str]]] = []
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token")])
+        now = datetime.datetime.now(datetime.UTC)
+        self._cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(self._key, hashes.SHA256())
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        self.bundle = folder / "token.pem"
+        self.bundle.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                service.answer(self)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def registry_auth(self) -> str:
+        return (
+            "auth:\n  token:\n"
+            f"    realm: {self.realm}\n    service: {self.service}\n"
+            f"    issuer: {self.issuer}\n    rootcertbundle: {self.bundle}\n"
+        )
+
+    def answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        import base64
+        import urllib.parse
+
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+        user = None
+        header = handler.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            if self.users.get(user) != password:
+                handler.send_response(401)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return
+        scopes = query.get("scope", [])
+        self.requests.append((user, scopes))
+        if self.users and user is None:
+            scopes = []  # anonymous: a token that grants nothing
+        body = json.dumps({"token": self._token(user or "", scopes)}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _token(self, subject: str, scopes: list[str]) -> str:
+        import base64
+        import secrets
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        def encode(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        access = []
+        for scope in scopes:
+            kind, name, actions = scope.split(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {
+            "typ": "JWT",
+            "alg": "ES256",
+            "x5c": [base64.b64encode(self._cert.public_bytes(serialization.Encoding.DER)).decode()],
+        }
+        claims = {
+            "iss": self.issuer, "sub": subject, "aud": self.service, "exp": now + 300,
+            "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8), "access": access,
+        }  # fmt: skip
+        signing_input = (
+            f"{encode(json.dumps(header).encode())}.{encode(json.dumps(claims).encode())}"
+        )
+        r, s = decode_dss_signature(
+            self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        )
+        return f"{signing_input}.{encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

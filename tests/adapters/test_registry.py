@@ -9,9 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlops_ci.adapters.registry import Credentials, RegistryClient, Retry, find_credentials
+from mlops_ci.adapters.registry import (
+    Credentials,
+    RegistryAuthError,
+    RegistryClient,
+    Retry,
+    find_credentials,
+)
 from mlops_ci.errors import ServiceError
-from tests.services import Fault, FaultyProxy, RegistryServer
+from tests.services import Fault, FaultyProxy, RegistryServer, TokenServer
 
 NO_PAUSE = Retry(attempts=4, first_pause=0, sleep=lambda seconds: None)
 
@@ -142,3 +148,42 @@ def test_credentials_come_from_the_environment_or_docker_config(tmp_path: object
     assert from_config == Credentials("bot", "t0ken")
     assert "t0ken" not in repr(from_config)
     assert find_credentials("quay.io", {"DOCKER_CONFIG": str(folder)}) is None
+
+
+@pytest.fixture(scope="module")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RegistryServer, TokenServer]]:
+    folder = tmp_path_factory.mktemp("token-registry")
+    tokens = TokenServer(folder / "tokens", {"robot": "t0ken-secret"})
+    server = RegistryServer(folder / "registry", auth=tokens.registry_auth())
+    server.start()
+    yield server, tokens
+    server.stop()
+    tokens.stop()
+
+
+def test_bearer_tokens_from_the_challenge(
+    token_registry: tuple[RegistryServer, TokenServer],
+) -> None:
+    server, tokens = token_registry
+    secrets: list[str] = []
+    client = RegistryClient(
+        server.host, Credentials("robot", "t0ken-secret"), retry=NO_PAUSE, on_secret=secrets.append
+    )
+    data, digest = blob(3 << 20)
+    client.upload_blob("team/model", digest, len(data), source(data))  # type: ignore[arg-type]
+    assert client.blob_exists("team/model", digest)
+    assert fetched(client, "team/model", digest) == data
+    assert ("robot", ["repository:team/model:pull,push"]) in tokens.requests
+    assert "t0ken-secret" in secrets  # the password and each token go to the masker
+    assert len(secrets) >= 2
+
+    anonymous = RegistryClient(server.host, retry=NO_PAUSE)
+    with pytest.raises(RegistryAuthError, match="refused an anonymous request"):
+        anonymous.blob_exists("team/model", digest)
+
+    wrong = RegistryClient(server.host, Credentials("robot", "nope"), retry=NO_PAUSE)
+    with pytest.raises(RegistryAuthError, match="token service refused") as refused:
+        wrong.blob_exists("team/model", digest)
+    assert "nope" not in str(refused.value)
