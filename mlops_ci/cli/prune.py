@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mlops_ci.core.lifecycle import State
     from mlops_ci.core.retention import RetentionDecision
     from mlops_ci.manifest.model import Manifest
+    from mlops_ci.stages.image import ImagePruning
 
 ALIASES = ("candidate", "validated", "production")
 
@@ -37,6 +38,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--no-tracking",
         action="store_true",
         help="do not ask MLflow or mark expired versions there",
+    )
+    prune.add_argument(
+        "--no-registry",
+        action="store_true",
+        help="leave the expired candidates' images in the registry (release.image.repository)",
     )
     prune.set_defaults(handler=prune_command)
 
@@ -84,8 +90,33 @@ def prune_command(arguments: argparse.Namespace, console: Console) -> int:
                     remote=arguments.remote,
                     tracker=tracker,
                 )
-    _report(manifest, plan, arguments, console)
+    images = None
+    repository = _registry_repository(manifest)
+    if repository and not arguments.no_registry:
+        expired = {str(e.version) for e in entries if e.state == "expired"}
+        expired |= {str(d.version) for d in plan if d.expire}
+        images = _prune_images(repository, expired, arguments.dry_run, console)
+    _report(manifest, plan, arguments, console, images)
     return ExitStatus.PASSED
+
+
+def _registry_repository(manifest: Manifest) -> str | None:
+    image = manifest.release.image if manifest.release else None
+    if image is None or image.repository.startswith("oci:"):
+        return None
+    return image.repository
+
+
+def _prune_images(
+    repository: str, expired: set[str], dry_run: bool, console: Console
+) -> ImagePruning:
+    """The registry images of every expired candidate, this run's and earlier ones' (a run
+    that could not reach the registry is finished by the next)."""
+    from mlops_ci.adapters.gha import SecretMasker
+    from mlops_ci.stages.image import default_tools, prune_images
+
+    tools = default_tools(console.environ, SecretMasker().add)
+    return prune_images(repository, expired, tools, dry_run=dry_run)
 
 
 def _expire(
@@ -136,8 +167,18 @@ def _report(
     plan: list[RetentionDecision],
     arguments: argparse.Namespace,
     console: Console,
+    images: ImagePruning | None,
 ) -> None:
     expiring = [d for d in plan if d.expire]
+    image_lines = []
+    if images is not None:
+        for image in images.decisions:
+            done = (
+                "deleted"
+                if image.tag in images.deleted
+                else ("would delete" if image.delete else image.reason)
+            )
+            image_lines.append({"tag": image.tag, "digest": image.digest, "outcome": done})
     if arguments.json:
         console.out.write(
             json.dumps(
@@ -148,6 +189,8 @@ def _report(
                         {"version": str(d.version), "expire": d.expire, "reason": d.reason}
                         for d in plan
                     ],
+                    "images": image_lines,
+                    "registry_refused_deletes": bool(images and images.deletes_refused),
                 },
                 indent=2,
             )
@@ -157,6 +200,13 @@ def _report(
     for decision in plan:
         verb = "expire" if decision.expire else "keep  "
         console.out.write(f"{verb} {decision.version}: {decision.reason}\n")
+    for line in image_lines:
+        console.out.write(f"image {line['tag']}: {line['outcome']}\n")
+    if images is not None and images.deletes_refused:
+        console.out.write(
+            "the registry does not allow deletes; enable them (distribution: "
+            "storage.delete.enabled) or delete the expired tags there\n"
+        )
     what = "would expire" if arguments.dry_run else "expired"
     console.out.write(
         f"{manifest.model.name}: {len(expiring)} candidate"

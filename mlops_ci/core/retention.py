@@ -69,3 +69,36 @@ def plan_retention(
         else:
             decisions.append(RetentionDecision(version, False, "recent and among the newest"))
     return decisions
+
+
+@dataclass(frozen=True)
+class ImageDeletion:
+    """What to do with the image tag of an expired candidate."""
+
+    tag: str
+    digest: str
+    delete: bool
+    reason: str
+
+
+def plan_image_deletions(
+    expired_tags: Sequence[str], digests: Mapping[str, str]
+) -> list[ImageDeletion]:
+    """Registries delete a manifest, not a tag: every tag on its digest goes with it. An
+    expired candidate's image is deleted only when no kept tag (a release, a live
+    candidate, an environment) shares its digest. ``digests`` maps every tag to its digest."""
+    expired = set(expired_tags)
+    kept: dict[str, str] = {}
+    for tag, digest in sorted(digests.items()):
+        if tag not in expired:
+            kept.setdefault(digest, tag)
+    plan = []
+    for tag in sorted(expired & digests.keys()):
+        digest = digests[tag]
+        if digest in kept:
+            plan.append(
+                ImageDeletion(tag, digest, False, f"kept: {kept[digest]} is the same image")
+            )
+        else:
+            plan.append(ImageDeletion(tag, digest, True, "expired"))
+    return plan

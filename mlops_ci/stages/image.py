@@ -8,7 +8,7 @@ layers are, and an image whose files differ from the build record's is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from mlops_ci.adapters.atomic import write_atomically
 from mlops_ci.adapters.registry import RegistryClient
 from mlops_ci.artifacts import walk_artifacts
 from mlops_ci.core.records import StageRecord
+from mlops_ci.core.retention import ImageDeletion, plan_image_deletions
 from mlops_ci.errors import UsageError
 from mlops_ci.image.base import BlobCache, Registry, resolve_base
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image
@@ -225,3 +226,39 @@ def _check_against_record(image: BuiltImage, record: StageRecord, folder: Path) 
         f"{folder.name}/ no longer holds the files {record.version} was built with ({shown}); "
         "run `mlops-ci build` (and its checks) again, or build the image of another version"
     )
+
+
+@dataclass(frozen=True)
+class ImagePruning:
+    decisions: tuple[ImageDeletion, ...]
+    deleted: tuple[str, ...]
+    deletes_refused: bool
+
+
+def prune_images(
+    repository: str, expired_versions: Iterable[str], tools: ImageTools, *, dry_run: bool
+) -> ImagePruning:
+    """Deletes the registry images of expired candidates (see plan_image_deletions); a
+    registry that does not allow deletes is reported, not an error."""
+    reference = parse_reference(repository)
+    registry = tools.registry(reference)
+    tags = registry.tags(reference.repository)
+    expired = {registry_tag(version) for version in expired_versions} & set(tags)
+    if not expired:
+        return ImagePruning((), (), deletes_refused=False)
+    digests = {}
+    for tag in tags:
+        digest = registry.manifest_digest(reference.repository, tag)
+        if digest is not None:
+            digests[tag] = digest
+    plan = plan_image_deletions(sorted(expired), digests)
+    deleted: list[str] = []
+    refused = False
+    for decision in plan:
+        if not decision.delete or dry_run:
+            continue
+        if not registry.delete_manifest(reference.repository, decision.digest):
+            refused = True
+            break
+        deleted.append(decision.tag)
+    return ImagePruning(tuple(plan), tuple(deleted), deletes_refused=refused)

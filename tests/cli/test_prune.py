@@ -13,12 +13,16 @@ from tests.conftest import CliRunner, commit, embedded_tracker, git, tag
 MODEL = "churn-classifier"
 
 
-def setup_candidates(repo: Path) -> None:
+def setup_candidates(repo: Path, image_repository: str = "oci:build/image") -> None:
+    """Five candidates and a release; images go to ``image_repository`` (a folder by
+    default, which prune leaves alone)."""
     manifest = repo / "mlops.yaml"
     manifest.write_text(
-        manifest.read_text().replace(
+        manifest.read_text()
+        .replace(
             "candidates: {keep_last: 10, max_age: 30d}", "candidates: {keep_last: 3, max_age: 30d}"
         )
+        .replace("repository: ghcr.io/acme/churn-model", f"repository: {image_repository}")
     )
     commit(repo, "initial")
     tag(repo, f"{MODEL}@1.43.13", days_ago=100)
