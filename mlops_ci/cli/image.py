@@ -96,11 +96,28 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.stages.image import blobs_of, build_candidate_image
+    from mlops_ci.stages.image import DockerBuilt, blobs_of, build_candidate_image
 
     workspace, tools = _prepare(arguments, console)
     destinations = [_destination(text) for text in arguments.output]
     image = build_candidate_image(workspace, arguments.version, tools, _epoch(console))
+    if isinstance(image, DockerBuilt):
+        if destinations or arguments.load:
+            raise UsageError(
+                "--output and --load need the oci backend; the docker backend's image is "
+                f"in the Docker engine already, as {image.reference}"
+            )
+        summary: dict[str, Any] = {
+            "name": image.name,
+            "version": image.version,
+            "id": image.image_id,
+            "reference": image.reference,
+            "model_files": len(image.files),
+            "written": ["docker engine"],
+        }
+        line = f"built {image.reference} ({image.image_id[:19]}) with the Docker engine"
+        _render(console, arguments.json, summary, line)
+        return ExitStatus.PASSED
     written = []
     for kind, path in destinations:
         target = workspace.manifest.root / path
@@ -126,7 +143,7 @@ def build_command(arguments: argparse.Namespace, console: Console) -> int:
 
 def push_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci.image.publish import PushResult
-    from mlops_ci.stages.image import load_image, push_image
+    from mlops_ci.stages.image import DockerBuilt, load_image, push_image
 
     workspace, tools = _prepare(arguments, console)
     image = load_image(workspace, arguments.version)
@@ -142,10 +159,12 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
             "tagged": result.manifest_written,
         }
         line = (
-            f"pushed {result.reference} ({result.uploaded} blobs uploaded, "
+            f"pushed {result.reference} with the Docker engine"
+            if result.engine
+            else f"pushed {result.reference} ({result.uploaded} blobs uploaded, "
             f"{result.present} already there, {result.mounted} mounted)"
         )
-    else:
+    elif not isinstance(image, DockerBuilt):
         summary = {"reference": f"oci:{result}", "digest": image.digest}
         line = f"wrote {image.name}:{image.version} {image.digest} into {result}"
     _render(console, arguments.json, summary, line)
@@ -178,13 +197,18 @@ def promote_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.stages.image import inspect_remote, load_image
+    from mlops_ci.stages.image import DockerBuilt, inspect_remote, load_image
 
     workspace, tools = _prepare(arguments, console)
     if arguments.reference:
         summary = inspect_remote(arguments.reference, tools)
     else:
         image = load_image(workspace, arguments.version)
+        if isinstance(image, DockerBuilt):
+            raise UsageError(
+                f"{image.reference} is in the Docker engine: `docker image inspect` it, or "
+                "push it and inspect it in the registry (mlops-ci image inspect REFERENCE)"
+            )
         summary = {
             "reference": f"{image.name}:{image.version}",
             "digest": image.digest,

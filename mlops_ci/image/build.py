@@ -20,13 +20,7 @@ from mlops_ci.adapters.atomic import write_atomically
 from mlops_ci.artifacts import ArtifactPath
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.image.base import BaseImage
-from mlops_ci.image.deploy_script import (
-    MODEL_FOLDER,
-    ShippedFile,
-    deploy_script,
-    model_json,
-    sha256_list,
-)
+from mlops_ci.image.deploy_script import MODEL_FOLDER, ShippedFile, deploy_files
 from mlops_ci.image.oci import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -194,9 +188,8 @@ def build_image(
         TarLayer(
             members_with_folders(
                 [
-                    data_member("deploy.sh", deploy_script(name, version), executable=True),
-                    data_member("model.json", model_json(name, version, ordered)),
-                    data_member("model.sha256", sha256_list(ordered)),
+                    data_member(file_name, data, executable=executable)
+                    for file_name, data, executable in deploy_files(name, version, ordered)
                 ]
             ),
             epoch,

@@ -49,6 +49,17 @@ def sha256_list(files: Sequence[ShippedFile]) -> bytes:
     return "".join(f"{f.sha256}  {f.path}\n" for f in files).encode()
 
 
+def deploy_files(
+    name: str, version: str, files: Sequence[ShippedFile]
+) -> list[tuple[str, bytes, bool]]:
+    """The small layer's files: (name at the image's root, bytes, executable)."""
+    return [
+        ("deploy.sh", deploy_script(name, version), True),
+        ("model.json", model_json(name, version, files), False),
+        ("model.sha256", sha256_list(files), False),
+    ]
+
+
 def deploy_script(name: str, version: str) -> bytes:
     for what, value in (("model name", name), ("version", version)):
         if not _SAFE.match(value):

@@ -106,6 +106,7 @@ class PushResult:
     present: int
     mounted: int
     manifest_written: bool
+    engine: bool = False  # pushed by the Docker engine (which counts nothing for us)
 
 
 def push(image: BuiltImage, blobs: Blobs, registry: PushRegistry, target: Reference) -> PushResult:

@@ -239,6 +239,7 @@ def _release(value: Mapping[str, Any], root: Path) -> m.Release:
             layer_size=parse_size(
                 image.get("layer_size", schema_default("release", "image", "layer_size"))
             ),
+            dockerfile=root / image["dockerfile"] if "dockerfile" in image else None,
         )
         if image is not None
         else None,

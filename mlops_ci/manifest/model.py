@@ -151,6 +151,11 @@ class Image:
     base: str = "docker.io/library/busybox:1.36"
     backend: ImageBackend = "auto"
     layer_size: int = 1024**3
+    dockerfile: Path | None = None
+
+    @property
+    def uses_docker(self) -> bool:
+        return self.backend == "docker" or (self.backend == "auto" and self.dockerfile is not None)
 
 
 @dataclass(frozen=True)

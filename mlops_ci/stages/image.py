@@ -7,6 +7,7 @@ layers are, and an image whose files differ from the build record's is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from mlops_ci.core.retention import ImageDeletion, plan_image_deletions
 from mlops_ci.errors import UsageError
 from mlops_ci.image.base import BlobCache, Registry, resolve_base
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image
+from mlops_ci.image.deploy_script import ShippedFile
 from mlops_ci.image.publish import Blobs, PushResult, push, write_oci_layout
 from mlops_ci.image.reference import Reference, parse_reference, registry_tag
 from mlops_ci.manifest.model import Image
@@ -51,6 +53,40 @@ def default_tools(environ: Mapping[str, str], on_secret: Callable[[str], None]) 
     return ImageTools(registry=registry, cache=BlobCache.default(environ))
 
 
+@dataclass(frozen=True)
+class DockerBuilt:
+    """An image the Docker engine built (the ``docker`` backend): it lives in the engine
+    until pushed; its digest is the registry's."""
+
+    name: str
+    version: str
+    reference: str
+    image_id: str
+    files: tuple[ShippedFile, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "mlops-ci/docker-image/v1",
+            "name": self.name,
+            "version": self.version,
+            "reference": self.reference,
+            "image_id": self.image_id,
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> DockerBuilt:
+        return cls(
+            name=str(value["name"]),
+            version=str(value["version"]),
+            reference=str(value["reference"]),
+            image_id=str(value["image_id"]),
+            files=tuple(
+                ShippedFile(f["path"], int(f["size"]), f["sha256"]) for f in value["files"]
+            ),
+        )
+
+
 def image_settings(workspace: Workspace) -> Image:
     release = workspace.manifest.release
     if release is None or release.image is None:
@@ -68,7 +104,7 @@ def state_path(workspace: Workspace, version: str) -> Path:
 
 def build_candidate_image(
     workspace: Workspace, version: str | None, tools: ImageTools, epoch: int
-) -> BuiltImage:
+) -> BuiltImage | DockerBuilt:
     """The image of ``version`` (default: the candidate built at HEAD), its state saved."""
     settings = image_settings(workspace)
     record = current_candidate(workspace, version)
@@ -76,6 +112,8 @@ def build_candidate_image(
     if build is None:
         raise StageInputError(f"{workspace.manifest.path}: the manifest has no build section")
     files = walk_artifacts(build.artifacts)
+    if settings.uses_docker:
+        return _build_with_docker(workspace, record, settings, build.artifacts, epoch)
     base = resolve_base(settings.base, _as_registry(tools), tools.cache)
     cache = DigestCache(workspace.manifest.repository / STATE_FOLDER / "images" / "digests.json")
     image = build_image(
@@ -87,18 +125,63 @@ def build_candidate_image(
         epoch=epoch,
         cache=cache,
     )
-    _check_against_record(image, record, build.artifacts)
+    _check_against_record(image.files, record, build.artifacts)
     write_atomically(
         state_path(workspace, record.version), json.dumps(image.to_json(), indent=1).encode()
     )
     return image
 
 
-def load_image(workspace: Workspace, version: str | None) -> BuiltImage:
+def _build_with_docker(
+    workspace: Workspace, record: StageRecord, settings: Image, artifacts: Path, epoch: int
+) -> DockerBuilt:
+    from mlops_ci.adapters.docker_engine import build_with_dockerfile
+    from mlops_ci.image.docker_context import PLAIN_DOCKERFILE, docker_context
+
+    files = walk_artifacts(artifacts)
+    shipped = []
+    for file in files:
+        with file.source.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        shipped.append(ShippedFile(file.path, file.size, digest))
+    _check_against_record(shipped, record, artifacts)
+    dockerfile = PLAIN_DOCKERFILE
+    if settings.dockerfile is not None:
+        try:
+            dockerfile = settings.dockerfile.read_bytes()
+        except OSError as error:
+            raise StageInputError(
+                f"release.image.dockerfile {settings.dockerfile} cannot be read ({error.strerror})"
+            ) from None
+    name = workspace.manifest.model.name
+    context = docker_context(
+        name, record.version, files, shipped, dockerfile=dockerfile, epoch=epoch
+    )
+    reference = f"{_docker_repository(settings, name)}:{registry_tag(record.version)}"
+    image_id, _ = build_with_dockerfile(
+        context.stream(), reference, settings.base, workspace.environ
+    )
+    built = DockerBuilt(name, record.version, reference, image_id, tuple(shipped))
+    write_atomically(
+        state_path(workspace, record.version), json.dumps(built.to_json(), indent=1).encode()
+    )
+    return built
+
+
+def _docker_repository(settings: Image, name: str) -> str:
+    if settings.repository.startswith("oci:"):
+        return name
+    return parse_reference(settings.repository).name
+
+
+def load_image(workspace: Workspace, version: str | None) -> BuiltImage | DockerBuilt:
     record = current_candidate(workspace, version)
     path = state_path(workspace, record.version)
     try:
-        return BuiltImage.from_json(json.loads(path.read_text()))
+        state = json.loads(path.read_text())
+        if state.get("schema") == "mlops-ci/docker-image/v1":
+            return DockerBuilt.from_json(state)
+        return BuiltImage.from_json(state)
     except FileNotFoundError:
         raise StageInputError(
             f"no image is built for {record.version}; run `mlops-ci image build` first"
@@ -111,11 +194,15 @@ def blobs_of(image: BuiltImage, tools: ImageTools) -> Blobs:
     return Blobs(image, tools.cache, lambda: tools.registry(image.base.reference))
 
 
-def push_image(workspace: Workspace, image: BuiltImage, tools: ImageTools) -> PushResult | Path:
+def push_image(
+    workspace: Workspace, image: BuiltImage | DockerBuilt, tools: ImageTools
+) -> PushResult | Path:
     """To the manifest's repository, tagged with the version; an ``oci:`` repository is a
     layout folder."""
     repository = image_settings(workspace).repository
     tag = registry_tag(image.version)
+    if isinstance(image, DockerBuilt):
+        return _push_with_docker(workspace, image, repository, tag)
     blobs = blobs_of(image, tools)
     if repository.startswith("oci:"):
         folder = workspace.manifest.root / repository.removeprefix("oci:")
@@ -123,6 +210,23 @@ def push_image(workspace: Workspace, image: BuiltImage, tools: ImageTools) -> Pu
         return folder
     target = parse_reference(repository).with_tag(tag)
     return push(image, blobs, tools.registry(target), target)
+
+
+def _push_with_docker(
+    workspace: Workspace, image: DockerBuilt, repository: str, tag: str
+) -> PushResult:
+    from mlops_ci.adapters.docker_engine import push_with_docker
+    from mlops_ci.adapters.registry import find_credentials
+
+    if repository.startswith("oci:"):
+        raise UsageError(
+            "the docker backend pushes to a registry; release.image.repository is a folder"
+        )
+    target = parse_reference(repository)
+    found = find_credentials(target.registry, workspace.environ)
+    credentials = (found.username, found.password) if found else None
+    digest = push_with_docker(target.name, tag, credentials, workspace.environ)
+    return PushResult(f"{target.name}:{tag}@{digest}", digest, 0, 0, 0, 0, True, engine=True)
 
 
 @dataclass(frozen=True)
@@ -213,9 +317,9 @@ def _latest_state(workspace: Workspace, record: StageRecord) -> str:
     return max(mine, key=lambda r: r.finished_at).state if mine else record.state
 
 
-def _check_against_record(image: BuiltImage, record: StageRecord, folder: Path) -> None:
+def _check_against_record(files: Iterable[ShippedFile], record: StageRecord, folder: Path) -> None:
     recorded = {f["path"]: f["sha256"] for f in record.details.get("files", [])}
-    found = {f.path: f.sha256 for f in image.files}
+    found = {f.path: f.sha256 for f in files}
     if recorded == found:
         return
     changed = sorted(

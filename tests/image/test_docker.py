@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ENVIRON, CliRunner
 from tests.image.conftest import use_image
-from tests.services import DockerEngine, RegistryServer
+from tests.services import DockerEngine, RegistryServer, skopeo
 
 
 def test_deploy_sh_in_docker_run(
@@ -109,3 +109,49 @@ def test_a_corrupt_model_file_deploys_nothing(
     assert "FAILED" in run.stderr
     assert list(volume.iterdir()) == []  # no version folder, no partial copy, no link
     docker_engine.docker("rmi", "-f", f"churn-classifier:{version}")
+
+
+def test_the_docker_backend_runs_dockerfile_steps(
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    docker_engine: DockerEngine,
+    cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    (built_candidate / "Dockerfile.model").write_text(
+        "ARG BASE\nFROM ${BASE}\nRUN echo 'a step only a Dockerfile has' > /extra.txt\n"
+        "COPY model/ /opt/mlops-ci/model/\nCOPY deploy/ /\n"
+        'CMD ["/bin/sh", "/deploy.sh", "/model"]\n'
+    )
+    use_image(built_candidate, f"{registry.host}/acme/dockerfile-model", base_image,
+              dockerfile="Dockerfile.model")  # fmt: skip
+    manifest = str(built_candidate / "mlops.yaml")
+    environ = {
+        **ENVIRON,
+        "DOCKER_HOST": docker_engine.host,
+        "MLOPS_CI_DOCKER_BUILD_NETWORK": "none",
+    }
+    built = cli("image", "build", "-f", manifest, "--json", environ=environ)
+    assert built.status == 0, built.err
+    summary = json.loads(built.out)
+    assert summary["id"].startswith("sha256:")
+    refused = cli("image", "build", "-f", manifest, "--output", "oci:x", environ=environ)
+    assert refused.status == 2
+    assert "need the oci backend" in refused.err
+
+    pushed = cli("image", "push", "-f", manifest, "--json", environ=environ)
+    assert pushed.status == 0, pushed.err
+    result = json.loads(pushed.out)
+    reference = result["reference"].rsplit("@", 1)[0]
+    inspected = skopeo("inspect", "--tls-verify=false", f"docker://{reference}")
+    assert json.loads(inspected.stdout)["Digest"] == result["digest"]
+
+    volume = tmp_path / "model"
+    run = docker_engine.docker(
+        "run", "--rm", "--network", "none", "-v", f"{volume}:/model", reference,
+        "/bin/sh", "-c", "cat /extra.txt && /bin/sh /deploy.sh /model",
+    )  # fmt: skip
+    assert "a step only a Dockerfile has" in run.stdout
+    assert "every file verified" in run.stderr
+    assert (volume / "current" / "model.json").exists()
