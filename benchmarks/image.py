@@ -1,7 +1,7 @@
 """Model images: our daemonless build and push of a 2 GiB model against the floor (hashing
 the bytes), skopeo and Docker, all in the same run, against the same local registry.
 
-    python benchmarks/image.py [--gib 2] [--runs 3] [--skip-docker]
+    python benchmarks/image.py [--mib 2048] [--runs 3] [--skip-docker]
 
 Targets (issue: model container images): build at most 1.5x `hashlib.file_digest` of the
 same bytes; build + push at most 1.2x `skopeo copy --preserve-digests` of the same OCI
@@ -35,15 +35,15 @@ sys.path.insert(0, str(PROJECT))
 DATA = HERE / "results" / "data"
 
 
-def model_file(gib: int) -> Path:
-    """``gib`` GiB of random bytes, written once and reused."""
+def model_file(mib: int) -> Path:
+    """``mib`` MiB of random bytes, written once and reused."""
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"model-{gib}gib.bin"
+    path = DATA / f"model-{mib}mib.bin"
     if not path.exists():
         partial = path.with_suffix(".partial")
         with partial.open("wb") as handle:
-            for _ in range(gib * 64):
-                handle.write(os.urandom(16 << 20))
+            for _ in range(mib):
+                handle.write(os.urandom(1 << 20))
         partial.rename(path)
     return path
 
@@ -236,7 +236,7 @@ class Bench:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gib", type=int, default=2)
+    parser.add_argument("--mib", type=int, default=2048, help="the model's size")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-docker", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -244,7 +244,7 @@ def main() -> None:
     if arguments.child:
         child(arguments.child)
         return
-    weights = model_file(arguments.gib)
+    weights = model_file(arguments.mib)
     bench = Bench(weights)
     try:
         for run in range(arguments.runs):

@@ -84,3 +84,13 @@ def test_ingest_benchmark_runs_every_measurement() -> None:
     assert figures["checks"] == 23
     assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera", "pandera-polars"}  # type: ignore[arg-type]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_image_benchmark_runs_against_a_real_registry() -> None:
+    figures = run_benchmark("image.py", "--mib", "8", "--runs", "1", "--skip-docker")
+    assert figures["model_bytes"] == 8 << 20
+    assert set(figures["seconds"]) == {  # type: ignore[arg-type]
+        "floor", "build", "build+push", "rebuild+push", "skopeo copy"
+    }  # fmt: skip
+    assert figures["peak_rss_mib_build_push"] > 0  # type: ignore[operator]
