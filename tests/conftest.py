@@ -19,6 +19,7 @@ import pytest
 
 from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.cli.main import main
+from tests.services import RegistryServer, TokenServer
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "churn"
@@ -212,3 +213,38 @@ def embedded_tracker(repository: Path, model: str = "churn-classifier") -> Mlflo
             artifact_root=repository / ".mlops-ci" / "mlartifacts",
         )
     )
+
+
+REGISTRY_USERS = {"ci": "s3cret-registry-password"}
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """docker-registry on 127.0.0.1, anyone may pull and push."""
+    server = RegistryServer(tmp_path_factory.mktemp("registry"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """docker-registry asking for htpasswd basic auth (REGISTRY_USERS)."""
+    server = RegistryServer(tmp_path_factory.mktemp("auth-registry"), users=REGISTRY_USERS)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RegistryServer, TokenServer]]:
+    """docker-registry with Bearer tokens from a token service (REGISTRY_USERS)."""
+    folder = tmp_path_factory.mktemp("token-registry")
+    tokens = TokenServer(folder / "tokens", REGISTRY_USERS)
+    server = RegistryServer(folder / "registry", auth=tokens.registry_auth())
+    server.start()
+    yield server, tokens
+    server.stop()
+    tokens.stop()

@@ -61,9 +61,8 @@ def find_credentials(
     if user and password:
         return Credentials(user, password)
     folder = environ.get("DOCKER_CONFIG")
-    config = (
-        Path(folder) / "config.json" if folder else (home or Path.home()) / ".docker/config.json"
-    )
+    home = home or Path(environ.get("HOME") or Path.home())
+    config = Path(folder) / "config.json" if folder else home / ".docker" / "config.json"
     try:
         auths = json.loads(config.read_text()).get("auths", {})
     except (OSError, ValueError, AttributeError):

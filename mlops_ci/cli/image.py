@@ -231,14 +231,12 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Workspace, ImageTools]:
-    from mlops_ci.adapters.gha import SecretMasker
     from mlops_ci.cli.stages import workspace_for
     from mlops_ci.stages.image import default_tools
 
     manifest = load_manifest(arguments.manifest)
     workspace = workspace_for(manifest, console, no_tracking=True)
-    masker = SecretMasker()
-    return workspace, default_tools(console.environ, masker.add)
+    return workspace, default_tools(console.environ, console.add_secret)
 
 
 def _destination(text: str) -> tuple[str, str]:

@@ -51,9 +51,19 @@ def main(
 ) -> int:
     """Run one command and return its exit status (DESIGN.md, "The CLI")."""
     environ = os.environ if environ is None else environ
-    console = Console(out=stdout or sys.stdout, err=stderr or sys.stderr, environ=environ)
     masker = SecretMasker()
     masker.add_from_environment(environ)
+    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    console = Console(
+        out=stdout or sys.stdout,
+        err=stderr or sys.stderr,
+        environ=environ,
+        # In Actions the runner is told too (on stderr: stdout may be --json), so it hides
+        # them in output we do not control.
+        add_secret=lambda secret: masker.add(
+            secret, announce_to=(stderr or sys.stderr) if in_actions else None
+        ),
+    )
     verbose = False
     try:
         parser = build_parser()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -23,6 +23,8 @@ class Console:
     out: TextIO
     err: TextIO
     environ: Mapping[str, str]
+    # Secrets the command comes by (a registry's token): masked in every log from then on.
+    add_secret: Callable[[str], None] = lambda secret: None
 
 
 class _AppendOverridingDefault(argparse._AppendAction):

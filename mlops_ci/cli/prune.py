@@ -112,10 +112,9 @@ def _prune_images(
 ) -> ImagePruning:
     """The registry images of every expired candidate, this run's and earlier ones' (a run
     that could not reach the registry is finished by the next)."""
-    from mlops_ci.adapters.gha import SecretMasker
     from mlops_ci.stages.image import default_tools, prune_images
 
-    tools = default_tools(console.environ, SecretMasker().add)
+    tools = default_tools(console.environ, console.add_secret)
     return prune_images(repository, expired, tools, dry_run=dry_run)
 
 

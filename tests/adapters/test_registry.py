@@ -17,22 +17,16 @@ from mlops_ci.adapters.registry import (
     find_credentials,
 )
 from mlops_ci.errors import ServiceError
+from tests.conftest import REGISTRY_USERS
 from tests.services import Fault, FaultyProxy, RegistryServer, TokenServer
 
+((USER, PASSWORD),) = REGISTRY_USERS.items()
 NO_PAUSE = Retry(attempts=4, first_pause=0, sleep=lambda seconds: None)
 
 
-@pytest.fixture(scope="module")
-def plain_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    server = RegistryServer(tmp_path_factory.mktemp("registry"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def proxy(plain_registry: RegistryServer) -> Iterator[FaultyProxy]:
-    faulty = FaultyProxy(plain_registry.host)
+def proxy(registry: RegistryServer) -> Iterator[FaultyProxy]:
+    faulty = FaultyProxy(registry.host)
     yield faulty
     faulty.stop()
 
@@ -57,7 +51,7 @@ def fetched(client: RegistryClient, repository: str, digest: str) -> bytes:
 
 
 def test_a_chunked_upload_survives_drops_500s_and_429s(
-    proxy: FaultyProxy, plain_registry: RegistryServer
+    proxy: FaultyProxy, registry: RegistryServer
 ) -> None:
     data, digest = blob(5 << 20)
     proxy.faults = [
@@ -73,7 +67,7 @@ def test_a_chunked_upload_survives_drops_500s_and_429s(
     assert not client.blob_exists("faults/chunked", digest)
     client.upload_blob("faults/chunked", digest, len(data), source(data))  # type: ignore[arg-type]
     assert not proxy.faults  # every fault happened
-    direct = RegistryClient(plain_registry.host)
+    direct = RegistryClient(registry.host)
     assert direct.blob_exists("faults/chunked", digest)
     assert fetched(direct, "faults/chunked", digest) == data
 
@@ -103,8 +97,8 @@ def test_a_dead_registry_is_a_service_error() -> None:
         client.ping()
 
 
-def test_manifests_tags_mounts_and_deletes(plain_registry: RegistryServer) -> None:
-    client = RegistryClient(plain_registry.host, retry=NO_PAUSE)
+def test_manifests_tags_mounts_and_deletes(registry: RegistryServer) -> None:
+    client = RegistryClient(registry.host, retry=NO_PAUSE)
     config, config_digest = blob(100)
     layer, layer_digest = blob(2000)
     for data, digest in ((config, config_digest), (layer, layer_digest)):
@@ -150,40 +144,27 @@ def test_credentials_come_from_the_environment_or_docker_config(tmp_path: object
     assert find_credentials("quay.io", {"DOCKER_CONFIG": str(folder)}) is None
 
 
-@pytest.fixture(scope="module")
-def token_registry(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[RegistryServer, TokenServer]]:
-    folder = tmp_path_factory.mktemp("token-registry")
-    tokens = TokenServer(folder / "tokens", {"robot": "t0ken-secret"})
-    server = RegistryServer(folder / "registry", auth=tokens.registry_auth())
-    server.start()
-    yield server, tokens
-    server.stop()
-    tokens.stop()
-
-
 def test_bearer_tokens_from_the_challenge(
     token_registry: tuple[RegistryServer, TokenServer],
 ) -> None:
     server, tokens = token_registry
     secrets: list[str] = []
     client = RegistryClient(
-        server.host, Credentials("robot", "t0ken-secret"), retry=NO_PAUSE, on_secret=secrets.append
+        server.host, Credentials(USER, PASSWORD), retry=NO_PAUSE, on_secret=secrets.append
     )
     data, digest = blob(3 << 20)
     client.upload_blob("team/model", digest, len(data), source(data))  # type: ignore[arg-type]
     assert client.blob_exists("team/model", digest)
     assert fetched(client, "team/model", digest) == data
-    assert ("robot", ["repository:team/model:pull,push"]) in tokens.requests
-    assert "t0ken-secret" in secrets  # the password and each token go to the masker
+    assert (USER, ["repository:team/model:pull,push"]) in tokens.requests
+    assert PASSWORD in secrets  # the password and each token go to the masker
     assert len(secrets) >= 2
 
     anonymous = RegistryClient(server.host, retry=NO_PAUSE)
     with pytest.raises(RegistryAuthError, match="refused an anonymous request"):
         anonymous.blob_exists("team/model", digest)
 
-    wrong = RegistryClient(server.host, Credentials("robot", "nope"), retry=NO_PAUSE)
+    wrong = RegistryClient(server.host, Credentials(USER, "nope"), retry=NO_PAUSE)
     with pytest.raises(RegistryAuthError, match="token service refused") as refused:
         wrong.blob_exists("team/model", digest)
     assert "nope" not in str(refused.value)

@@ -12,24 +12,6 @@ import pytest
 from tests.conftest import ENVIRON, CliRunner, commit
 from tests.services import DockerEngine, RegistryServer, busybox_layout, skopeo
 
-USERS = {"ci": "s3cret-registry-password"}
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    server = RegistryServer(tmp_path_factory.mktemp("registry"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    server = RegistryServer(tmp_path_factory.mktemp("auth-registry"), users=USERS)
-    server.start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture(scope="session")
 def base_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from tests.conftest import ENVIRON, CliRunner
-from tests.image.conftest import USERS, use_image
-from tests.services import Fault, FaultyProxy, RegistryServer, skopeo
+from tests.conftest import REGISTRY_USERS as USERS
+from tests.image.conftest import use_image
+from tests.services import Fault, FaultyProxy, RegistryServer, TokenServer, skopeo
 
 
 def _manifest(repository: Path) -> str:
@@ -188,3 +189,31 @@ def test_promote_tags_the_validated_digest(
     again = cli("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
     assert again.status == 0
     assert "nothing to do" in again.out
+
+
+def test_a_push_with_bearer_tokens_masks_them_in_actions(
+    built_candidate: Path,
+    token_registry: tuple[RegistryServer, TokenServer],
+    registry: RegistryServer,
+    base_image: str,
+    cli: CliRunner,
+) -> None:
+    server, tokens = token_registry
+    use_image(built_candidate, f"{server.host}/acme/token-model", base_image)
+    assert cli("image", "build", "-f", _manifest(built_candidate)).status == 0
+    ((user, password),) = USERS.items()
+    environ = {
+        **ENVIRON,
+        "MLOPS_CI_REGISTRY_USERNAME": user,
+        "MLOPS_CI_REGISTRY_PASSWORD": password,
+        "GITHUB_ACTIONS": "true",
+    }
+    pushed = cli("image", "push", "-f", _manifest(built_candidate), "-v", environ=environ)
+    assert pushed.status == 0, pushed.err
+    assert (user, ["repository:acme/token-model:pull,push"]) in tokens.requests
+    announced = [line for line in pushed.err.splitlines() if line.startswith("::add-mask::")]
+    assert announced  # the runner is told every token we came by
+    shown = pushed.out + "\n".join(x for x in pushed.err.splitlines() if x not in announced)
+    for line in announced:
+        assert line.removeprefix("::add-mask::") not in shown
+    assert password not in pushed.out + pushed.err
