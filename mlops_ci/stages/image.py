@@ -19,7 +19,7 @@ from mlops_ci.adapters.registry import RegistryClient
 from mlops_ci.artifacts import walk_artifacts
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.retention import ImageDeletion, plan_image_deletions
-from mlops_ci.errors import UsageError
+from mlops_ci.errors import ServiceError, UsageError
 from mlops_ci.image.base import BlobCache, Registry, resolve_base
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image
 from mlops_ci.image.deploy_script import ShippedFile
@@ -269,37 +269,70 @@ def promote_image(
 
 
 def inspect_remote(text: str, tools: ImageTools) -> dict[str, Any]:
-    """What an image in a registry holds: its digest, layers, labels and model.json."""
-    import gzip
-    import io
-    import tarfile
-
+    """What an image in a registry holds: its digest, layers, labels and model.json (read
+    from its small last layer, never more than a few MiB of it)."""
     reference = parse_reference(text)
     registry = tools.registry(reference)
     body, media_type = registry.get_manifest(reference.repository, reference.target)
-    manifest = json.loads(body)
-    config_digest = manifest["config"]["digest"]
-    chunks: list[bytes] = []
-    registry.get_blob(reference.repository, config_digest, chunks.append)
-    config = json.loads(b"".join(chunks))
+    try:
+        manifest = json.loads(body)
+        layers = list(manifest.get("layers") or [])
+        config = json.loads(_small_blob(registry, reference, manifest["config"]["digest"]))
+        labels = (config.get("config") or {}).get("Labels") or {}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ServiceError(
+            f"{reference} is not an image mlops-ci can read (an index, or another format)"
+        ) from None
     model: Any = None
-    last = manifest["layers"][-1] if manifest.get("layers") else None
-    if last and last["mediaType"].endswith("+gzip") and int(last["size"]) < 1 << 20:
-        parts: list[bytes] = []
-        registry.get_blob(reference.repository, last["digest"], parts.append)
-        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(b"".join(parts)))) as archive:
-            member = (
-                archive.extractfile("model.json") if "model.json" in archive.getnames() else None
-            )
-            model = json.loads(member.read()) if member else None
+    last: dict[str, Any] = layers[-1] if layers and isinstance(layers[-1], dict) else {}
+    small = int(last.get("size", _SMALL)) < _SMALL
+    if small and str(last.get("mediaType", "")).endswith("+gzip"):
+        model = _model_json(_small_blob(registry, reference, str(last["digest"])))
     return {
         "reference": str(reference),
         "digest": _digest(body),
         "media_type": media_type,
-        "layers": manifest.get("layers", []),
-        "labels": (config.get("config") or {}).get("Labels") or {},
+        "layers": layers,
+        "labels": labels,
         "model": model,
     }
+
+
+_SMALL = 1 << 20
+
+
+def _small_blob(registry: RegistryClient, reference: Reference, digest: str) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+
+    def keep(chunk: bytes) -> None:
+        nonlocal size
+        size += len(chunk)
+        if size > _SMALL:
+            raise ServiceError(f"{reference}: the blob {digest[:19]} is larger than expected")
+        parts.append(chunk)
+
+    registry.get_blob(reference.repository, digest, keep)
+    data = b"".join(parts)
+    if _digest(data) != digest:
+        raise ServiceError(f"{reference}: the blob {digest[:19]} arrived with other bytes")
+    return data
+
+
+def _model_json(layer: bytes) -> Any:
+    """/model.json of a gzipped tar layer, unpacked in memory up to 16 MiB (a small layer
+    that unpacks to more is no deploy layer of ours)."""
+    import io
+    import tarfile
+    import zlib
+
+    try:
+        unpacked = zlib.decompressobj(wbits=31).decompress(layer, 16 << 20)
+        with tarfile.open(fileobj=io.BytesIO(unpacked)) as archive:
+            member = archive.extractfile("model.json")
+            return json.loads(member.read(4 << 20)) if member else None
+    except (zlib.error, tarfile.TarError, KeyError, ValueError, EOFError):
+        return None
 
 
 def _as_registry(tools: ImageTools) -> Callable[[Reference], Registry]:

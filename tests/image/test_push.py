@@ -52,6 +52,17 @@ def test_build_push_and_read_back_with_skopeo(
     )  # fmt: skip
     assert copied.returncode == 0, copied.stderr
 
+    remote = cli("image", "inspect", "-f", _manifest(built_candidate), "--json",
+                 f"{registry.host}/acme/churn-model:{tag}")  # fmt: skip
+    assert remote.status == 0, remote.err
+    described_remote = json.loads(remote.out)
+    assert described_remote["digest"] == summary["digest"]
+    assert described_remote["model"]["version"] == tag
+    local = cli("image", "inspect", "-f", _manifest(built_candidate))
+    assert local.status == 0, local.err
+    assert summary["digest"] in local.out
+    assert "model.json" in local.out  # the example's one model file
+
     again = cli("image", "push", "-f", _manifest(built_candidate), "--json")
     assert again.status == 0, again.err
     repeated = json.loads(again.out)
