@@ -13,6 +13,7 @@ nesting is refused before anything recurses.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,10 @@ _MERGE_KEY = "<<"
 
 
 class _Mark(Protocol):
-    """libyaml's mark of where an event starts: 0-based."""
+    """libyaml's mark of where an event starts: 0-based; ``index`` counts characters."""
+
+    @property
+    def index(self) -> int: ...
 
     @property
     def line(self) -> int: ...
@@ -73,6 +77,7 @@ class SourceDocument:
     data: Any
     value_positions: Mapping[JsonPath, Where] = field(repr=False)
     key_positions: Mapping[JsonPath, Where] = field(repr=False)
+    lines: LineIndex | None = field(default=None, repr=False)
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
         """Where the value at ``path`` starts (or its key, with ``key=True``).
@@ -80,11 +85,11 @@ class SourceDocument:
         Falls back to the nearest ancestor, so a missing property points at its parent.
         """
         if key and path in self.key_positions:
-            return _as_position(self.key_positions[path])
+            return _as_position(self.key_positions[path], self.lines)
         for end in range(len(path), -1, -1):
             found = self.value_positions.get(path[:end])
             if found is not None:
-                return _as_position(found)
+                return _as_position(found, self.lines)
         return Position(1, 1)
 
     def issue(
@@ -140,12 +145,13 @@ def read_source(path: str, display: str | None = None) -> SourceDocument:
 def parse_source(raw: bytes, file: str) -> SourceDocument:
     """Parse YAML bytes (at most MAX_BYTES) into a SourceDocument."""
     text = _decode(raw, file)
-    builder = _Builder(file)
+    lines = LineIndex.of(text)
+    builder = _Builder(file, lines)
     parser = _Loader(text)
     try:
         builder.run(parser.get_event)
     except yaml.MarkedYAMLError as error:
-        raise ManifestError([*builder.issues, _syntax_issue(error, text, file)]) from None
+        raise ManifestError([*builder.issues, _syntax_issue(error, text, file, lines)]) from None
     except yaml.YAMLError as error:  # pragma: no cover - libyaml reports reader errors unmarked
         raise ManifestError([_at(file, 1, 1, f"is not valid YAML: {error}")]) from None
     finally:
@@ -176,7 +182,7 @@ def parse_source(raw: bytes, file: str) -> SourceDocument:
                 )
             ]
         )
-    return SourceDocument(file, builder.root, builder.value_positions, builder.key_positions)
+    return SourceDocument(file, builder.root, builder.value_positions, builder.key_positions, lines)
 
 
 def _at(file: str, line: int, column: int, message: str) -> ManifestIssue:
@@ -213,12 +219,15 @@ def _decode(raw: bytes, file: str) -> str:
     return text
 
 
-def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> ManifestIssue:
+def _syntax_issue(
+    error: yaml.MarkedYAMLError, text: str, file: str, index: LineIndex | None = None
+) -> ManifestIssue:
     mark = error.problem_mark or error.context_mark
-    line = (mark.line + 1) if mark else 1
-    column = (mark.column + 1) if mark else 1
+    line, column = _as_position(mark, index) if mark else (1, 1)
     problem = (error.problem or "").strip()
-    lines = text.splitlines() or [""]
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the text ends with a line break
     if line > len(lines):  # the parser ran off the end: point at the end of the last line
         line, column = len(lines), len(lines[-1]) + 1
     source_line = lines[line - 1]
@@ -236,9 +245,10 @@ def _syntax_issue(error: yaml.MarkedYAMLError, text: str, file: str) -> Manifest
             message += "; check this line's indentation, and quote a value that holds ': '"
         started = error.context_mark
         if error.context and started is not None and started is not mark:
+            where = _as_position(started, index)
             message += (
-                f" ({error.context.strip()} that starts at line {started.line + 1}, "
-                f"column {started.column + 1})"
+                f" ({error.context.strip()} that starts at line {where.line}, "
+                f"column {where.column})"
             )
     return _at(file, line, column, message)
 
@@ -265,8 +275,9 @@ class _Open:
 class _Builder:
     """Turns a YAML event stream into plain data, positions and issues."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, lines: LineIndex | None = None) -> None:
         self.file = file
+        self.lines = lines
         self.root: Any = None
         self.issues: list[ManifestIssue] = []
         self.value_positions: dict[JsonPath, Where] = {}
@@ -350,7 +361,7 @@ class _Builder:
         value = self._resolve(event)
         self._count(event, 1)
         self._remember_anchor(event.anchor, value, 1)
-        self._place(value, _position(event), 1)
+        self._place(value, _position(event, self.lines), 1)
 
     def _alias(self, event: yaml.AliasEvent) -> None:
         if event.anchor not in self._anchors:  # pragma: no cover - libyaml rejects it first
@@ -362,7 +373,7 @@ class _Builder:
             self._stack[-1].skip_entry()
             return
         self._count(event, size)
-        self._place(value, _position(event), size)
+        self._place(value, _position(event, self.lines), size)
 
     def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
         if event.tag is not None:
@@ -408,14 +419,14 @@ class _Builder:
         # Keys are kept as their text: JSON, and so the schema, only has string keys.
         top = self._stack[-1]
         key = event.value
-        position = _position(event)
+        position = _position(event, self.lines)
         if key == _MERGE_KEY and event.implicit[0]:  # plain <<, not a quoted "<<"
             top.pending_key = _MERGE_KEY
             top.merging = True
         else:
             if isinstance(top.value, dict) and key in top.value:
                 seen = self.key_positions.get((*top.path, key))
-                first = _as_position(seen) if seen is not None else None
+                first = _as_position(seen, self.lines) if seen is not None else None
                 where = f" (first at line {first.line})" if first else ""
                 self._fail(
                     event,
@@ -444,7 +455,7 @@ class _Builder:
         if top.merging:
             top.merging = False
             where = position or top.pending_key_position or Position(1, 1)
-            top.merges.append((value, _as_position(where)))
+            top.merges.append((value, _as_position(where, self.lines)))
             return
         if key is None or top.skipping:
             top.skipping = False
@@ -551,18 +562,43 @@ class _Builder:
         return text
 
     def _issue(self, event: yaml.Event, message: str) -> ManifestIssue:
-        position = _position(event)
+        position = _position(event, self.lines)
         return _at(self.file, position.line, position.column, message)
 
     def _fail(self, event: yaml.Event, message: str) -> None:
         self.issues.append(self._issue(event, message))
 
 
-def _as_position(where: Where) -> Position:
+def _as_position(where: Where, lines: LineIndex | None = None) -> Position:
     """A Position from a Position or from a libyaml mark, which is 0-based."""
-    return where if isinstance(where, Position) else Position(where.line + 1, where.column + 1)
+    if isinstance(where, Position):
+        return where
+    if lines is not None:
+        return lines.position(where.index)
+    return Position(where.line + 1, where.column + 1)
 
 
-def _position(event: yaml.Event) -> Position:
+def _position(event: yaml.Event, lines: LineIndex | None = None) -> Position:
     mark = event.start_mark
-    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
+    if mark is None:
+        return Position(1, 1)
+    return _as_position(mark, lines)
+
+
+class LineIndex:
+    """Lines as git, GitHub and editors count them: libyaml also breaks lines at a lone CR,
+    NEL, U+2028 and U+2029, so in a text that holds one its marks' lines are not the file's.
+    Only such texts get an index (the mark's character offset gives the position)."""
+
+    _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0, *(match.end() for match in re.finditer("\n", text))]
+
+    @classmethod
+    def of(cls, text: str) -> LineIndex | None:
+        return cls(text) if any(b in text for b in cls._OTHER_BREAKS) else None
+
+    def position(self, index: int) -> Position:
+        line = bisect.bisect_right(self._starts, index)
+        return Position(line, index - self._starts[line - 1] + 1)

@@ -234,3 +234,21 @@ def test_a_colon_in_a_relative_path_is_not_a_drive(tmp_path: Path) -> None:
     manifest_path = tmp_path / "mlops.yaml"
     manifest_path.write_text(MINIMAL + "data:\n  - {name: d, path: 'a:b.csv'}\n")
     assert load_manifest(manifest_path).data[0].path == tmp_path / "a:b.csv"
+
+
+@pytest.mark.parametrize("breaks", ["\u2028\u2028", "\r", "\x85", "\u2029"])
+def test_positions_count_lines_as_git_does(tmp_path: Path, breaks: str) -> None:
+    """libyaml also breaks lines at CR, NEL, U+2028 and U+2029; messages count "\\n"."""
+    path = tmp_path / "mlops.yaml"
+    path.write_text(
+        f"# a comment{breaks}\napiVersion: mlops-ci/v1\nmodel:\n  name: x\n  version: 1.0\n",
+        newline="",
+    )
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(path)
+    (issue,) = [i for i in raised.value.issues if "version" in i.message]
+    assert (issue.line, issue.column) == (5, 12)
+    path.write_text(f"a: 1{breaks}\nb: [\n", newline="")
+    with pytest.raises(ManifestError) as broken:
+        load_manifest(path)
+    assert all(1 <= i.line <= 3 for i in broken.value.issues)
