@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from child import measure, peak_rss
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
@@ -96,13 +98,6 @@ def child_build(artifacts: Path, base: str, registry: str | None, state: Path) -
     return result
 
 
-def peak_rss() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def child(arguments: list[str]) -> None:
     name, *rest = arguments
     started = time.perf_counter()
@@ -113,19 +108,6 @@ def child(arguments: list[str]) -> None:
         result = child_build(Path(rest[0]), rest[1], registry, Path(rest[3]))
     result.setdefault("seconds", time.perf_counter() - started)
     print(json.dumps({**result, "peak_rss_bytes": peak_rss()}))
-
-
-def measure(*arguments: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{arguments[0]} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def timed(command: list[str], environ: dict[str, str] | None = None) -> float:
@@ -177,14 +159,16 @@ class Bench:
             self.best[name] = result
 
     def ours_and_skopeo(self, weights: Path, run: int) -> None:
-        self.keep("floor", measure("floor", str(weights)))
+        self.keep("floor", measure(__file__, "floor", str(weights)))
         base = self.base()
         artifacts = str(self.artifacts)
-        self.keep("build", measure("build", artifacts, base, "-", str(self.work / f"s{run}")))
+        self.keep(
+            "build", measure(__file__, "build", artifacts, base, "-", str(self.work / f"s{run}"))
+        )
         target = self.registry().host
         state = str(self.work / f"state-push-{run}")
-        self.keep("build+push", measure("build", artifacts, base, target, state))
-        again = measure("build", artifacts, base, target, state)
+        self.keep("build+push", measure(__file__, "build", artifacts, base, target, state))
+        again = measure(__file__, "build", artifacts, base, target, state)
         assert again["uploaded"] == 0, again
         self.keep("rebuild+push", again)
         oci = self.work / f"oci-{run}"

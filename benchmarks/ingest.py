@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from child import measure, peak_rss
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "results" / "data"
@@ -240,28 +240,6 @@ def child(name: str, path: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_rss(), **result}))
 
 
-def peak_rss() -> int:
-    """This process's peak resident memory. Not getrusage: on Linux a child started by
-    posix_spawn reports its parent's peak there, carried across exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def measure(name: str, path: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", name, str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -284,7 +262,7 @@ def main() -> None:
         for name in names:  # interleaved: noise on a shared machine hits each alike
             if name in pandera and run > 0:
                 continue  # one run is enough to know it is many times slower
-            result = measure(name, path)
+            result = measure(__file__, name, str(path))
             print(
                 f"  {name:8} {result['seconds']:7.2f} s  peak RSS "
                 f"{result['peak_rss_bytes'] / 2**20:7.0f} MiB",
@@ -315,7 +293,7 @@ def main() -> None:
     peaks = {}
     for rows in (small_rows, large_rows):
         file = generate(rows)
-        peaks[rows] = measure("ours", file)
+        peaks[rows] = measure(__file__, "ours", str(file))
         print(
             f"  memory {file.stat().st_size / 1e9:.2f} GB: peak RSS "
             f"{peaks[rows]['peak_rss_bytes'] / 2**20:.0f} MiB",

@@ -215,7 +215,7 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
             "base": f"{image.base.reference}@{image.base.manifest_digest}",
             "layers": json.loads(image.manifest)["layers"],
             "model": json.loads(image.manifest).get("annotations", {}),
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in image.files],
+            "files": [f.to_json() for f in image.files],
         }
     if arguments.json:
         console.out.write(json.dumps(summary, indent=2) + "\n")

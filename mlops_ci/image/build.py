@@ -113,7 +113,7 @@ class BuiltImage:
             "deploy_bytes": self.deploy_bytes.hex(),
             "config": self.config.decode(),
             "manifest": self.manifest.decode(),
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [f.to_json() for f in self.files],
         }
 
     @classmethod
@@ -134,9 +134,7 @@ class BuiltImage:
             deploy_bytes=bytes.fromhex(value["deploy_bytes"]),
             config=str(value["config"]).encode(),
             manifest=str(value["manifest"]).encode(),
-            files=tuple(
-                ShippedFile(f["path"], int(f["size"]), f["sha256"]) for f in value["files"]
-            ),
+            files=tuple(ShippedFile.from_json(f) for f in value["files"]),
         )
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
@@ -32,13 +33,20 @@ class ShippedFile:
     size: int
     sha256: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ShippedFile:
+        return cls(str(value["path"]), int(value["size"]), str(value["sha256"]))
+
 
 def model_json(name: str, version: str, files: Sequence[ShippedFile]) -> bytes:
     document = {
         "name": name,
         "version": version,
         "folder": "/" + MODEL_FOLDER,
-        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+        "files": [f.to_json() for f in files],
     }
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 

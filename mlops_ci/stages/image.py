@@ -71,7 +71,7 @@ class DockerBuilt:
             "version": self.version,
             "reference": self.reference,
             "image_id": self.image_id,
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [f.to_json() for f in self.files],
         }
 
     @classmethod
@@ -81,9 +81,7 @@ class DockerBuilt:
             version=str(value["version"]),
             reference=str(value["reference"]),
             image_id=str(value["image_id"]),
-            files=tuple(
-                ShippedFile(f["path"], int(f["size"]), f["sha256"]) for f in value["files"]
-            ),
+            files=tuple(ShippedFile.from_json(f) for f in value["files"]),
         )
 
 
