@@ -7,6 +7,7 @@ files are parsed to find where a value sits, and the text is spliced there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,12 +34,13 @@ class Splice:
 def value_splice(row: str, line: int, start: int, end: int, text: str) -> Splice:
     """A splice of a value followed by a comment: the gap before ``#`` grows or shrinks
     (to one space at least) so the comment stays in its column."""
-    rest = row[end:]
-    gap = len(rest) - len(rest.lstrip(" "))
-    if gap and rest[gap:].startswith("#"):
-        wanted = max(1, gap + (end - start) - len(text))
-        return Splice(line, start, end + gap, text + " " * wanted)
-    return Splice(line, start, end, text)
+    # The value may be closed by flow brackets first: `{slot: blue}    # live`.
+    found = re.match(r"([\]},]*)( +)#", row[end:])
+    if found is None:
+        return Splice(line, start, end, text)
+    closers, gap = found.group(1), len(found.group(2))
+    wanted = max(1, gap + (end - start) - len(text))
+    return Splice(line, start, end + len(closers) + gap, text + closers + " " * wanted)
 
 
 def apply_splices(text: str, splices: Iterable[Splice]) -> str:
