@@ -1,0 +1,98 @@
+"""``mlops-ci deploy init``: deploy files for Kubernetes or Nomad, ready to be pinned."""
+
+from __future__ import annotations
+
+import argparse
+
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.manifest.loader import load_manifest
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "deploy",
+        help="scaffold deploy files for Kubernetes or Nomad",
+        description="Deploy files that run the model image's /deploy.sh beside the "
+        "application, in the patterns release pull requests know how to pin.",
+    )
+    actions = group.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do"
+    )
+    init = actions.add_parser(
+        "init",
+        parents=[common_options()],
+        help="write a Kubernetes or Nomad file for the model",
+        description="Write a deploy file for the model: Kubernetes (an initContainer over an "
+        "emptyDir, or an image volume) or Nomad (a prestart task over a host volume), "
+        "rolling or blue/green. The model image is release.image.repository at model.version.",
+    )
+    init.add_argument(
+        "--target", required=True, choices=("kubernetes", "nomad"), help="the orchestrator"
+    )
+    init.add_argument(
+        "--strategy",
+        choices=("rolling", "blue-green"),
+        default="rolling",
+        help="rolling (default) or blue-green",
+    )
+    init.add_argument(
+        "--pattern",
+        choices=("init-container", "image-volume"),
+        default="init-container",
+        help="Kubernetes only: how the model reaches the pod (default: init-container)",
+    )
+    init.add_argument("--app", help="the application's name (default: the model's name)")
+    init.add_argument(
+        "--app-image",
+        default="registry.example/your-app:1.0.0",
+        help="the application's image (default: a placeholder to replace)",
+    )
+    init.add_argument("--replicas", type=int, default=2, help="how many (default: 2)")
+    init.add_argument("--port", type=int, default=8080, help="the app's port (default: 8080)")
+    init.add_argument("--namespace", help="Kubernetes namespace (default: none written)")
+    init.add_argument(
+        "--output", metavar="FILE", help="where to write (default: deploy/<target>/<app>.…)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=init_command)
+
+
+def init_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.atomic import write_atomically
+    from mlops_ci.deploy import scaffold
+
+    manifest = load_manifest(arguments.manifest)
+    image = manifest.release.image if manifest.release else None
+    if image is None or image.repository.startswith("oci:"):
+        raise UsageError(
+            f"{manifest.path}: deploy files need release.image.repository in a registry "
+            "(the cluster pulls the model image from there)"
+        )
+    app = arguments.app or manifest.model.name
+    files = scaffold.Scaffold(
+        app=app,
+        app_image=arguments.app_image,
+        model_image=f"{image.repository}:{manifest.model.version}",
+        replicas=arguments.replicas,
+        port=arguments.port,
+        namespace=arguments.namespace,
+    )
+    if arguments.target == "kubernetes":
+        text = scaffold.kubernetes(files, arguments.strategy, arguments.pattern)
+        default = f"deploy/kubernetes/{app}.yaml"
+    else:
+        text = scaffold.nomad(files, arguments.strategy)
+        default = f"deploy/nomad/{app}.nomad.hcl"
+    target = manifest.root / (arguments.output or default)
+    if target.exists() and not arguments.force:
+        raise UsageError(f"{target} exists; pass --force to overwrite it")
+    write_atomically(target, text.encode())
+    relative = target.relative_to(manifest.root) if target.is_relative_to(manifest.root) else target
+    console.out.write(
+        f"wrote {relative}\nadd it to an environment in {manifest.path.name}:\n"
+        f"  release:\n    environments:\n      - name: production\n"
+        f"        strategy: {arguments.strategy}\n"
+        f"        targets: [{{{arguments.target}: {relative}}}]\n"
+    )
+    return ExitStatus.PASSED

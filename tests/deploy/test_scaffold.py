@@ -1,0 +1,72 @@
+"""`mlops-ci deploy init`: valid files for each target, strategy and pattern, which release
+pull requests can then pin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from mlops_ci.deploy import kubernetes, nomad
+from tests.conftest import CliRunner
+from tests.deploy.test_kubernetes import PINNED, REPOSITORY, validate
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "blue-green"])
+@pytest.mark.parametrize("pattern", ["init-container", "image-volume"])
+def test_kubernetes_files_are_valid_and_pinnable(
+    example_copy: Path, cli: CliRunner, strategy: str, pattern: str
+) -> None:
+    done = cli(
+        "deploy", "init", "-f", str(example_copy / "mlops.yaml"), "--target", "kubernetes",
+        "--strategy", strategy, "--pattern", pattern, "--app", "scorer", "--namespace", "prod",
+    )  # fmt: skip
+    assert done.status == 0, done.err
+    path = example_copy / "deploy" / "kubernetes" / "scorer.yaml"
+    assert "wrote deploy/kubernetes/scorer.yaml" in done.out
+    text = path.read_text()
+    validate(text)
+    sites = kubernetes.image_sites(text, path.name, REPOSITORY)
+    assert {site.value for site in sites} == {f"{REPOSITORY}:1.43.13"}
+    assert len(sites) == (2 if strategy == "blue-green" else 1)
+    if strategy == "blue-green":
+        slots = kubernetes.blue_green_slots(text, path.name, REPOSITORY)
+        assert (slots.app, slots.live) == ("scorer", "blue")
+        text = kubernetes.flip_to(text, path.name, slots, slots.idle)
+    validate(kubernetes.pin_images(text, path.name, REPOSITORY, PINNED))
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "blue-green"])
+def test_nomad_jobs_parse_and_are_pinnable(
+    example_copy: Path, cli: CliRunner, strategy: str
+) -> None:
+    done = cli(
+        "deploy", "init", "-f", str(example_copy / "mlops.yaml"), "--target", "nomad",
+        "--strategy", strategy, "--replicas", "4",
+    )  # fmt: skip
+    assert done.status == 0, done.err
+    path = example_copy / "deploy" / "nomad" / "churn-classifier.nomad.hcl"
+    text = path.read_text()
+    job = hcl2.loads(text)["job"][0]['"churn-classifier"']
+    update = job["update"][0]
+    if strategy == "blue-green":
+        assert (update["canary"], update["auto_promote"]) == (4, False)
+        assert nomad.ensure_blue_green(text, path.name) == text
+    else:
+        assert "canary" not in update
+    pinned = nomad.pin_images(text, path.name, REPOSITORY, PINNED)
+    assert f'image   = "{PINNED}"' in pinned
+
+
+def test_init_refuses_to_overwrite_and_bad_names(example_copy: Path, cli: CliRunner) -> None:
+    manifest = str(example_copy / "mlops.yaml")
+    arguments = ("deploy", "init", "-f", manifest, "--target", "kubernetes")
+    assert cli(*arguments).status == 0
+    again = cli(*arguments)
+    assert again.status == 2
+    assert "exists; pass --force" in again.err
+    assert cli(*arguments, "--force").status == 0
+    bad = cli(*arguments, "--app", "Bad_Name", "--force")
+    assert bad.status == 2
+    assert "--app 'Bad_Name'" in bad.err
