@@ -6,8 +6,10 @@ thousands of tags is read in one process start.
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -106,3 +108,93 @@ class Git:
 
     def delete_tag(self, name: str) -> None:
         self.run("tag", "--delete", name)
+
+    # -- release branches: commits made without touching the work tree ----------------
+
+    def fetch(self, remote: str, branch: str) -> str:
+        """The commit at the tip of ``remote``'s ``branch`` now (fetched)."""
+        self.run("fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
+        return self.run("rev-parse", "FETCH_HEAD^{commit}").strip()
+
+    def remote_branch(self, remote: str, branch: str) -> str | None:
+        """The commit ``remote``'s ``branch`` points at, or None when it has none."""
+        output = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}")
+        for line in output.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{branch}":
+                return sha
+        return None
+
+    def commit_files(
+        self, parent: str, files: Mapping[str, bytes], message: str, identity: tuple[str, str]
+    ) -> str:
+        """A commit on top of ``parent`` with ``files`` (path → bytes) changed, made in the
+        object store only: the work tree, the index and HEAD stay as they are."""
+        with tempfile.TemporaryDirectory(prefix="mlops-ci-index-") as folder:
+            environment = {**os.environ, "GIT_INDEX_FILE": str(Path(folder) / "index")}
+            self._run_with(environment, "read-tree", parent)
+            for path, data in files.items():
+                blob = self._run_with(environment, "hash-object", "-w", "--stdin", data=data)
+                mode = self._mode(parent, path)
+                self._run_with(
+                    environment, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"
+                )
+            tree = self._run_with(environment, "write-tree")
+        name, email = identity
+        committer = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        return self._run_with(committer, "commit-tree", tree, "-p", parent, "-m", message)
+
+    def same_tree(self, first: str, second: str) -> bool:
+        trees = self.run("rev-parse", f"{first}^{{tree}}", f"{second}^{{tree}}").split()
+        return len(trees) == 2 and trees[0] == trees[1]
+
+    def parents(self, commit: str) -> list[str]:
+        return self.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+
+    def push_branch(self, remote: str, commit: str, branch: str, *, expected: str | None) -> None:
+        """Points ``remote``'s ``branch`` at ``commit``, replacing what it held only if
+        that is still ``expected`` (None: the branch must not exist yet)."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        result = subprocess.run(
+            ["git", "-C", str(self.work_tree), "push", "--quiet", lease, remote,
+             f"{commit}:refs/heads/{branch}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            problem = result.stderr.strip().splitlines()
+            detail = problem[-1] if problem else f"exit {result.returncode}"
+            raise GitError(
+                f"git push of {branch} to {remote} was refused ({detail}); if the branch is "
+                "protected, allow mlops-ci to force-push its release branches or remove the "
+                "protection from mlops-ci/release/*"
+            )
+
+    def _mode(self, commit: str, path: str) -> str:
+        listed = self.run("ls-tree", commit, "--", path).split()
+        return listed[0] if listed and listed[1] == "blob" else "100644"
+
+    def _run_with(
+        self, environment: Mapping[str, str], *arguments: str, data: bytes | None = None
+    ) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.work_tree), *arguments],
+            input=data,
+            capture_output=True,
+            env=dict(environment),
+            check=False,
+        )
+        if result.returncode != 0:
+            problem = result.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"git {arguments[0]} failed in {self.work_tree}: "
+                f"{problem[-1] if problem else 'exit ' + str(result.returncode)}"
+            )
+        return result.stdout.decode().strip()

@@ -1,0 +1,82 @@
+"""Release branches made in git's object store, pushed with a lease, against a real bare
+repository standing in for GitHub's."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.git import Git, GitError
+from tests.conftest import commit, git
+
+IDENTITY = ("mlops-ci", "mlops-ci@localhost")
+
+
+@pytest.fixture
+def clone(repository: Path, tmp_path: Path) -> Git:
+    """A work tree whose origin is a bare repository with a main branch."""
+    (repository / "mlops.yaml").write_text("model:\n  version: 1.0.0\n")
+    (repository / "run.sh").write_text("#!/bin/sh\n")
+    (repository / "run.sh").chmod(0o755)
+    commit(repository, "initial")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repository), str(origin)], check=True)
+    git(repository, "remote", "add", "origin", str(origin))
+    return Git(repository)
+
+
+def test_a_release_commit_on_the_latest_base_leaves_the_work_tree_alone(
+    clone: Git, repository: Path
+) -> None:
+    work = clone
+    status_before = git(repository, "status", "--porcelain")
+    head_before = work.head()
+    base = work.fetch("origin", "main")
+    made = work.commit_files(
+        base,
+        {
+            "mlops.yaml": b"model:\n  version: 1.1.0\n",
+            "CHANGELOG.md": b"# Changelog\n",
+            "run.sh": b"#!/bin/sh\necho\n",
+        },
+        "Release m 1.1.0",
+        IDENTITY,
+    )
+    assert work.parents(made) == [base]
+    assert work.head() == head_before
+    assert git(repository, "status", "--porcelain") == status_before
+    assert work.show(made, "mlops.yaml") == b"model:\n  version: 1.1.0\n"
+    assert git(repository, "ls-tree", made, "run.sh").split()[0] == "100755"  # mode kept
+    assert (
+        git(repository, "log", "-1", "--format=%an <%ae>", made).strip()
+        == "mlops-ci <mlops-ci@localhost>"
+    )
+
+    assert work.remote_branch("origin", "mlops-ci/release/m") is None
+    work.push_branch("origin", made, "mlops-ci/release/m", expected=None)
+    assert work.remote_branch("origin", "mlops-ci/release/m") == made
+    again = work.commit_files(
+        base,
+        {
+            "mlops.yaml": b"model:\n  version: 1.1.0\n",
+            "CHANGELOG.md": b"# Changelog\n",
+            "run.sh": b"#!/bin/sh\necho\n",
+        },
+        "x",
+        IDENTITY,
+    )
+    assert work.same_tree(again, made)
+
+
+def test_a_push_that_lost_a_race_is_refused(clone: Git) -> None:
+    work = clone
+    base = work.fetch("origin", "main")
+    first = work.commit_files(base, {"a": b"1"}, "one", IDENTITY)
+    second = work.commit_files(base, {"a": b"2"}, "two", IDENTITY)
+    work.push_branch("origin", first, "mlops-ci/release/m", expected=None)
+    with pytest.raises(GitError, match="was refused"):
+        work.push_branch("origin", second, "mlops-ci/release/m", expected=None)
+    work.push_branch("origin", second, "mlops-ci/release/m", expected=first)
+    assert work.remote_branch("origin", "mlops-ci/release/m") == second
