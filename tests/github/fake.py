@@ -1,0 +1,419 @@
+"""A stateful fake of the GitHub REST endpoints mlops-ci uses, for one repository, backed
+by a real bare git repository: branches are real refs, a merge is a real merge commit.
+
+GitHub cannot be reached from here. Every answer the fake gives is checked against GitHub's
+own OpenAPI description (tests/github/openapi.json); a test fails on any mismatch
+(``schema_errors``). It counts calls, and answers on cue with 5xx, secondary rate limits
+(403 or 429 with ``Retry-After``) and 422s, before or after doing what was asked.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.github import schema
+
+TOKEN = "ghs_fake0123456789abcdefTOKEN"  # noqa: S105 (the fake's own test token)
+
+
+@dataclass
+class Fault:
+    """The next request matching ``method`` and ``path_part`` gets ``status``; with
+    ``after`` the request is carried out first (a write that worked, reported as failed)."""
+
+    method: str
+    status: int
+    path_part: str = ""
+    after: bool = False
+    retry_after: str | None = None
+
+
+@dataclass
+class Pull:
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    head_sha: str
+    state: str = "open"
+    merged: bool = False
+    merge_commit_sha: str | None = None
+    labels: list[str] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+
+
+class FakeGitHub:
+    def __init__(self, bare: Path, owner: str = "acme", name: str = "models") -> None:
+        self.bare = bare
+        self.owner = owner
+        self.name = name
+        self.pulls: dict[int, Pull] = {}
+        self.releases: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.faults: list[Fault] = []
+        self.schema_errors: list[str] = []
+        self._next = 1
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                fake.handle(self)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [call for call in self.calls if call[0] != "GET"]
+
+    # -- the HTTP side ------------------------------------------------------------------
+
+    def handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        method = handler.command
+        parts = urlsplit(handler.path)
+        path, query = unquote(parts.path.removeprefix("/api/v3")), parse_qs(parts.query)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        self.calls.append((method, path))
+        if handler.headers.get("Authorization", "") not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
+            self._send(handler, method, path, 401, {"message": "Bad credentials"}, check=False)
+            return
+        fault = self._fault(method, path)
+        if fault is not None and not fault.after:
+            self._send_fault(handler, method, path, fault)
+            return
+        try:
+            body = json.loads(raw) if raw else {}
+            with self._lock:
+                status, answer = self.route(method, path, query, body)
+        except _Answer as answer_now:
+            status, answer = answer_now.status, answer_now.body
+        if fault is not None:
+            self._send_fault(handler, method, path, fault)
+            return
+        self._send(handler, method, path, status, answer)
+
+    def _fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method == method and fault.path_part in path:
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _send_fault(
+        self, handler: http.server.BaseHTTPRequestHandler, method: str, path: str, fault: Fault
+    ) -> None:
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        message = (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+            "try again."
+            if fault.status in (403, 429)
+            else "Server Error"
+        )
+        self._send(handler, method, path, fault.status, {"message": message}, headers, check=False)
+
+    def _send(
+        self,
+        handler: http.server.BaseHTTPRequestHandler,
+        method: str,
+        path: str,
+        status: int,
+        answer: Any,
+        headers: dict[str, str] | None = None,
+        *,
+        check: bool = True,
+    ) -> None:
+        if check and status < 300:
+            self.schema_errors += schema.problems(method, path, status, answer)
+        data = b"" if answer is None else json.dumps(answer).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("X-RateLimit-Remaining", "4999")
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    # -- the endpoints --------------------------------------------------------------------
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any]:
+        prefix = f"/repos/{self.owner}/{self.name}"
+        if not path.startswith(prefix):
+            raise _Answer(404, {"message": "Not Found"})
+        rest = path[len(prefix) :]
+        routes = [
+            ("GET", r"", lambda: (200, self._repository())),
+            ("GET", r"/pulls", lambda: (200, self._list_pulls(query))),
+            ("POST", r"/pulls", lambda: self._create_pull(body)),
+            ("GET", r"/pulls/(\d+)", lambda n: (200, self._pull(self._get(n)))),
+            ("PATCH", r"/pulls/(\d+)", lambda n: (200, self._edit_pull(self._get(n), body))),
+            ("PUT", r"/pulls/(\d+)/merge", lambda n: self._merge(self._get(n), body)),
+            (
+                "POST",
+                r"/pulls/(\d+)/requested_reviewers",
+                lambda n: self._review(self._get(n), body),
+            ),
+            ("POST", r"/issues/(\d+)/labels", lambda n: self._label(self._get(n), body)),
+            ("GET", r"/commits/([0-9a-f]+)/pulls", lambda sha: (200, self._pulls_of(sha))),
+            ("GET", r"/releases/tags/(.+)", self._release),
+            ("POST", r"/releases", lambda: self._create_release(body)),
+        ]
+        for verb, pattern, action in routes:
+            found = re.fullmatch(pattern, rest)
+            if verb == method and found:
+                return action(*found.groups())  # type: ignore[no-any-return,operator]
+        raise _Answer(404, {"message": "Not Found"})
+
+    def _get(self, number: str) -> Pull:
+        pull = self.pulls.get(int(number))
+        if pull is None:
+            raise _Answer(404, {"message": "Not Found"})
+        return pull
+
+    def _repository(self) -> Any:
+        return schema.filled(
+            "GET", f"/repos/{self.owner}/{self.name}", 200, self._repo_values(), self._links
+        )
+
+    def _repo_values(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "full_name": f"{self.owner}/{self.name}",
+            "default_branch": "main",
+            "owner": {"login": self.owner},
+            "html_url": f"https://github.example/{self.owner}/{self.name}",
+        }
+
+    def _list_pulls(self, query: dict[str, list[str]]) -> list[Any]:
+        state = query.get("state", ["open"])[0]
+        head = query.get("head", [None])[0]
+        base = query.get("base", [None])[0]
+        found = [
+            p
+            for p in self.pulls.values()
+            if state in ("all", p.state)
+            and (head is None or f"{self.owner}:{p.head}" == head)
+            and (base is None or p.base == base)
+        ]
+        path = f"/repos/{self.owner}/{self.name}/pulls"
+        return [
+            schema.filled_item("GET", path, 200, self._pull_values(p), self._links) for p in found
+        ]
+
+    def _create_pull(self, body: dict[str, Any]) -> tuple[int, Any]:
+        head, base = str(body.get("head", "")), str(body.get("base", ""))
+        head = head.split(":", 1)[-1]
+        if any(
+            p.head == head and p.base == base and p.state == "open" for p in self.pulls.values()
+        ):
+            raise _Answer(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {self.owner}:{head}.",
+                        }
+                    ],
+                },
+            )
+        head_sha = self._ref(head)
+        if head_sha is None or self._ref(base) is None:
+            raise _Answer(
+                422,
+                {"message": "Validation Failed", "errors": [{"field": "head", "code": "invalid"}]},
+            )
+        pull = Pull(
+            self._number(),
+            str(body.get("title", "")),
+            str(body.get("body") or ""),
+            head,
+            base,
+            head_sha,
+        )
+        self.pulls[pull.number] = pull
+        return 201, self._pull(pull, "POST", 201)
+
+    def _edit_pull(self, pull: Pull, body: dict[str, Any]) -> Any:
+        pull.title = str(body.get("title", pull.title))
+        pull.body = str(body.get("body", pull.body))
+        if body.get("state") in ("open", "closed"):
+            pull.state = str(body["state"])
+        return self._pull(pull, "PATCH")
+
+    def _merge(self, pull: Pull, body: dict[str, Any]) -> tuple[int, Any]:
+        if pull.state != "open":
+            raise _Answer(405, {"message": "Pull Request is not mergeable"})
+        pull.merge_commit_sha = self._git_merge(pull, str(body.get("commit_title") or pull.title))
+        pull.merged, pull.state = True, "closed"
+        return 200, {
+            "sha": pull.merge_commit_sha,
+            "merged": True,
+            "message": "Pull Request successfully merged",
+        }
+
+    def _review(self, pull: Pull, body: dict[str, Any]) -> tuple[int, Any]:
+        pull.reviewers += [r for r in body.get("reviewers", []) if r not in pull.reviewers]
+        path = f"/repos/{self.owner}/{self.name}/pulls/{pull.number}/requested_reviewers"
+        return 201, schema.filled("POST", path, 201, self._pull_values(pull), self._links)
+
+    def _label(self, pull: Pull, body: dict[str, Any]) -> tuple[int, Any]:
+        labels = body.get("labels", []) if isinstance(body, dict) else body
+        pull.labels += [str(label) for label in labels if label not in pull.labels]
+        path = f"/repos/{self.owner}/{self.name}/issues/{pull.number}/labels"
+        return 200, [
+            schema.filled_item("POST", path, 200, {"name": n}, self._links) for n in pull.labels
+        ]
+
+    def _pulls_of(self, sha: str) -> list[Any]:
+        found = [p for p in self.pulls.values() if sha in (p.merge_commit_sha, p.head_sha)]
+        path = f"/repos/{self.owner}/{self.name}/commits/{sha}/pulls"
+        return [
+            schema.filled_item("GET", path, 200, self._pull_values(p), self._links) for p in found
+        ]
+
+    def _release(self, tag: str) -> tuple[int, Any]:
+        if tag not in self.releases:
+            raise _Answer(404, {"message": "Not Found"})
+        return 200, self.releases[tag]
+
+    def _create_release(self, body: dict[str, Any]) -> tuple[int, Any]:
+        tag = str(body.get("tag_name", ""))
+        if tag in self.releases:
+            raise _Answer(
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"resource": "Release", "code": "already_exists", "field": "tag_name"}
+                    ],
+                },
+            )
+        values = {
+            "id": len(self.releases) + 1,
+            "tag_name": tag,
+            "name": body.get("name") or tag,
+            "body": body.get("body") or "",
+            "target_commitish": body.get("target_commitish") or "main",
+            "draft": bool(body.get("draft", False)),
+            "prerelease": bool(body.get("prerelease", False)),
+            "html_url": f"https://github.example/{self.owner}/{self.name}/releases/tag/{tag}",
+        }
+        release = schema.filled(
+            "POST", f"/repos/{self.owner}/{self.name}/releases", 201, values, self._links
+        )
+        self.releases[tag] = release
+        return 201, release
+
+    def _pull(self, pull: Pull, method: str = "GET", status: int = 200) -> Any:
+        """The pull request as the answer of ``method`` on its path (their schemas differ)."""
+        path = f"/repos/{self.owner}/{self.name}/pulls"
+        if method != "POST":
+            path += f"/{pull.number}"
+        return schema.filled(method, path, status, self._pull_values(pull), self._links)
+
+    def _pull_values(self, pull: Pull) -> dict[str, Any]:
+        repo = {**self._repo_values(), "id": 1}
+        return {
+            "number": pull.number,
+            "id": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "state": pull.state,
+            "merged": pull.merged,
+            "merge_commit_sha": pull.merge_commit_sha,
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{pull.number}",
+            "url": f"{self.url}/repos/{self.owner}/{self.name}/pulls/{pull.number}",
+            "issue_url": f"{self.url}/repos/{self.owner}/{self.name}/issues/{pull.number}",
+            "head": {
+                "ref": pull.head,
+                "sha": pull.head_sha,
+                "label": f"{self.owner}:{pull.head}",
+                "repo": repo,
+            },
+            "base": {
+                "ref": pull.base,
+                "sha": self._ref(pull.base) or "",
+                "label": f"{self.owner}:{pull.base}",
+                "repo": repo,
+            },
+            "labels": [{"name": name, "id": i + 1} for i, name in enumerate(pull.labels)],
+            "requested_reviewers": [{"login": r} for r in pull.reviewers],
+            "user": {"login": "mlops-ci"},
+        }
+
+    @property
+    def _links(self) -> str:
+        return f"{self.url}/repos/{self.owner}/{self.name}/links"
+
+    def _number(self) -> int:
+        number = self._next
+        self._next += 1
+        return number
+
+    # -- git ----------------------------------------------------------------------------
+
+    def _ref(self, branch: str) -> str | None:
+        done = subprocess.run(
+            ["git", "-C", str(self.bare), "rev-parse", "--verify", "--quiet",
+             f"refs/heads/{branch}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return done.stdout.strip() or None
+
+    def _git_merge(self, pull: Pull, title: str) -> str:
+        """A merge commit of the head into the base, as GitHub's merge button makes."""
+        head = self._ref(pull.head)
+        if head is None:
+            raise _Answer(422, {"message": "Head branch was deleted"})
+        with tempfile.TemporaryDirectory(prefix="fake-github-merge-") as folder:
+
+            def git(*arguments: str) -> str:
+                return subprocess.run(
+                    ["git", "-C", folder, "-c", "user.name=GitHub",
+                     "-c", "user.email=noreply@github.example", *arguments],
+                    capture_output=True, text=True, check=True,
+                ).stdout.strip()  # fmt: skip
+
+            subprocess.run(
+                ["git", "clone", "-q", "-b", pull.base, str(self.bare), folder], check=True
+            )
+            git("merge", "--no-ff", "-q", "-m", f"{title} (#{pull.number})", head)
+            git("push", "-q", "origin", f"HEAD:refs/heads/{pull.base}")
+            return git("rev-parse", "HEAD")
+
+
+class _Answer(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
