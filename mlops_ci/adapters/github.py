@@ -1,0 +1,303 @@
+"""GitHub, through PyGithub: the pull requests, labels, reviewers and releases of a release.
+
+Writes are never retried blindly. Rate limits (403 or 429 with ``Retry-After``, or an
+exhausted ``X-RateLimit-Remaining`` with its reset time) wait and try again, a bounded
+number of times; after a 5xx or a dropped connection on a write, the state is read back
+first (the write may have worked), so a retry never makes a second pull request or release.
+Writes are spaced as GitHub asks (one second apart) unless told otherwise (tests). The token
+never reaches a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError, UsageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEFAULT_API = "https://api.github.com"
+_ATTEMPTS = 5
+_MAX_WAIT = 120.0
+
+
+class GitHubRefused(MlopsCiError):
+    """GitHub refused a request for a reason a retry does not fix (422, 404, 403)."""
+
+    exit_status = ExitStatus.SERVICE_FAILED
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+    title: str
+    body: str
+    head: str
+    base: str
+    state: str
+    merged: bool
+    merge_commit_sha: str | None
+    labels: tuple[str, ...]
+
+
+def connect(environ: Mapping[str, str], repository: str | None = None) -> GitHub:
+    """The repository of this run (``GITHUB_REPOSITORY``) with the token from
+    ``GITHUB_TOKEN`` (or ``GH_TOKEN``), on ``GITHUB_API_URL`` (GitHub Enterprise too)."""
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not token:
+        raise UsageError(
+            "no GitHub token: set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: "
+            "${{ secrets.GITHUB_TOKEN }}, with pull-requests: write and contents: write)"
+        )
+    name = repository or environ.get("GITHUB_REPOSITORY")
+    if not name or name.count("/") != 1:
+        raise UsageError("set GITHUB_REPOSITORY to OWNER/NAME (Actions sets it for you)")
+    return GitHub(name, token, environ.get("GITHUB_API_URL") or DEFAULT_API)
+
+
+class GitHub:
+    def __init__(
+        self,
+        repository: str,
+        token: str,
+        api_url: str = DEFAULT_API,
+        *,
+        write_pause: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import github
+
+        self.repository = repository
+        self.owner = repository.split("/", 1)[0]
+        self._sleep = sleep
+        self._write_pause = write_pause
+        self._last_write = 0.0
+        self._client = github.Github(
+            auth=github.Auth.Token(token),
+            base_url=api_url.rstrip("/"),
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+            timeout=30,
+        )
+        self._repo = self._client.get_repo(repository)
+
+    # -- pull requests ------------------------------------------------------------------
+
+    def open_pull(self, head: str, base: str) -> PullRequest | None:
+        found = self._read(
+            "list pull requests",
+            lambda: list(
+                self._repo.get_pulls(state="open", head=f"{self.owner}:{head}", base=base)
+            ),
+        )
+        return _pull(found[0]) if found else None
+
+    def create_pull(self, title: str, body: str, head: str, base: str) -> PullRequest:
+        """A new pull request; when one exists already (a race, or a write that worked
+        before its answer was lost), that one."""
+
+        def existing() -> PullRequest | None:
+            return self.open_pull(head, base)
+
+        try:
+            made = self._write(
+                "create the pull request",
+                lambda: self._repo.create_pull(base=base, head=head, title=title, body=body),
+                read_back=existing,
+            )
+        except GitHubRefused as refused:
+            if "already exists" not in str(refused):
+                raise
+            found = existing()
+            if found is None:
+                raise
+            return found
+        return made if isinstance(made, PullRequest) else _pull(made)
+
+    def update_pull(self, number: int, title: str, body: str) -> None:
+        self._write(
+            "update the pull request",
+            lambda: self._repo.get_pull(number).edit(title=title, body=body),
+            read_back=None,
+            idempotent=True,
+        )
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        self._write(
+            "label the pull request",
+            lambda: self._repo.get_issue(number).add_to_labels(*labels),
+            read_back=None,
+            idempotent=True,  # labels already there are no change
+        )
+
+    def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
+        self._write(
+            "request reviewers",
+            lambda: self._repo.get_pull(number).create_review_request(reviewers=list(reviewers)),
+            read_back=None,
+            idempotent=True,
+        )
+
+    def pulls_of_commit(self, sha: str) -> list[PullRequest]:
+        return self._read(
+            "find the pull request of a commit",
+            lambda: [_pull(p) for p in self._repo.get_commit(sha).get_pulls()],
+        )
+
+    # -- releases -----------------------------------------------------------------------
+
+    def release(self, tag: str) -> dict[str, Any] | None:
+        import github
+
+        def read() -> dict[str, Any] | None:
+            try:
+                found = self._repo.get_release(tag)
+            except github.UnknownObjectException:
+                return None
+            return {"id": found.id, "url": found.html_url, "tag": found.tag_name}
+
+        return self._read("read the release", read)
+
+    def create_release(
+        self, tag: str, name: str, body: str, target: str
+    ) -> tuple[dict[str, Any], bool]:
+        """The release of ``tag`` and whether this call made it (False: it was there)."""
+        before = self.release(tag)
+        if before is not None:
+            return before, False
+        try:
+            made = self._write(
+                "create the release",
+                lambda: self._repo.create_git_release(tag, name, body, target_commitish=target),
+                read_back=lambda: self.release(tag),
+            )
+        except GitHubRefused as refused:
+            found = self.release(tag)
+            if found is None or "already_exists" not in str(refused):
+                raise
+            return found, False
+        if isinstance(made, dict):
+            return made, False
+        return {"id": made.id, "url": made.html_url, "tag": made.tag_name}, True
+
+    # -- the retry policy ---------------------------------------------------------------
+
+    def _read(self, what: str, call: Callable[[], T]) -> T:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return call()
+            except Exception as error:  # PyGithub's and requests' errors alike
+                wait = self._wait_for(error, attempt)
+                if wait is None or attempt == _ATTEMPTS:
+                    raise self._failure(what, error) from None
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _write(
+        self,
+        what: str,
+        call: Callable[[], T],
+        *,
+        read_back: Callable[[], Any] | None,
+        idempotent: bool = False,
+    ) -> T | Any:
+        for attempt in range(1, _ATTEMPTS + 1):
+            self._space_writes()
+            try:
+                return call()
+            except Exception as error:
+                wait = self._wait_for(error, attempt)
+                if wait is None or attempt == _ATTEMPTS:
+                    raise self._failure(what, error) from None
+                status = _status(error)
+                if status is None or status >= 500:
+                    # The write may have happened: look before writing again.
+                    if read_back is not None:
+                        found = read_back()
+                        if found is not None:
+                            return found
+                    elif not idempotent:
+                        raise self._failure(what, error) from None
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _space_writes(self) -> None:
+        now = time.monotonic()
+        pause = self._last_write + self._write_pause - now
+        if pause > 0:
+            self._sleep(pause)
+        self._last_write = time.monotonic()
+
+    def _wait_for(self, error: Exception, attempt: int) -> float | None:
+        """How long to wait before trying again, or None when waiting cannot help."""
+        status = _status(error)
+        headers = _headers(error)
+        if status in (403, 429):
+            after = headers.get("retry-after")
+            if after is not None and after.isdigit():
+                return min(float(after), _MAX_WAIT)
+            if headers.get("x-ratelimit-remaining") == "0":
+                reset = headers.get("x-ratelimit-reset", "")
+                if reset.isdigit():
+                    return min(max(0.0, float(reset) - time.time()) + 1, _MAX_WAIT)
+            if "rate limit" in _message(error).lower():
+                return min(60.0 * attempt, _MAX_WAIT)
+            return None
+        if status is None or status >= 500:
+            return float(min(0.5 * 2 ** (attempt - 1), 8.0))
+        return None
+
+    def _failure(self, what: str, error: Exception) -> MlopsCiError:
+        status = _status(error)
+        message = _message(error)
+        if status in (401,):
+            return UsageError(
+                f"GitHub refused the token (HTTP 401) when asked to {what}; check GITHUB_TOKEN"
+            )
+        if status is not None and status < 500 and status != 429:
+            return GitHubRefused(f"GitHub refused to {what} (HTTP {status}): {message}")
+        shown = f"HTTP {status}" if status is not None else type(error).__name__
+        return ServiceError(f"GitHub did not {what} ({shown}) after {_ATTEMPTS} tries; run again")
+
+
+def _pull(pull: Any) -> PullRequest:
+    return PullRequest(
+        number=int(pull.number),
+        url=str(pull.html_url),
+        title=str(pull.title or ""),
+        body=str(pull.body or ""),
+        head=str(pull.head.ref),
+        base=str(pull.base.ref),
+        state=str(pull.state),
+        merged=bool(pull.merged),
+        merge_commit_sha=pull.merge_commit_sha,
+        labels=tuple(str(label.name) for label in pull.labels),
+    )
+
+
+def _status(error: Exception) -> int | None:
+    status = getattr(error, "status", None)
+    return int(status) if isinstance(status, int) else None
+
+
+def _headers(error: Exception) -> dict[str, str]:
+    headers = getattr(error, "headers", None) or {}
+    return {str(k).lower(): str(v) for k, v in dict(headers).items()}
+
+
+def _message(error: Exception) -> str:
+    data = getattr(error, "data", None)
+    if isinstance(data, dict):
+        parts = [str(data.get("message", ""))]
+        for item in data.get("errors") or []:
+            if isinstance(item, dict):
+                parts.append(str(item.get("message") or item.get("code") or ""))
+        return "; ".join(p for p in parts if p)[:300]
+    return type(error).__name__

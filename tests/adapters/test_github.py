@@ -1,0 +1,100 @@
+"""The GitHub adapter against the fake: writes are never repeated blindly, rate limits are
+waited out, and the token never shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops_ci.adapters.github import GitHub, GitHubRefused, connect
+from mlops_ci.errors import ServiceError, UsageError
+from tests.github.fake import TOKEN, FakeGitHub, Fault
+from tests.github.test_fake import push_branch
+
+pytest_plugins = ["tests.github.conftest"]
+
+
+def adapter(fake: FakeGitHub, waits: list[float] | None = None) -> GitHub:
+    sleep = waits.append if waits is not None else (lambda seconds: None)
+    return GitHub("acme/models", TOKEN, fake.url, write_pause=0, sleep=sleep)
+
+
+def test_a_lost_answer_to_a_create_never_makes_a_second_pull_request(
+    github: FakeGitHub, repository: Path
+) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    github.faults = [Fault("POST", 502, path_part="/pulls", after=True)]  # made, then lost
+    waits: list[float] = []
+    made = adapter(github, waits).create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    assert made.number == 1
+    assert len(github.pulls) == 1
+    assert [call for call in github.writes if call[1].endswith("/pulls")] == [
+        ("POST", "/repos/acme/models/pulls")
+    ]
+
+
+def test_a_pull_request_that_exists_already_is_taken(github: FakeGitHub, repository: Path) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    client = adapter(github)
+    first = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    again = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")  # a 422
+    assert again.number == first.number
+    assert client.open_pull("mlops-ci/release/m", "main") == again
+
+
+def test_rate_limits_are_waited_out(github: FakeGitHub, repository: Path) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    github.faults = [
+        Fault("GET", 403, retry_after="7"),
+        Fault("POST", 429, retry_after="3", path_part="/pulls"),
+    ]
+    waits: list[float] = []
+    client = adapter(github, waits)
+    assert client.open_pull("mlops-ci/release/m", "main") is None
+    client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    assert waits == [7.0, 3.0]
+    assert len(github.pulls) == 1
+
+
+def test_labels_reviewers_releases_and_the_commit_of_a_merge(
+    github: FakeGitHub, repository: Path
+) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    client = adapter(github)
+    pull = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    client.update_pull(pull.number, "Release m 1.0.0", "new body")
+    client.add_labels(pull.number, ["release"])
+    client.request_reviewers(pull.number, ["octocat"])
+    assert github.pulls[pull.number].labels == ["release"]
+    assert github.pulls[pull.number].title == "Release m 1.0.0"
+    github.route("PUT", f"/repos/acme/models/pulls/{pull.number}/merge", {}, {})
+    merged = github.pulls[pull.number].merge_commit_sha
+    assert merged is not None
+    assert [p.number for p in client.pulls_of_commit(merged)] == [pull.number]
+
+    github.faults = [Fault("POST", 500, path_part="/releases", after=True)]
+    release, made = client.create_release("m@1.0.0", "m 1.0.0", "notes", merged)
+    assert (release["tag"], made) == ("m@1.0.0", False)  # made by the lost call, found again
+    assert len(github.releases) == 1
+    again, made_again = client.create_release("m@1.0.0", "m 1.0.0", "notes", merged)
+    assert (again["id"], made_again) == (release["id"], False)
+
+
+def test_failures_are_clear_and_the_token_stays_hidden(github: FakeGitHub) -> None:
+    github.faults = [Fault("GET", 500) for _ in range(10)]
+    with pytest.raises(
+        ServiceError, match=r"GitHub did not list pull requests \(HTTP 500\)"
+    ) as failed:
+        adapter(github).open_pull("x", "main")
+    assert TOKEN not in str(failed.value)
+    github.faults = []
+    wrong = GitHub("acme/models", "wrong-token", github.url, write_pause=0, sleep=lambda s: None)
+    with pytest.raises(UsageError, match="check GITHUB_TOKEN"):
+        wrong.open_pull("x", "main")
+    with pytest.raises(GitHubRefused, match="HTTP 422"):
+        adapter(github).create_pull("t", "b", "no-such-branch", "main")
+    with pytest.raises(UsageError, match="no GitHub token"):
+        connect({"GITHUB_REPOSITORY": "acme/models"})
+    with pytest.raises(UsageError, match="GITHUB_REPOSITORY"):
+        connect({"GITHUB_TOKEN": TOKEN})
