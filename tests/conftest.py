@@ -19,7 +19,7 @@ import pytest
 
 from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.cli.main import main
-from tests.services import RegistryServer, TokenServer
+from tests.services import RegistryServer, TokenServer, busybox_layout, skopeo
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "churn"
@@ -248,3 +248,20 @@ def token_registry(
     yield server, tokens
     server.stop()
     tokens.stop()
+
+
+@pytest.fixture(scope="session")
+def base_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return busybox_layout(tmp_path_factory.mktemp("busybox"))
+
+
+@pytest.fixture(scope="session")
+def base_image(registry: RegistryServer, base_layout: Path) -> str:
+    """busybox in the plain registry, copied there by skopeo (another client than ours)."""
+    reference = f"{registry.host}/library/busybox:test"
+    copied = skopeo(
+        "copy", "--dest-tls-verify=false", "--preserve-digests",
+        f"oci:{base_layout}:test", f"docker://{reference}",
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    return reference

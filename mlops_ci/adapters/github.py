@@ -57,7 +57,16 @@ def connect(environ: Mapping[str, str], repository: str | None = None) -> GitHub
     name = repository or environ.get("GITHUB_REPOSITORY")
     if not name or name.count("/") != 1:
         raise UsageError("set GITHUB_REPOSITORY to OWNER/NAME (Actions sets it for you)")
-    return GitHub(name, token, environ.get("GITHUB_API_URL") or DEFAULT_API)
+    pause = environ.get("MLOPS_CI_GITHUB_WRITE_PAUSE", "1")
+    try:
+        write_pause = float(pause)
+    except ValueError:
+        raise UsageError(
+            f"MLOPS_CI_GITHUB_WRITE_PAUSE={pause!r} is not a number of seconds"
+        ) from None
+    return GitHub(
+        name, token, environ.get("GITHUB_API_URL") or DEFAULT_API, write_pause=write_pause
+    )
 
 
 class GitHub:

@@ -83,6 +83,7 @@ def plan_release(
     targets: Sequence[Target],
     changelog: str | None,
     today: date,
+    changelog_path: str = "CHANGELOG.md",
     rollback: bool = False,
 ) -> ReleasePlan:
     """Every file change and the pull request's text for releasing ``candidate``."""
@@ -96,7 +97,7 @@ def plan_release(
         changes.append(FileChange(target.path, _pin(target, strategy, candidate)))
     notes = release_notes(model, candidate, rollback=rollback)
     changes.append(
-        FileChange("CHANGELOG.md", changelog_with(changelog, model, candidate, today, notes))
+        FileChange(changelog_path, changelog_with(changelog, model, candidate, today, notes))
     )
     where = f" to {environment}" if environment else ""
     verb = "Roll back" if rollback else "Release"

@@ -150,3 +150,9 @@ def conclude(
     )
     workspace.mark_state(version, state)
     return StageResult(stage, version, verdict, state, tuple(gates), details, log)
+
+
+def latest_state(workspace: Workspace, record: StageRecord) -> State:
+    """The candidate's state now: that of its newest record."""
+    mine = [r for r in workspace.records() if r.version == record.version]
+    return max(mine, key=lambda r: r.finished_at).state if mine else record.state

@@ -26,7 +26,7 @@ from mlops_ci.image.deploy_script import ShippedFile
 from mlops_ci.image.publish import Blobs, PushResult, push, write_oci_layout
 from mlops_ci.image.reference import Reference, parse_reference, registry_tag
 from mlops_ci.manifest.model import Image
-from mlops_ci.stages.candidates import current_candidate
+from mlops_ci.stages.candidates import current_candidate, latest_state
 from mlops_ci.stages.workspace import STATE_FOLDER, StageInputError, Workspace
 
 PROMOTABLE = ("validated", "released")
@@ -245,7 +245,7 @@ def promote_image(
     """Tags the candidate's digest as ``release_version`` (and ``environment``) by putting
     the same manifest bytes: no blob moves, nothing is rebuilt."""
     record = current_candidate(workspace, version)
-    state = _latest_state(workspace, record)
+    state = latest_state(workspace, record)
     if state not in PROMOTABLE:
         raise UsageError(
             f"{record.version} is {state}, not validated; only a validated candidate is promoted"
@@ -341,11 +341,6 @@ def _digest(body: bytes) -> str:
     from mlops_ci.image.oci import sha256_digest
 
     return sha256_digest(body)
-
-
-def _latest_state(workspace: Workspace, record: StageRecord) -> str:
-    mine = [r for r in workspace.records() if r.version == record.version]
-    return max(mine, key=lambda r: r.finished_at).state if mine else record.state
 
 
 def _check_against_record(files: Iterable[ShippedFile], record: StageRecord, folder: Path) -> None:

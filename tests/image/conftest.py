@@ -10,24 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ENVIRON, CliRunner, commit
-from tests.services import DockerEngine, RegistryServer, busybox_layout, skopeo
-
-
-@pytest.fixture(scope="session")
-def base_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return busybox_layout(tmp_path_factory.mktemp("busybox"))
-
-
-@pytest.fixture(scope="session")
-def base_image(registry: RegistryServer, base_layout: Path) -> str:
-    """busybox in the plain registry, copied there by skopeo (another client than ours)."""
-    reference = f"{registry.host}/library/busybox:test"
-    copied = skopeo(
-        "copy", "--dest-tls-verify=false", "--preserve-digests",
-        f"oci:{base_layout}:test", f"docker://{reference}",
-    )  # fmt: skip
-    assert copied.returncode == 0, copied.stderr
-    return reference
+from tests.services import DockerEngine
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,79 @@
+"""``mlops-ci release pr``: the release pull request of a validated candidate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.errors import ExitStatus
+from mlops_ci.manifest.loader import load_manifest
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser(
+        "release",
+        help="open and update release pull requests",
+        description="Release a validated candidate through a pull request that bumps "
+        "model.version, pins the image by digest in the deploy files and says on one page "
+        "whether the candidate deserves production.",
+    )
+    actions = group.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do"
+    )
+    pr = actions.add_parser(
+        "pr",
+        parents=[common_options()],
+        help="open or update the release pull request",
+        description="One commit on top of the latest base branch on mlops-ci/release/<model>"
+        "[/<environment>], and one pull request for it, updated in place; nothing changed "
+        "means no write. Needs GITHUB_TOKEN and GITHUB_REPOSITORY (GITHUB_API_URL for "
+        "GitHub Enterprise) and the candidate's image pushed.",
+    )
+    pr.add_argument(
+        "--version", metavar="CANDIDATE", help="the candidate (default: the one built at HEAD)"
+    )
+    pr.add_argument(
+        "--environment",
+        metavar="NAME",
+        help="the environment (default: the first one this version has not reached)",
+    )
+    pr.set_defaults(handler=pr_command)
+
+
+def pr_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.github import connect
+    from mlops_ci.cli.stages import workspace_for
+    from mlops_ci.stages.image import default_tools
+    from mlops_ci.stages.release import release_pr
+
+    manifest = load_manifest(arguments.manifest)
+    workspace = workspace_for(manifest, console, no_tracking=True)
+    github = connect(console.environ)
+    tools = default_tools(console.environ, console.add_secret)
+    done = release_pr(
+        workspace, github, tools, version=arguments.version, environment=arguments.environment
+    )
+    if done.created:
+        what = "opened"
+    elif done.pushed or done.edited:
+        what = "updated"
+    else:
+        what = "up to date (nothing to do)"
+    summary = {
+        "number": done.pull.number,
+        "url": done.pull.url,
+        "branch": done.plan.branch,
+        "version": done.plan.version,
+        "candidate": done.plan.candidate,
+        "digest": done.plan.digest,
+        "environment": done.plan.environment,
+        "created": done.created,
+        "pushed": done.pushed,
+        "edited": done.edited,
+    }
+    if arguments.json:
+        console.out.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        console.out.write(f"#{done.pull.number} {done.plan.title}: {what}\n  {done.pull.url}\n")
+    return ExitStatus.PASSED

@@ -1,0 +1,221 @@
+"""``release pr``: the release plan of a validated candidate applied, one commit on top of
+the latest base branch, one pull request per model and environment, kept up to date.
+
+Idempotent: the branch is deterministic; a commit whose tree and parent are what the branch
+already holds is not pushed; an open pull request for the branch is updated in place, and
+only when its text changed. Nothing changed means no write at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mlops_ci.adapters.github import GitHub, PullRequest
+from mlops_ci.core.history import tag_name
+from mlops_ci.core.records import StageRecord
+from mlops_ci.core.release import Candidate, ReleasePlan, Target, plan_release
+from mlops_ci.core.versions import parse_version
+from mlops_ci.errors import UsageError
+from mlops_ci.image.reference import parse_reference, registry_tag
+from mlops_ci.manifest.model import Environment
+from mlops_ci.stages.candidates import current_candidate, latest_state, production_metrics
+from mlops_ci.stages.image import DockerBuilt, ImageTools, image_settings, load_image
+from mlops_ci.stages.workspace import StageInputError, Workspace
+
+REMOTE = "origin"
+IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
+PUBLISHED = "publish"
+
+
+@dataclass(frozen=True)
+class ReleasePr:
+    plan: ReleasePlan
+    pull: PullRequest
+    created: bool
+    pushed: bool
+    edited: bool
+
+
+def release_pr(
+    workspace: Workspace,
+    github: GitHub,
+    tools: ImageTools,
+    *,
+    version: str | None,
+    environment: str | None,
+) -> ReleasePr:
+    manifest = workspace.manifest
+    release = manifest.release
+    if release is None or not release.environments:
+        raise StageInputError(
+            f"{manifest.path}: the manifest has no release.environments; add one with its "
+            "deploy targets (`mlops-ci deploy init` writes them)"
+        )
+    record = current_candidate(workspace, version)
+    state = latest_state(workspace, record)
+    if state != "validated":
+        raise UsageError(f"{record.version} is {state}; only a validated candidate is released")
+    final = str(parse_version(record.version, manifest.versioning.scheme).final)
+    target = _environment(workspace, release.environments, environment, final)
+    candidate = _candidate(workspace, record, final, tools)
+    base = release.pull_request.base
+    git = workspace.git
+    base_sha = git.fetch(REMOTE, base)
+    repository = manifest.repository
+    manifest_path = manifest.path.relative_to(repository).as_posix()
+    changelog_path = (manifest.root / "CHANGELOG.md").relative_to(repository).as_posix()
+
+    def at_base(path: str) -> str | None:
+        data = git.show(base_sha, path)
+        return data.decode() if data is not None else None
+
+    manifest_text = at_base(manifest_path)
+    if manifest_text is None:
+        raise StageInputError(f"{manifest_path} is not on {base}; commit and push it first")
+    targets = []
+    for deploy in target.targets:
+        path = deploy.path.relative_to(repository).as_posix()
+        text = at_base(path)
+        if text is None:
+            raise StageInputError(
+                f"{path} (a target of {target.name}) is not on {base}; commit and push it"
+            )
+        targets.append(Target(deploy.kind, path, text))
+    plan = plan_release(
+        model=manifest.model.name,
+        environment=target.name if len(release.environments) > 1 else None,
+        strategy=target.strategy,
+        candidate=candidate,
+        manifest_path=manifest_path,
+        manifest_text=manifest_text,
+        targets=targets,
+        changelog=at_base(changelog_path),
+        today=workspace.now().date(),
+        changelog_path=changelog_path,
+    )
+    pushed = _push(workspace, plan, base_sha)
+    pull = github.open_pull(plan.branch, base)
+    created = edited = False
+    if pull is None:
+        pull = github.create_pull(plan.title, plan.body, plan.branch, base)
+        created = True
+        if release.pull_request.labels:
+            github.add_labels(pull.number, release.pull_request.labels)
+        if release.pull_request.reviewers:
+            github.request_reviewers(pull.number, release.pull_request.reviewers)
+    elif (pull.title, pull.body.strip()) != (plan.title, plan.body.strip()):
+        github.update_pull(pull.number, plan.title, plan.body)
+        edited = True
+    return ReleasePr(plan, pull, created, pushed, edited)
+
+
+def _push(workspace: Workspace, plan: ReleasePlan, base_sha: str) -> bool:
+    """One commit with every change, on ``base_sha``; pushed unless the branch already
+    holds the same tree on the same base."""
+    git = workspace.git
+    files = {}
+    for change in plan.changes:
+        before = git.show(base_sha, change.path)
+        if before is None or before.decode() != change.text:
+            files[change.path] = change.text.encode()
+    commit = git.commit_files(base_sha, files, plan.commit_message, IDENTITY)
+    remote = git.remote_branch(REMOTE, plan.branch)
+    if remote is not None:
+        git.fetch(REMOTE, plan.branch)
+        if git.parents(remote) == [base_sha] and git.same_tree(remote, commit):
+            return False
+    git.push_branch(REMOTE, commit, plan.branch, expected=remote)
+    return True
+
+
+def _environment(
+    workspace: Workspace, environments: Sequence[Environment], name: str | None, final: str
+) -> Environment:
+    """The environment asked for, or the first one this version has not reached; an
+    environment opens only after the one before it was released."""
+    published = {
+        str(r.details.get("environment"))
+        for r in workspace.records()
+        if r.stage == PUBLISHED and r.version == final
+    }
+    if name is None:
+        waiting = [e for e in environments if e.name not in published]
+        if not waiting:
+            raise UsageError(f"{final} is released to every environment already")
+        chosen = waiting[0]
+    else:
+        found = [e for e in environments if e.name == name]
+        if not found:
+            names = ", ".join(e.name for e in environments)
+            raise UsageError(f"--environment {name!r} is not in release.environments ({names})")
+        chosen = found[0]
+    index = list(environments).index(chosen)
+    if index > 0 and environments[index - 1].name not in published:
+        before = environments[index - 1].name
+        raise UsageError(
+            f"{chosen.name} opens after {before}: merge the {before} release pull request and "
+            "run `mlops-ci release publish` first"
+        )
+    return chosen
+
+
+def _candidate(
+    workspace: Workspace, record: StageRecord, final: str, tools: ImageTools
+) -> Candidate:
+    manifest = workspace.manifest
+    settings = image_settings(workspace)
+    if settings.repository.startswith("oci:"):
+        raise StageInputError("a release needs release.image.repository in a registry")
+    reference = parse_reference(settings.repository)
+    image = load_image(workspace, record.version)
+    registry = tools.registry(reference)
+    pushed = registry.manifest_digest(reference.repository, registry_tag(record.version))
+    expected = None if isinstance(image, DockerBuilt) else image.digest
+    if pushed is None or (expected is not None and pushed != expected):
+        raise StageInputError(
+            f"{reference.name}:{registry_tag(record.version)} is not the image built for "
+            f"{record.version}; run `mlops-ci image push` first"
+        )
+    mine = [r for r in workspace.records() if r.version == record.version]
+    gates = tuple(
+        g
+        for r in mine
+        if r.stage in ("ingest", "test", "validate")
+        for g in r.details.get("gates", [])
+    )
+    test = next((r for r in mine if r.stage == "test"), None)
+    ingest = next((r for r in mine if r.stage == "ingest"), None)
+    production = production_metrics(workspace)
+    since = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
+    known = {tag.name for tag in workspace.git.tags()}
+    folder = manifest.root.relative_to(manifest.repository).as_posix()
+    commits = workspace.git.commits(
+        since if since in known else None, [] if folder == "." else [folder]
+    )
+    return Candidate(
+        version=record.version,
+        release_version=final,
+        digest=pushed,
+        repository=settings.repository,
+        gates=gates,
+        metrics=dict(test.metrics) if test else {},
+        production=production[0] if production else None,
+        production_metrics=production[1] if production else {},
+        data=tuple(ingest.details.get("data", [])) if ingest else (),
+        commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
+        history=_history(workspace),
+    )
+
+
+def _history(workspace: Workspace) -> tuple[tuple[str, dict[str, float]], ...]:
+    """Released versions' test metrics, oldest first (the chart's earlier points)."""
+    released = {r.version for r in workspace.records() if r.stage == PUBLISHED}
+    tests = [r for r in workspace.records() if r.stage == "test" and r.verdict == "passed"]
+    scheme = workspace.manifest.versioning.scheme
+    points = []
+    for record in sorted(tests, key=lambda r: r.finished_at):
+        final = str(parse_version(record.version, scheme).final)
+        if final in released:
+            points.append((final, dict(record.metrics)))
+    return tuple(points)

@@ -1,0 +1,113 @@
+"""`mlops-ci release pr` end to end: a real git repository and its bare origin, the fake
+GitHub over that origin, a real registry with the candidate's image."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENVIRON, CliRunner, commit, git
+from tests.github.fake import TOKEN, FakeGitHub
+from tests.image.conftest import use_image
+from tests.services import RegistryServer
+
+MODEL = "churn-classifier"
+
+
+@pytest.fixture
+def released_repo(
+    example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
+) -> Iterator[tuple[Path, FakeGitHub, dict[str, str]]]:
+    """The example with a validated candidate whose image is in the registry, main pushed
+    to a bare origin that the fake GitHub serves."""
+    image = f"{registry.host}/acme/released-model"
+    use_image(example_copy, image, base_image)
+    for path in (example_copy / "deploy").rglob("*.*"):
+        path.write_text(path.read_text().replace("ghcr.io/acme/churn-model", image))
+    commit(example_copy, "feat: the churn model")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(example_copy), str(bare)], check=True)
+    git(example_copy, "remote", "add", "origin", str(bare))
+    manifest = str(example_copy / "mlops.yaml")
+    ran = cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert ran.status == 0, ran.out
+    assert cli("image", "build", "-f", manifest).status == 0
+    assert cli("image", "push", "-f", manifest).status == 0
+    fake = FakeGitHub(bare)
+    environ = {
+        **ENVIRON,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": "acme/models",
+        "GITHUB_API_URL": fake.url,
+        "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
+    }
+    yield example_copy, fake, environ
+    fake.stop()
+    assert fake.schema_errors == []
+
+
+def test_a_release_pull_request_opens_once_and_stays_quiet(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+) -> None:
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    opened = cli("release", "pr", "-f", manifest, "--json", environ=environ)
+    assert opened.status == 0, opened.err
+    result = json.loads(opened.out)
+    assert (result["number"], result["created"], result["environment"]) == (1, True, "staging")
+    assert result["branch"] == f"mlops-ci/release/{MODEL}/staging"
+    assert fake.calls == [  # the issue's budget for a new release pull request: 12
+        ("GET", "/repos/acme/models/pulls"),
+        ("POST", "/repos/acme/models/pulls"),
+        ("POST", "/repos/acme/models/issues/1/labels"),
+    ]
+    pull = fake.pulls[1]
+    assert pull.title == f"Release {MODEL} 1.44.0 to staging"
+    assert pull.labels == ["release"]
+    assert pull.body.startswith(f"### ✅ {MODEL} 1.44.0-rc.1 passed every gate")
+    bare = fake.bare
+    branch = f"refs/heads/{result['branch']}"
+    staging = git(bare, "show", f"{branch}:deploy/staging/mlapp.yaml")
+    assert f"released-model:1.44.0@{result['digest']}" in staging
+    assert "version: 1.44.0 " in git(bare, "show", f"{branch}:mlops.yaml")
+    assert git(bare, "show", f"{branch}:CHANGELOG.md").startswith(
+        f"# Changelog\n\n## {MODEL} 1.44.0"
+    )
+    assert git(bare, "rev-parse", f"{branch}^").strip() == git(bare, "rev-parse", "main").strip()
+
+    before = len(fake.calls)
+    again = cli("release", "pr", "-f", manifest, environ=environ)
+    assert again.status == 0, again.err
+    assert "up to date (nothing to do)" in again.out
+    rerun = fake.calls[before:]
+    assert rerun == [("GET", "/repos/acme/models/pulls")]  # one read, zero writes
+
+    # A new candidate: the same pull request, its branch and text updated.
+    commit(repository, "fix: a better threshold", touch="notes.txt")
+    assert cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    assert cli("image", "build", "-f", manifest).status == 0
+    assert cli("image", "push", "-f", manifest).status == 0
+    git(repository, "push", "-q", "origin", "HEAD:main")
+    before = len(fake.calls)
+    updated = cli("release", "pr", "-f", manifest, "--json", environ=environ)
+    assert updated.status == 0, updated.err
+    second = json.loads(updated.out)
+    assert (second["number"], second["candidate"], second["created"]) == (1, "1.44.0-rc.2", False)
+    assert (second["pushed"], second["edited"]) == (True, True)
+    assert fake.calls[before:] == [  # the budget for an update: 8
+        ("GET", "/repos/acme/models/pulls"),
+        ("PATCH", "/repos/acme/models/pulls/1"),
+    ]
+    assert len(fake.pulls) == 1
+    assert "1.44.0-rc.2" in fake.pulls[1].body
+    assert git(bare, "rev-parse", f"{branch}^").strip() == git(bare, "rev-parse", "main").strip()
+
+    production = cli(
+        "release", "pr", "-f", manifest, "--environment", "production", environ=environ
+    )
+    assert production.status == 2
+    assert "production opens after staging" in production.err
