@@ -125,6 +125,17 @@ class Git:
                 return sha
         return None
 
+    def remote_tag(self, remote: str, tag: str) -> str | None:
+        """The commit ``remote``'s tag points at (peeled), or None when it has none."""
+        output = self.run(
+            "ls-remote", "--tags", remote, f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}"
+        )
+        found: dict[str, str] = {}
+        for line in output.splitlines():
+            sha, _, ref = line.partition("\t")
+            found[ref] = sha
+        return found.get(f"refs/tags/{tag}^{{}}") or found.get(f"refs/tags/{tag}")
+
     def commit_files(
         self, parent: str, files: Mapping[str, bytes], message: str, identity: tuple[str, str]
     ) -> str:

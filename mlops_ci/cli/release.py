@@ -39,6 +39,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the environment (default: the first one this version has not reached)",
     )
     pr.set_defaults(handler=pr_command)
+    publish = actions.add_parser(
+        "publish",
+        parents=[common_options()],
+        help="after a release pull request merged: tag, promote, release",
+        description="Run on the base branch right after a release pull request merged: an "
+        "annotated tag {name}@{version} at the merge commit, the image tagged by digest, "
+        "MLflow's aliases moved, a GitHub release with the notes, the pull request labelled "
+        "released. Safe to run twice, or twice at once: the second says already released.",
+    )
+    publish.add_argument("--no-tracking", action="store_true", help="leave MLflow's aliases alone")
+    publish.set_defaults(handler=publish_command)
 
 
 def pr_command(arguments: argparse.Namespace, console: Console) -> int:
@@ -76,4 +87,33 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(json.dumps(summary, indent=2) + "\n")
     else:
         console.out.write(f"#{done.pull.number} {done.plan.title}: {what}\n  {done.pull.url}\n")
+    return ExitStatus.PASSED
+
+
+def publish_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.github import connect
+    from mlops_ci.cli.stages import workspace_for
+    from mlops_ci.stages.image import default_tools
+    from mlops_ci.stages.release import release_publish
+
+    manifest = load_manifest(arguments.manifest)
+    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
+    github = connect(console.environ)
+    tools = default_tools(console.environ, console.add_secret)
+    done = release_publish(workspace, github, tools)
+    summary = {
+        "version": done.version,
+        "candidate": done.candidate,
+        "environment": done.environment,
+        "tag": done.tag,
+        "digest": done.digest,
+        "release": done.release_url,
+        "already_released": done.already,
+    }
+    if arguments.json:
+        console.out.write(json.dumps(summary, indent=2) + "\n")
+    elif done.already:
+        console.out.write(f"{done.tag} is already released ({done.release_url})\n")
+    else:
+        console.out.write(f"released {done.tag} ({done.digest[:19]}): {done.release_url}\n")
     return ExitStatus.PASSED

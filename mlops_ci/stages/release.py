@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from mlops_ci.adapters.git import GitError
 from mlops_ci.adapters.github import GitHub, PullRequest
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.records import StageRecord
@@ -219,3 +221,145 @@ def _history(workspace: Workspace) -> tuple[tuple[str, dict[str, float]], ...]:
         if final in released:
             points.append((final, dict(record.metrics)))
     return tuple(points)
+
+
+@dataclass(frozen=True)
+class Published:
+    version: str
+    candidate: str
+    environment: str | None
+    tag: str
+    digest: str
+    release_url: str
+    already: bool
+
+
+def release_publish(workspace: Workspace, github: GitHub, tools: ImageTools) -> Published:
+    """After a release pull request merged into the base branch: the tag at the merge
+    commit, the image promoted by digest, MLflow's aliases moved, a GitHub release, the pull
+    request labelled. Each step checks whether it is done already, so a second publish (or
+    one that runs at the same time) finishes with "already released"."""
+    manifest = workspace.manifest
+    head = workspace.git.head()
+    if head is None:
+        raise UsageError("this repository has no commit; publish runs on the merged base branch")
+    pull, marker = _merged_release(workspace, github, head)
+    candidate, environment, digest = marker["candidate"], marker["environment"], marker["digest"]
+    final = str(parse_version(candidate, manifest.versioning.scheme).final)
+    tag = tag_name(manifest.versioning.tag, manifest.model.name, final)
+    tag_made = _tag(workspace, tag, head, f"{manifest.model.name} {final}")
+    _promote(workspace, tools, digest, final, environment)
+    tracker = workspace.tracker()
+    if tracker is not None:
+        aliases = {environment or "production"}
+        if environment is None or environment == "production":
+            aliases.add("production")
+        for alias in sorted(aliases):
+            tracker.move_alias(alias, candidate, workspace.now())
+    release, release_made = github.create_release(
+        tag, f"{manifest.model.name} {final}", _notes(pull.body), head
+    )
+    if "released" not in pull.labels:
+        github.add_labels(pull.number, ["released"])
+    if tag_made or release_made:
+        workspace.store.write(
+            StageRecord(
+                model=manifest.model.name,
+                version=final,
+                stage=PUBLISHED,
+                verdict="passed",
+                state="released",
+                started_at=workspace.now(),
+                finished_at=workspace.now(),
+                git_sha=head,
+                details={
+                    "environment": environment,
+                    "candidate": candidate,
+                    "digest": digest,
+                    "pull_request": pull.number,
+                    "release": release.get("url"),
+                },
+                image_digest=digest,
+            )
+        )
+    return Published(
+        final, candidate, environment, tag, digest, str(release.get("url", "")),
+        already=not (tag_made or release_made),
+    )  # fmt: skip
+
+
+def _merged_release(
+    workspace: Workspace, github: GitHub, head: str
+) -> tuple[PullRequest, dict[str, Any]]:
+    model = workspace.manifest.model.name
+    for pull in github.pulls_of_commit(head):
+        marker = _marker(pull.body)
+        if pull.merged and marker is not None and marker.get("model") == model:
+            return pull, marker
+    raise UsageError(
+        f"HEAD ({head[:12]}) is not the merge of a release pull request of {model}; "
+        "run publish on the base branch right after the merge"
+    )
+
+
+def _marker(body: str) -> dict[str, Any] | None:
+    from mlops_ci.core.release import MARKER
+
+    start = body.rfind(MARKER)
+    if start < 0:
+        return None
+    fields = dict(
+        part.split("=", 1)
+        for part in body[start + len(MARKER) :].split("-->", maxsplit=1)[0].split()
+        if "=" in part
+    )
+    if not {"model", "candidate", "digest"} <= fields.keys():
+        return None
+    environment = fields.get("environment")
+    return {**fields, "environment": None if environment in (None, "-") else environment}
+
+
+def _tag(workspace: Workspace, tag: str, commit: str, message: str) -> bool:
+    """The annotated tag at ``commit``, here and on the remote; False when it was there
+    already at that commit. At another commit: a hard error, and nothing else is done."""
+    git = workspace.git
+    remote = git.remote_tag(REMOTE, tag)
+    local = next((t for t in git.tags() if t.name == tag), None)
+    for where, found in (("on origin", remote), ("here", local.commit if local else None)):
+        if found is not None and found != commit:
+            raise UsageError(
+                f"the tag {tag} exists {where} at {found[:12]}, not at the merge {commit[:12]}; "
+                "nothing was published: fix the tag by hand"
+            )
+    if remote is not None:
+        return False
+    if local is None:
+        git.run("-c", f"user.name={IDENTITY[0]}", "-c", f"user.email={IDENTITY[1]}",
+                "tag", "-a", "-m", message, tag, commit)  # fmt: skip
+    try:
+        git.run("push", "--quiet", REMOTE, f"refs/tags/{tag}")
+        pushed = True
+    except GitError:
+        pushed = False  # another publish may have pushed it first: look
+    after = git.remote_tag(REMOTE, tag)
+    if after != commit:
+        raise UsageError(f"the tag {tag} could not be pushed to {REMOTE} at {commit[:12]}")
+    return pushed
+
+
+def _promote(
+    workspace: Workspace, tools: ImageTools, digest: str, version: str, environment: str | None
+) -> None:
+    settings = image_settings(workspace)
+    reference = parse_reference(settings.repository)
+    registry = tools.registry(reference)
+    body, media_type = registry.get_manifest(reference.repository, digest)
+    for tag in (registry_tag(version), *((registry_tag(environment),) if environment else ())):
+        if registry.manifest_digest(reference.repository, tag) != digest:
+            registry.put_manifest(reference.repository, tag, body, media_type)
+
+
+def _notes(body: str) -> str:
+    from mlops_ci.core.release import MARKER
+
+    return body.split(MARKER, maxsplit=1)[0].rstrip() + "\n"

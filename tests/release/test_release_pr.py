@@ -111,3 +111,40 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     )
     assert production.status == 2
     assert "production opens after staging" in production.err
+
+
+def test_merge_then_publish_once(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner, registry: RegistryServer
+) -> None:
+    from tests.services import skopeo
+
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
+    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
+    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    assert git(repository, "rev-parse", "HEAD").strip() == fake.pulls[1].merge_commit_sha
+
+    published = cli(
+        "release", "publish", "-f", manifest, "--no-tracking", "--json", environ=environ
+    )
+    assert published.status == 0, published.err
+    result = json.loads(published.out)
+    assert (result["tag"], result["already_released"]) == (f"{MODEL}@1.44.0", False)
+    assert (
+        git(fake.bare, "rev-parse", f"{MODEL}@1.44.0^{{commit}}").strip()
+        == fake.pulls[1].merge_commit_sha
+    )
+    assert list(fake.releases) == [f"{MODEL}@1.44.0"]
+    assert "released" in fake.pulls[1].labels
+    for tag in ("1.44.0", "staging"):
+        inspected = skopeo(
+            "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/released-model:{tag}"
+        )
+        assert json.loads(inspected.stdout)["Digest"] == opened["digest"]
+
+    before = len(fake.writes)
+    again = cli("release", "publish", "-f", manifest, "--no-tracking", environ=environ)
+    assert again.status == 0, again.err
+    assert "already released" in again.out
+    assert len(fake.writes) == before  # no second tag, release or label
