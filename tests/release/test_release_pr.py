@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENVIRON, CliRunner, commit, git
+from tests.conftest import ENVIRON, CliRunner, commit, embedded_tracker, git
 from tests.github.fake import TOKEN, FakeGitHub
 from tests.image.conftest import use_image
 from tests.services import RegistryServer
@@ -33,7 +33,7 @@ def released_repo(
     subprocess.run(["git", "clone", "-q", "--bare", str(example_copy), str(bare)], check=True)
     git(example_copy, "remote", "add", "origin", str(bare))
     manifest = str(example_copy / "mlops.yaml")
-    ran = cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    ran = cli("run", "-f", manifest, environ=ENVIRON)  # the embedded MLflow store
     assert ran.status == 0, ran.out
     assert cli("image", "build", "-f", manifest).status == 0
     assert cli("image", "push", "-f", manifest).status == 0
@@ -125,9 +125,7 @@ def test_merge_then_publish_once(
     git(repository, "pull", "-q", "--no-rebase", "origin", "main")
     assert git(repository, "rev-parse", "HEAD").strip() == fake.pulls[1].merge_commit_sha
 
-    published = cli(
-        "release", "publish", "-f", manifest, "--no-tracking", "--json", environ=environ
-    )
+    published = cli("release", "publish", "-f", manifest, "--json", environ=environ)
     assert published.status == 0, published.err
     result = json.loads(published.out)
     assert (result["tag"], result["already_released"]) == (f"{MODEL}@1.44.0", False)
@@ -142,6 +140,10 @@ def test_merge_then_publish_once(
             "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/released-model:{tag}"
         )
         assert json.loads(inspected.stdout)["Digest"] == opened["digest"]
+
+    tracker = embedded_tracker(repository)
+    assert tracker.alias_target("staging") == "1.44.0-rc.1"
+    assert tracker.alias_target("production") is None  # staging is not production
 
     before = len(fake.writes)
     again = cli("release", "publish", "-f", manifest, "--no-tracking", environ=environ)
