@@ -150,3 +150,116 @@ def test_merge_then_publish_once(
     assert again.status == 0, again.err
     assert "already released" in again.out
     assert len(fake.writes) == before  # no second tag, release or label
+
+
+def test_two_publishes_at_once_make_one_tag_and_one_release(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+) -> None:
+    import os
+    import sys
+
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
+    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
+    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    command = [
+        sys.executable,
+        "-m",
+        "mlops_ci",
+        "release",
+        "publish",
+        "-f",
+        manifest,
+        "--no-tracking",
+    ]
+    children = [
+        subprocess.Popen(
+            command,
+            env={**os.environ, **environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    assert list(fake.releases) == [f"{MODEL}@1.44.0"]
+    tags = git(fake.bare, "tag", "--list", f"{MODEL}@*").split()
+    assert tags == [f"{MODEL}@1.44.0"]
+    assert fake.pulls[1].labels.count("released") == 1
+
+
+def test_bad_input_leaves_github_untouched(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+) -> None:
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    no_token = {k: v for k, v in environ.items() if k != "GITHUB_TOKEN"}
+    refused = cli("release", "pr", "-f", manifest, environ=no_token)
+    assert refused.status == 2
+    assert "no GitHub token: set GITHUB_TOKEN" in refused.err
+
+    staging = repository / "deploy" / "staging" / "mlapp.yaml"
+    staging.write_text(staging.read_text().replace("acme/released-model", "acme/other-model"))
+    commit(repository, "chore: point staging elsewhere")
+    git(repository, "push", "-q", "origin", "HEAD:main")
+    broken = cli("release", "pr", "-f", manifest, "--version", "1.44.0-rc.1", environ=environ)
+    assert broken.status == 2
+    assert "deploy/staging/mlapp.yaml has no image of" in broken.err
+    assert fake.writes == []
+    assert git(fake.bare, "branch", "--list", "mlops-ci/*").strip() == ""
+
+
+def test_the_branch_follows_the_base_and_protection_is_reported(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+) -> None:
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    # GitHub Enterprise answers under /api/v3.
+    enterprise = {**environ, "GITHUB_API_URL": f"{fake.url}/api/v3"}
+    assert cli("release", "pr", "-f", manifest, environ=enterprise).status == 0
+
+    # A hand edit on the base: the next run rebuilds the branch on it, keeping the edit.
+    text = (repository / "mlops.yaml").read_text()
+    (repository / "mlops.yaml").write_text(
+        text.replace("apiVersion: mlops-ci/v1", "apiVersion: mlops-ci/v1  # edited by hand")
+    )
+    commit(repository, "docs: a note in the manifest")
+    git(repository, "push", "-q", "origin", "HEAD:main")
+    before = len(fake.calls)
+    pinned = ("--version", "1.44.0-rc.1")
+    followed = json.loads(
+        cli("release", "pr", "-f", manifest, "--json", *pinned, environ=environ).out
+    )
+    # The body lists the commits since the last release: the new one shows.
+    assert (followed["pushed"], followed["edited"]) == (True, True)
+    assert fake.calls[before:] == [
+        ("GET", "/repos/acme/models/pulls"),
+        ("PATCH", "/repos/acme/models/pulls/1"),
+    ]
+    assert "docs: a note in the manifest" in fake.pulls[1].body
+    branch = f"refs/heads/{followed['branch']}"
+    on_branch = git(fake.bare, "show", f"{branch}:mlops.yaml")
+    assert "# edited by hand" in on_branch
+    assert "version: 1.44.0 " in on_branch
+
+    # Protection against force pushes: the push is refused, nothing else happens.
+    hook = fake.bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nwhile read old new ref; do\n"
+        '  case "$ref" in refs/heads/mlops-ci/*)\n'
+        '    if [ "$old" != 0000000000000000000000000000000000000000 ] && '
+        '! git merge-base --is-ancestor "$old" "$new"; then\n'
+        '      echo "protected branch: force push refused" >&2; exit 1; fi;;\n  esac\ndone\n'
+    )
+    hook.chmod(0o755)
+    commit(repository, "docs: another note", touch="notes.txt")
+    git(repository, "push", "-q", "origin", "HEAD:main")
+    before = len(fake.writes)
+    protected = cli("release", "pr", "-f", manifest, *pinned, environ=environ)
+    assert protected.status == 2
+    assert "was refused" in protected.err
+    assert "protected" in protected.err
+    assert len(fake.writes) == before
