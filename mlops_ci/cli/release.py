@@ -38,6 +38,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="NAME",
         help="the environment (default: the first one this version has not reached)",
     )
+    pr.add_argument(
+        "--rollback-to",
+        metavar="VERSION",
+        help="open a pull request that pins this earlier released version again "
+        "(default environment: the last one)",
+    )
     pr.set_defaults(handler=pr_command)
     publish = actions.add_parser(
         "publish",
@@ -63,7 +69,12 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
     github = connect(console.environ)
     tools = default_tools(console.environ, console.add_secret)
     done = release_pr(
-        workspace, github, tools, version=arguments.version, environment=arguments.environment
+        workspace,
+        github,
+        tools,
+        version=arguments.version,
+        environment=arguments.environment,
+        rollback_to=arguments.rollback_to,
     )
     if done.created:
         what = "opened"

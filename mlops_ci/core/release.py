@@ -99,9 +99,12 @@ def plan_release(
     changes.append(
         FileChange(changelog_path, changelog_with(changelog, model, candidate, today, notes))
     )
-    where = f" to {environment}" if environment else ""
-    verb = "Roll back" if rollback else "Release"
-    title = f"{verb} {model} {candidate.release_version}{where}"
+    if rollback:
+        where = f" in {environment}" if environment else ""
+        title = f"Roll back {model} to {candidate.release_version}{where}"
+    else:
+        where = f" to {environment}" if environment else ""
+        title = f"Release {model} {candidate.release_version}{where}"
     return ReleasePlan(
         model=model,
         environment=environment,

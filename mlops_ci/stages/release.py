@@ -46,6 +46,7 @@ def release_pr(
     *,
     version: str | None,
     environment: str | None,
+    rollback_to: str | None = None,
 ) -> ReleasePr:
     manifest = workspace.manifest
     release = manifest.release
@@ -54,13 +55,17 @@ def release_pr(
             f"{manifest.path}: the manifest has no release.environments; add one with its "
             "deploy targets (`mlops-ci deploy init` writes them)"
         )
-    record = current_candidate(workspace, version)
-    state = latest_state(workspace, record)
-    if state != "validated":
-        raise UsageError(f"{record.version} is {state}; only a validated candidate is released")
-    final = str(parse_version(record.version, manifest.versioning.scheme).final)
-    target = _environment(workspace, release.environments, environment, final)
-    candidate = _candidate(workspace, record, final, tools)
+    if rollback_to is not None:
+        target = _rollback_environment(release.environments, environment)
+        candidate = _earlier_release(workspace, rollback_to, tools)
+    else:
+        record = current_candidate(workspace, version)
+        state = latest_state(workspace, record)
+        if state != "validated":
+            raise UsageError(f"{record.version} is {state}; only a validated candidate is released")
+        final = str(parse_version(record.version, manifest.versioning.scheme).final)
+        target = _environment(workspace, release.environments, environment, final)
+        candidate = _candidate(workspace, record, final, tools)
     base = release.pull_request.base
     git = workspace.git
     base_sha = git.fetch(REMOTE, base)
@@ -95,6 +100,7 @@ def release_pr(
         changelog=at_base(changelog_path),
         today=workspace.now().date(),
         changelog_path=changelog_path,
+        rollback=rollback_to is not None,
     )
     pushed = _push(workspace, plan, base_sha)
     pull = github.open_pull(plan.branch, base)
@@ -160,6 +166,49 @@ def _environment(
             "run `mlops-ci release publish` first"
         )
     return chosen
+
+
+def _rollback_environment(environments: Sequence[Environment], name: str | None) -> Environment:
+    """Where a rollback goes: the environment named, else the last (production)."""
+    if name is None:
+        return environments[-1]
+    for environment in environments:
+        if environment.name == name:
+            return environment
+    names = ", ".join(e.name for e in environments)
+    raise UsageError(f"--environment {name!r} is not in release.environments ({names})")
+
+
+def _earlier_release(workspace: Workspace, version: str, tools: ImageTools) -> Candidate:
+    """A version released before, as the plan's candidate: its image by digest from the
+    registry (the tag publish made), its metrics when the records have them."""
+    manifest = workspace.manifest
+    release = parse_version(version, manifest.versioning.scheme)
+    if release.is_candidate:
+        raise UsageError(
+            f"--rollback-to {version}: name a released version (X.Y.Z), not a candidate"
+        )
+    settings = image_settings(workspace)
+    reference = parse_reference(settings.repository)
+    digest = tools.registry(reference).manifest_digest(reference.repository, registry_tag(version))
+    if digest is None:
+        raise UsageError(
+            f"--rollback-to {version}: {reference.name}:{registry_tag(version)} is not in the "
+            "registry; only a published version can be rolled back to"
+        )
+    published = [r for r in workspace.records() if r.stage == PUBLISHED and r.version == version]
+    candidate = str(published[-1].details.get("candidate")) if published else version
+    test = [r for r in workspace.records() if r.stage == "test" and r.version == candidate]
+    production = production_metrics(workspace)
+    return Candidate(
+        version=version,
+        release_version=version,
+        digest=digest,
+        repository=settings.repository,
+        metrics=dict(test[-1].metrics) if test else {},
+        production=production[0] if production else None,
+        production_metrics=production[1] if production else {},
+    )
 
 
 def _candidate(

@@ -263,3 +263,44 @@ def test_the_branch_follows_the_base_and_protection_is_reported(
     assert "was refused" in protected.err
     assert "protected" in protected.err
     assert len(fake.writes) == before
+
+
+def test_a_rollback_pins_the_earlier_digest_again(
+    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner, registry: RegistryServer
+) -> None:
+    from tests.services import skopeo
+
+    repository, fake, environ = released_repo
+    manifest = str(repository / "mlops.yaml")
+    image = f"{registry.host}/acme/released-model"
+    # 1.43.13 as publish would have left it: its tag in the registry.
+    copied = skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                    f"docker://{image}:1.44.0-rc.1", f"docker://{image}:1.43.13")  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    earlier = json.loads(
+        skopeo("inspect", "--tls-verify=false", f"docker://{image}:1.43.13").stdout
+    )["Digest"]
+    rolled = cli(
+        "release",
+        "pr",
+        "-f",
+        manifest,
+        "--rollback-to",
+        "1.43.13",
+        "--environment",
+        "staging",
+        "--json",
+        environ=environ,
+    )
+    assert rolled.status == 0, rolled.err
+    result = json.loads(rolled.out)
+    assert (result["version"], result["digest"]) == ("1.43.13", earlier)
+    pull = fake.pulls[result["number"]]
+    assert pull.title == f"Roll back {MODEL} to 1.43.13 in staging"
+    assert pull.body.startswith(f"### ⏪ Rolls {MODEL} back to 1.43.13 in staging.")
+    staging = git(fake.bare, "show", f"refs/heads/{result['branch']}:deploy/staging/mlapp.yaml")
+    assert f"{image}:1.43.13@{earlier}" in staging
+
+    unknown = cli("release", "pr", "-f", manifest, "--rollback-to", "1.2.3", environ=environ)
+    assert unknown.status == 2
+    assert "only a published version can be rolled back to" in unknown.err
