@@ -235,7 +235,7 @@ def _candidate(
         if r.stage in ("ingest", "test", "validate")
         for g in r.details.get("gates", [])
     )
-    test = next((r for r in mine if r.stage == "test"), None)
+    measured = _measured(mine)
     ingest = next((r for r in mine if r.stage == "ingest"), None)
     production = production_metrics(workspace)
     since = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
@@ -250,13 +250,38 @@ def _candidate(
         digest=pushed,
         repository=settings.repository,
         gates=gates,
-        metrics=dict(test.metrics) if test else {},
+        metrics=measured,
         production=production[0] if production else None,
-        production_metrics=production[1] if production else {},
+        production_metrics={
+            **(production[1] if production else {}),
+            **_production_validate(workspace),
+        },
         data=tuple(ingest.details.get("data", [])) if ingest else (),
         commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
         history=_history(workspace),
     )
+
+
+def _measured(records: Sequence[StageRecord]) -> dict[str, float]:
+    """The candidate's test metrics, and its size, latency and memory from validate."""
+    found: dict[str, float] = {}
+    for stage in ("test", "validate"):
+        for record in records:
+            if record.stage == stage:
+                found.update(record.metrics)
+    return found
+
+
+def _production_validate(workspace: Workspace) -> dict[str, float]:
+    """Size, latency and memory of the version in production, from its candidate's
+    validate record when this repository has it."""
+    scheme = workspace.manifest.versioning.scheme
+    production = str(parse_version(workspace.manifest.model.version, scheme))
+    for record in workspace.records():
+        passed = record.stage == "validate" and record.verdict == "passed"
+        if passed and str(parse_version(record.version, scheme).final) == production:
+            return dict(record.metrics)
+    return {}
 
 
 def _history(workspace: Workspace) -> tuple[tuple[str, dict[str, float]], ...]:

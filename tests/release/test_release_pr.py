@@ -69,6 +69,8 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     assert pull.title == f"Release {MODEL} 1.44.0 to staging"
     assert pull.labels == ["release"]
     assert pull.body.startswith(f"### ✅ {MODEL} 1.44.0-rc.1 passed every gate")
+    assert "| `size_mib` |" in pull.body
+    assert "| `p95_ms` |" in pull.body
     bare = fake.bare
     branch = f"refs/heads/{result['branch']}"
     staging = git(bare, "show", f"{branch}:deploy/staging/mlapp.yaml")
