@@ -94,3 +94,11 @@ def test_image_benchmark_runs_against_a_real_registry() -> None:
         "floor", "build", "build+push", "rebuild+push", "skopeo copy"
     }  # fmt: skip
     assert figures["peak_rss_mib_build_push"] > 0  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_release_calls_benchmark_counts_within_the_budget() -> None:
+    figures = run_benchmark("release_calls.py")
+    assert figures["new"]["calls"] <= 12  # type: ignore[index]
+    assert figures["update"]["calls"] <= 8  # type: ignore[index]
+    assert (figures["rerun"]["reads"], figures["rerun"]["writes"]) == (1, 0)  # type: ignore[index]
