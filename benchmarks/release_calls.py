@@ -39,7 +39,8 @@ def mlops_ci(*arguments: str, environ: dict[str, str]) -> str:
 
 def git(folder: Path, *arguments: str) -> None:
     subprocess.run(
-        ["git", "-C", str(folder), "-c", "user.name=bench", "-c", "user.email=bench@localhost", *arguments],
+        ["git", "-C", str(folder), "-c", "user.name=bench",
+         "-c", "user.email=bench@localhost", *arguments],
         check=True, capture_output=True,
     )  # fmt: skip
 
@@ -70,8 +71,8 @@ def main() -> None:
             == 0
         )
         repository = work / "repo"
-        shutil.copytree(PROJECT / "examples" / "churn", repository,
-                        ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__"))  # fmt: skip
+        skipped = shutil.ignore_patterns("build", ".mlops-ci", "__pycache__")
+        shutil.copytree(PROJECT / "examples" / "churn", repository, ignore=skipped)
         image = f"{registry.host}/acme/bench-model"
         for path in [repository / "mlops.yaml", *(repository / "deploy").rglob("*.*")]:
             text = path.read_text().replace("ghcr.io/acme/churn-model", image)
@@ -116,7 +117,7 @@ def main() -> None:
             raise SystemExit(
                 f"the fake answered off GitHub's description: {fake.schema_errors[:3]}"
             )
-        print(json.dumps(figures, indent=1))
+        print(json.dumps(figures))
     finally:
         if fake is not None:
             fake.stop()
