@@ -8,6 +8,7 @@ only when its text changed. Nothing changed means no write at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from mlops_ci.stages.image import DockerBuilt, ImageTools, image_settings, load_
 from mlops_ci.stages.workspace import StageInputError, Workspace
 
 REMOTE = "origin"
+log = logging.getLogger(__name__)
 IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
 PUBLISHED = "publish"
 
@@ -328,8 +330,15 @@ def release_publish(workspace: Workspace, github: GitHub, tools: ImageTools) -> 
         aliases = {environment or "production"}
         if environment is None or environment == "production":
             aliases.add("production")
-        for alias in sorted(aliases):
-            tracker.move_alias(alias, candidate, workspace.now())
+        if tracker.model_version_of(candidate) is None:
+            log.warning(
+                "%s is not registered in MLflow (built with --no-tracking?); its aliases were "
+                "not moved: `mlops-ci sync` registers it, then publish again",
+                candidate,
+            )
+        else:
+            for alias in sorted(aliases):
+                tracker.move_alias(alias, candidate, workspace.now())
     release, release_made = github.create_release(
         tag, f"{manifest.model.name} {final}", _notes(pull.body), head
     )

@@ -98,3 +98,13 @@ def test_failures_are_clear_and_the_token_stays_hidden(github: FakeGitHub) -> No
         connect({"GITHUB_REPOSITORY": "acme/models"})
     with pytest.raises(UsageError, match="GITHUB_REPOSITORY"):
         connect({"GITHUB_TOKEN": TOKEN})
+
+
+def test_writes_are_spaced_as_github_asks(github: FakeGitHub, repository: Path) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    waits: list[float] = []
+    client = GitHub("acme/models", TOKEN, github.url, write_pause=1.0, sleep=waits.append)
+    pull = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    client.add_labels(pull.number, ["release"])
+    assert len(waits) == 1
+    assert 0.5 < waits[0] <= 1.0  # the second write waited for the rest of the second

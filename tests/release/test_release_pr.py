@@ -4,9 +4,11 @@ GitHub over that origin, a real registry with the candidate's image."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -18,13 +20,21 @@ from tests.services import RegistryServer
 MODEL = "churn-classifier"
 
 
+class Released(NamedTuple):
+    repository: Path
+    fake: FakeGitHub
+    environ: dict[str, str]
+    image: str
+
+
 @pytest.fixture
 def released_repo(
     example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
-) -> Iterator[tuple[Path, FakeGitHub, dict[str, str]]]:
+) -> Iterator[Released]:
     """The example with a validated candidate whose image is in the registry, main pushed
     to a bare origin that the fake GitHub serves."""
-    image = f"{registry.host}/acme/released-model"
+    # A repository per test: the registry is shared by the session.
+    image = f"{registry.host}/acme/{re.sub('[^a-z0-9]+', '-', tmp_path.name.lower()).strip('-')}"
     use_image(example_copy, image, base_image)
     for path in (example_copy / "deploy").rglob("*.*"):
         path.write_text(path.read_text().replace("ghcr.io/acme/churn-model", image))
@@ -45,15 +55,15 @@ def released_repo(
         "GITHUB_API_URL": fake.url,
         "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
     }
-    yield example_copy, fake, environ
+    yield Released(example_copy, fake, environ, image)
     fake.stop()
     assert fake.schema_errors == []
 
 
 def test_a_release_pull_request_opens_once_and_stays_quiet(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+    released_repo: Released, cli: CliRunner
 ) -> None:
-    repository, fake, environ = released_repo
+    repository, fake, environ, image = released_repo
     manifest = str(repository / "mlops.yaml")
     opened = cli("release", "pr", "-f", manifest, "--json", environ=environ)
     assert opened.status == 0, opened.err
@@ -74,7 +84,7 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     bare = fake.bare
     branch = f"refs/heads/{result['branch']}"
     staging = git(bare, "show", f"{branch}:deploy/staging/mlapp.yaml")
-    assert f"released-model:1.44.0@{result['digest']}" in staging
+    assert f"{image}:1.44.0@{result['digest']}" in staging
     assert "version: 1.44.0 " in git(bare, "show", f"{branch}:mlops.yaml")
     assert git(bare, "show", f"{branch}:CHANGELOG.md").startswith(
         f"# Changelog\n\n## {MODEL} 1.44.0"
@@ -88,9 +98,15 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     rerun = fake.calls[before:]
     assert rerun == [("GET", "/repos/acme/models/pulls")]  # one read, zero writes
 
+    production = cli(
+        "release", "pr", "-f", manifest, "--environment", "production", environ=environ
+    )
+    assert production.status == 2
+    assert "production opens after staging" in production.err
+
     # A new candidate: the same pull request, its branch and text updated.
     commit(repository, "fix: a better threshold", touch="notes.txt")
-    assert cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    assert cli("run", "-f", manifest, environ=ENVIRON).status == 0
     assert cli("image", "build", "-f", manifest).status == 0
     assert cli("image", "push", "-f", manifest).status == 0
     git(repository, "push", "-q", "origin", "HEAD:main")
@@ -108,19 +124,22 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     assert "1.44.0-rc.2" in fake.pulls[1].body
     assert git(bare, "rev-parse", f"{branch}^").strip() == git(bare, "rev-parse", "main").strip()
 
-    production = cli(
-        "release", "pr", "-f", manifest, "--environment", "production", environ=environ
-    )
-    assert production.status == 2
-    assert "production opens after staging" in production.err
+    # The merge, then publish: the second candidate is what ships.
+    fake.route("PUT", "/repos/acme/models/pulls/1/merge", {}, {})
+    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    published = cli("release", "publish", "-f", manifest, "--json", environ=environ)
+    assert published.status == 0, published.err
+    shipped = json.loads(published.out)
+    assert (shipped["candidate"], shipped["digest"]) == ("1.44.0-rc.2", second["digest"])
+    assert embedded_tracker(repository).alias_target("staging") == "1.44.0-rc.2"
 
 
 def test_merge_then_publish_once(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner, registry: RegistryServer
+    released_repo: Released, cli: CliRunner, registry: RegistryServer
 ) -> None:
     from tests.services import skopeo
 
-    repository, fake, environ = released_repo
+    repository, fake, environ, image = released_repo
     manifest = str(repository / "mlops.yaml")
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
     fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
@@ -138,9 +157,7 @@ def test_merge_then_publish_once(
     assert list(fake.releases) == [f"{MODEL}@1.44.0"]
     assert "released" in fake.pulls[1].labels
     for tag in ("1.44.0", "staging"):
-        inspected = skopeo(
-            "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/released-model:{tag}"
-        )
+        inspected = skopeo("inspect", "--tls-verify=false", f"docker://{image}:{tag}")
         assert json.loads(inspected.stdout)["Digest"] == opened["digest"]
 
     tracker = embedded_tracker(repository)
@@ -155,12 +172,12 @@ def test_merge_then_publish_once(
 
 
 def test_two_publishes_at_once_make_one_tag_and_one_release(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+    released_repo: Released, cli: CliRunner
 ) -> None:
     import os
     import sys
 
-    repository, fake, environ = released_repo
+    repository, fake, environ, _image = released_repo
     manifest = str(repository / "mlops.yaml")
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
     fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
@@ -193,10 +210,8 @@ def test_two_publishes_at_once_make_one_tag_and_one_release(
     assert fake.pulls[1].labels.count("released") == 1
 
 
-def test_bad_input_leaves_github_untouched(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
-) -> None:
-    repository, fake, environ = released_repo
+def test_bad_input_leaves_github_untouched(released_repo: Released, cli: CliRunner) -> None:
+    repository, fake, environ, image = released_repo
     manifest = str(repository / "mlops.yaml")
     no_token = {k: v for k, v in environ.items() if k != "GITHUB_TOKEN"}
     refused = cli("release", "pr", "-f", manifest, environ=no_token)
@@ -204,7 +219,7 @@ def test_bad_input_leaves_github_untouched(
     assert "no GitHub token: set GITHUB_TOKEN" in refused.err
 
     staging = repository / "deploy" / "staging" / "mlapp.yaml"
-    staging.write_text(staging.read_text().replace("acme/released-model", "acme/other-model"))
+    staging.write_text(staging.read_text().replace(image, f"{image}-other"))
     commit(repository, "chore: point staging elsewhere")
     git(repository, "push", "-q", "origin", "HEAD:main")
     broken = cli("release", "pr", "-f", manifest, "--version", "1.44.0-rc.1", environ=environ)
@@ -215,9 +230,9 @@ def test_bad_input_leaves_github_untouched(
 
 
 def test_the_branch_follows_the_base_and_protection_is_reported(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner
+    released_repo: Released, cli: CliRunner
 ) -> None:
-    repository, fake, environ = released_repo
+    repository, fake, environ, _image = released_repo
     manifest = str(repository / "mlops.yaml")
     # GitHub Enterprise answers under /api/v3.
     enterprise = {**environ, "GITHUB_API_URL": f"{fake.url}/api/v3"}
@@ -268,13 +283,12 @@ def test_the_branch_follows_the_base_and_protection_is_reported(
 
 
 def test_a_rollback_pins_the_earlier_digest_again(
-    released_repo: tuple[Path, FakeGitHub, dict[str, str]], cli: CliRunner, registry: RegistryServer
+    released_repo: Released, cli: CliRunner, registry: RegistryServer
 ) -> None:
     from tests.services import skopeo
 
-    repository, fake, environ = released_repo
+    repository, fake, environ, image = released_repo
     manifest = str(repository / "mlops.yaml")
-    image = f"{registry.host}/acme/released-model"
     # 1.43.13 as publish would have left it: its tag in the registry.
     copied = skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
                     f"docker://{image}:1.44.0-rc.1", f"docker://{image}:1.43.13")  # fmt: skip
@@ -306,3 +320,25 @@ def test_a_rollback_pins_the_earlier_digest_again(
     unknown = cli("release", "pr", "-f", manifest, "--rollback-to", "1.2.3", environ=environ)
     assert unknown.status == 2
     assert "only a published version can be rolled back to" in unknown.err
+
+
+def test_a_tag_at_another_commit_stops_publish(
+    released_repo: Released, cli: CliRunner, registry: RegistryServer
+) -> None:
+    from tests.services import skopeo
+
+    repository, fake, environ, image = released_repo
+    manifest = str(repository / "mlops.yaml")
+    opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
+    git(repository, "tag", "-a", "-m", "by hand", f"{MODEL}@1.44.0", "HEAD")
+    git(repository, "push", "-q", "origin", f"refs/tags/{MODEL}@1.44.0")
+    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
+    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    before = len(fake.writes)
+    stopped = cli("release", "publish", "-f", manifest, "--no-tracking", environ=environ)
+    assert stopped.status == 2
+    assert f"the tag {MODEL}@1.44.0 exists on origin" in stopped.err
+    assert "nothing was published" in stopped.err
+    assert len(fake.writes) == before  # no release, no label
+    listed = skopeo("list-tags", "--tls-verify=false", f"docker://{image}")
+    assert "1.44.0" not in json.loads(listed.stdout)["Tags"]  # nothing promoted
