@@ -19,6 +19,7 @@ import pytest
 
 from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
 from mlops_ci.cli.main import main
+from tests.github.fake import FakeGitHub
 from tests.services import RegistryServer, TokenServer, busybox_layout, skopeo
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -265,3 +266,18 @@ def base_image(registry: RegistryServer, base_layout: Path) -> str:
     )  # fmt: skip
     assert copied.returncode == 0, copied.stderr
     return reference
+
+
+@pytest.fixture
+def github(repository: Path, tmp_path: Path) -> Iterator[FakeGitHub]:
+    """The fake, serving acme/models; ``repository`` has it as origin, main pushed."""
+    (repository / "README.md").write_text("models\n")
+    commit(repository, "initial")
+    bare = tmp_path / "models.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repository), str(bare)], check=True)
+    git(repository, "remote", "add", "origin", str(bare))
+    git(repository, "fetch", "-q", "origin")
+    fake = FakeGitHub(bare)
+    yield fake
+    fake.stop()
+    assert fake.schema_errors == []

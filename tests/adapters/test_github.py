@@ -12,8 +12,6 @@ from mlops_ci.errors import ServiceError, UsageError
 from tests.github.fake import TOKEN, FakeGitHub, Fault
 from tests.github.test_fake import push_branch
 
-pytest_plugins = ["tests.github.conftest"]
-
 
 def adapter(fake: FakeGitHub, waits: list[float] | None = None) -> GitHub:
     sleep = waits.append if waits is not None else (lambda seconds: None)
