@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,28 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def serve(
+    handle: Callable[[http.server.BaseHTTPRequestHandler], None],
+) -> http.server.ThreadingHTTPServer:
+    """A threaded HTTP/1.1 server on a free port of 127.0.0.1 that gives every request,
+    whatever its method, to ``handle``; it runs until ``shutdown()``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _handle(self) -> None:
+            handle(self)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def _stop(process: subprocess.Popen[bytes] | None) -> None:
@@ -283,23 +306,8 @@ class FaultyProxy:
         self.faults: list[Fault] = []
         self.seen: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                proxy.forward(self)
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(self.forward)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -394,18 +402,8 @@ class TokenServer:
         folder.mkdir(parents=True, exist_ok=True)
         self.bundle = folder / "token.pem"
         self.bundle.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
-        service = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                service.answer(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(self.answer)
         self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def registry_auth(self) -> str:
         return (

@@ -60,6 +60,12 @@ def released_repo(
     assert fake.schema_errors == []
 
 
+def merge(released: Released, number: int) -> None:
+    """The merge button, then the base branch pulled into the work tree."""
+    released.fake.route("PUT", f"/repos/acme/models/pulls/{number}/merge", {}, {})
+    git(released.repository, "pull", "-q", "--no-rebase", "origin", "main")
+
+
 def test_a_release_pull_request_opens_once_and_stays_quiet(
     released_repo: Released, cli: CliRunner
 ) -> None:
@@ -125,8 +131,7 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     assert git(bare, "rev-parse", f"{branch}^").strip() == git(bare, "rev-parse", "main").strip()
 
     # The merge, then publish: the second candidate is what ships.
-    fake.route("PUT", "/repos/acme/models/pulls/1/merge", {}, {})
-    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    merge(released_repo, 1)
     published = cli("release", "publish", "-f", manifest, "--json", environ=environ)
     assert published.status == 0, published.err
     shipped = json.loads(published.out)
@@ -142,8 +147,7 @@ def test_merge_then_publish_once(
     repository, fake, environ, image = released_repo
     manifest = str(repository / "mlops.yaml")
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
-    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
-    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    merge(released_repo, opened["number"])
     assert git(repository, "rev-parse", "HEAD").strip() == fake.pulls[1].merge_commit_sha
 
     published = cli("release", "publish", "-f", manifest, "--json", environ=environ)
@@ -180,8 +184,7 @@ def test_two_publishes_at_once_make_one_tag_and_one_release(
     repository, fake, environ, _image = released_repo
     manifest = str(repository / "mlops.yaml")
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
-    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
-    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    merge(released_repo, opened["number"])
     command = [
         sys.executable,
         "-m",
@@ -332,8 +335,7 @@ def test_a_tag_at_another_commit_stops_publish(
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
     git(repository, "tag", "-a", "-m", "by hand", f"{MODEL}@1.44.0", "HEAD")
     git(repository, "push", "-q", "origin", f"refs/tags/{MODEL}@1.44.0")
-    fake.route("PUT", f"/repos/acme/models/pulls/{opened['number']}/merge", {}, {})
-    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    merge(released_repo, opened["number"])
     before = len(fake.writes)
     stopped = cli("release", "publish", "-f", manifest, "--no-tracking", environ=environ)
     assert stopped.status == 2
