@@ -110,6 +110,9 @@ def release_pr(
     if pull is None:
         pull = github.create_pull(plan.title, plan.body, plan.branch, base)
         created = True
+        if (pull.title, pull.body.strip()) != (plan.title, plan.body.strip()):
+            # Another run opened it first (GitHub said 422): this one's text wins.
+            github.update_pull(pull.number, plan.title, plan.body)
         if release.pull_request.labels:
             github.add_labels(pull.number, release.pull_request.labels)
         if release.pull_request.reviewers:
