@@ -13,12 +13,22 @@ from typing import TextIO
 
 from mlops_ci import __version__
 from mlops_ci.adapters.gha import SecretMasker
-from mlops_ci.cli import deploy, image, manifest, prune, release, stages, sync, version
+from mlops_ci.cli import (
+    changed,
+    deploy,
+    image,
+    manifest,
+    prune,
+    release,
+    stages,
+    sync,
+    version,
+)
 from mlops_ci.cli.options import Console, apply_environment
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 Handler = Callable[[argparse.Namespace, Console], int]
-_COMMAND_GROUPS = (manifest, stages, image, release, deploy, version, sync, prune)
+_COMMAND_GROUPS = (manifest, stages, image, release, deploy, version, changed, sync, prune)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -102,3 +102,9 @@ def test_release_calls_benchmark_counts_within_the_budget() -> None:
     assert figures["new"]["calls"] <= 12  # type: ignore[index]
     assert figures["update"]["calls"] <= 8  # type: ignore[index]
     assert (figures["rerun"]["reads"], figures["rerun"]["writes"]) == (1, 0)  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_changed_benchmark_names_exactly_the_models_touched() -> None:
+    figures = run_benchmark("changed.py", "--models", "20", "--runs", "1")
+    assert figures["named"] == ["m007", "m042"]
