@@ -106,5 +106,5 @@ def test_release_calls_benchmark_counts_within_the_budget() -> None:
 
 @pytest.mark.slow
 def test_changed_benchmark_names_exactly_the_models_touched() -> None:
-    figures = run_benchmark("changed.py", "--models", "20", "--runs", "1")
+    figures = run_benchmark("changed.py", "--models", "50", "--runs", "1")
     assert figures["named"] == ["m007", "m042"]
