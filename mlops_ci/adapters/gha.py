@@ -73,6 +73,13 @@ def set_output(name: str, value: str, environ: Mapping[str, str]) -> None:
     _append(environ, "GITHUB_OUTPUT", _heredoc(name, value))
 
 
+def set_outputs(values: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """Step outputs when this runs as an Actions step (GITHUB_OUTPUT set); else nothing."""
+    if environ.get("GITHUB_OUTPUT"):
+        for name, value in values.items():
+            set_output(name, value, environ)
+
+
 def append_summary(markdown: str, environ: Mapping[str, str]) -> None:
     """Add markdown to the job's step summary (``$GITHUB_STEP_SUMMARY``)."""
     _append(

@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def changed_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.gha import set_output
+    from mlops_ci.adapters.gha import set_outputs
     from mlops_ci.core.changed import DEFAULT_IGNORE, Affected, affected_models
 
     repository = find_repository(Path.cwd()).resolve()
@@ -72,10 +72,14 @@ def changed_command(arguments: argparse.Namespace, console: Console) -> int:
         for a in affected
     ]
     matrix = json.dumps({"include": include}, separators=(",", ":"))
-    if console.environ.get("GITHUB_OUTPUT"):
-        set_output("matrix", matrix, console.environ)
-        set_output("models", " ".join(a.model.name for a in affected), console.environ)
-        set_output("any", "true" if affected else "false", console.environ)
+    set_outputs(
+        {
+            "matrix": matrix,
+            "models": " ".join(a.model.name for a in affected),
+            "any": "true" if affected else "false",
+        },
+        console.environ,
+    )
     if arguments.json:
         console.out.write(
             json.dumps(

@@ -168,6 +168,12 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
         summary = {"reference": f"oci:{result}", "digest": image.digest}
         line = f"wrote {image.name}:{image.version} {image.digest} into {result}"
     _render(console, arguments.json, summary, line)
+    from mlops_ci.adapters.gha import set_outputs
+
+    set_outputs(
+        {"digest": str(summary["digest"]), "reference": str(summary["reference"])},
+        console.environ,
+    )
     return ExitStatus.PASSED
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from mlops_ci.adapters.gha import set_outputs
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
@@ -127,4 +128,7 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(f"{done.tag} is already released ({done.release_url})\n")
     else:
         console.out.write(f"released {done.tag} ({done.digest[:19]}): {done.release_url}\n")
+    set_outputs(
+        {"tag": done.tag, "version": done.version, "release": done.release_url}, console.environ
+    )
     return ExitStatus.PASSED

@@ -78,7 +78,7 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
 
 
 def stage_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.gha import append_summary
+    from mlops_ci.adapters.gha import append_summary, set_outputs
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
@@ -104,6 +104,14 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(terminal(report))
     if console.environ.get("GITHUB_STEP_SUMMARY"):
         append_summary(markdown(report), console.environ)
+    set_outputs(
+        {
+            "verdict": str(report["verdict"]),
+            "version": str(report["version"] or ""),
+            "state": str(report["state"] or ""),
+        },
+        console.environ,
+    )
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
 
 
