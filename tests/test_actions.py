@@ -102,3 +102,45 @@ def test_install_locates_the_actions_own_sources(tmp_path: Path) -> None:
     values = dict(line.split("=", 1) for line in done.stdout.splitlines())
     assert re.fullmatch(r"[0-9a-f]{40}", values["key"])
     assert values["venv"] == f"{tmp_path}/mlops-ci/{values['key']}"
+
+
+WORKFLOWS = sorted(
+    [
+        *(PROJECT / ".github" / "workflows").glob("*.yml"),
+        *(PROJECT / "examples" / "workflows").glob("*.yml"),
+    ]
+)
+
+
+def test_github_accepts_every_workflow_and_zizmor_finds_nothing() -> None:
+    schema = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+         *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    audit = subprocess.run(
+        [tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress",
+         *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    # Every ignore says why.
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            if "zizmor: ignore" in line:
+                assert " -- " in line.split("zizmor: ignore", 1)[1], f"{path}: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_grant_least_privilege(path: Path) -> None:
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow["permissions"] == {}, f"{path}: permissions: {{}} at the top"
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path}: job {name} grants its own permissions"
+        for step in job.get("steps", []):
+            assert "${{" not in str(step.get("run", "")), (
+                f"{path}: {step.get('name')} expands in run:"
+            )
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{path}: {step.get('name')}"
