@@ -6,6 +6,7 @@ thousands of tags is read in one process start.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -37,8 +38,28 @@ class Tag:
 class Git:
     """A work tree, read with the git command line."""
 
-    def __init__(self, work_tree: Path) -> None:
+    def __init__(self, work_tree: Path, environ: Mapping[str, str] | None = None) -> None:
         self.work_tree = work_tree
+        # None: git's own environment; else git runs with this one (credentials for pushes).
+        self._environ = dict(environ) if environ is not None else None
+
+    def authenticated(self, environ: Mapping[str, str]) -> Git:
+        """This work tree, with ``GITHUB_TOKEN`` given to git for the GitHub server
+        (``GITHUB_SERVER_URL``) when ``origin`` is there over HTTPS: checkouts made with
+        ``persist-credentials: false`` can still push the release branch and tags. The
+        token goes through git's environment (``GIT_CONFIG_*``), never its arguments."""
+        token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+        server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        origin = self.run("remote", "get-url", "origin", check=False).strip()
+        if not token or not origin.startswith(server + "/"):
+            return self
+        header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        extra = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {header}",
+        }
+        return Git(self.work_tree, {**os.environ, **extra})
 
     def run(self, *arguments: str, check: bool = True) -> str:
         try:
@@ -47,6 +68,7 @@ class Git:
                 capture_output=True,
                 text=True,
                 check=False,
+                env=self._environ,
             )
         except FileNotFoundError:
             raise GitError("git is not installed; install it (apt-get install git)") from None
@@ -178,6 +200,7 @@ class Git:
             capture_output=True,
             text=True,
             check=False,
+            env=self._environ,
         )  # fmt: skip
         if result.returncode != 0:
             problem = result.stderr.strip().splitlines()

@@ -69,7 +69,7 @@ def release_pr(
         target = _environment(workspace, release.environments, environment, final)
         candidate = _candidate(workspace, record, final, tools)
     base = release.pull_request.base
-    git = workspace.git
+    git = workspace.git.authenticated(workspace.environ)
     base_sha = git.fetch(REMOTE, base)
     repository = manifest.repository
     manifest_path = manifest.path.relative_to(repository).as_posix()
@@ -126,7 +126,7 @@ def release_pr(
 def _push(workspace: Workspace, plan: ReleasePlan, base_sha: str) -> bool:
     """One commit with every change, on ``base_sha``; pushed unless the branch already
     holds the same tree on the same base."""
-    git = workspace.git
+    git = workspace.git.authenticated(workspace.environ)
     files = {}
     for change in plan.changes:
         before = git.show(base_sha, change.path)
@@ -408,7 +408,7 @@ def _marker(body: str) -> dict[str, Any] | None:
 def _tag(workspace: Workspace, tag: str, commit: str, message: str) -> bool:
     """The annotated tag at ``commit``, here and on the remote; False when it was there
     already at that commit. At another commit: a hard error, and nothing else is done."""
-    git = workspace.git
+    git = workspace.git.authenticated(workspace.environ)
     remote = git.remote_tag(REMOTE, tag)
     local = next((t for t in git.tags() if t.name == tag), None)
     for where, found in (("on origin", remote), ("here", local.commit if local else None)):

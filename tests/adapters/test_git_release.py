@@ -80,3 +80,22 @@ def test_a_push_that_lost_a_race_is_refused(clone: Git) -> None:
         work.push_branch("origin", second, "mlops-ci/release/m", expected=None)
     work.push_branch("origin", second, "mlops-ci/release/m", expected=first)
     assert work.remote_branch("origin", "mlops-ci/release/m") == second
+
+
+def test_a_token_reaches_git_for_the_github_server_only(repository: Path) -> None:
+    import base64
+
+    commit(repository, "initial")
+    git(repository, "remote", "add", "origin", "https://github.com/acme/models.git")
+    plain = Git(repository)
+    token = "ghs_example0123456789"  # noqa: S105 (a made-up token)
+    with_token = plain.authenticated({"GITHUB_TOKEN": token})
+    header = with_token.run("config", "--get", "http.https://github.com/.extraheader").strip()
+    expected = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    assert header == f"AUTHORIZATION: basic {expected}"
+    assert plain.authenticated({}) is plain  # no token: git as it is
+    enterprise = plain.authenticated(
+        {"GITHUB_TOKEN": token, "GITHUB_SERVER_URL": "https://ghe.example"}
+    )
+    assert enterprise is plain  # origin is not on that server
+    assert plain.run("config", "--get", "http.https://github.com/.extraheader", check=False) == ""
