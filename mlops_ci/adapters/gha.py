@@ -11,6 +11,7 @@ free for a command's --json output.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -71,6 +72,25 @@ def set_output(name: str, value: str, environ: Mapping[str, str]) -> None:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
         raise UsageError(f"output name {name!r} is not valid; use letters, digits, _ and -")
     _append(environ, "GITHUB_OUTPUT", _heredoc(name, value))
+
+
+def pull_request_number(environ: Mapping[str, str]) -> int | None:
+    """The pull request this workflow run is for (``GITHUB_EVENT_PATH``'s
+    ``pull_request.number``), or None for any other event. The event file is outside input:
+    anything but a positive number there is no pull request."""
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
+    return (
+        number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+    )
 
 
 def set_outputs(values: Mapping[str, str], environ: Mapping[str, str]) -> None:

@@ -160,6 +160,30 @@ class GitHub:
             lambda: [_pull(p) for p in self._repo.get_commit(sha).get_pulls()],
         )
 
+    def upsert_comment(self, number: int, marker: str, body: str) -> tuple[str, bool]:
+        """The one comment of ``number`` that holds ``marker``, made or updated to ``body``
+        (which must hold the marker); its address and whether anything was written."""
+        issue = self._repo.get_issue(number)
+
+        def mine() -> Any:
+            for comment in issue.get_comments():
+                if marker in (comment.body or ""):
+                    return comment
+            return None
+
+        found = self._read("read the pull request's comments", mine)
+        if found is not None:
+            if (found.body or "").strip() == body.strip():
+                return str(found.html_url), False
+            self._write(
+                "update the comment", lambda: found.edit(body), read_back=None, idempotent=True
+            )
+            return str(found.html_url), True
+        made = self._write(
+            "comment on the pull request", lambda: issue.create_comment(body), read_back=mine
+        )
+        return str(made.html_url), True
+
     # -- releases -----------------------------------------------------------------------
 
     def release(self, tag: str) -> dict[str, Any] | None:

@@ -75,6 +75,12 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write records only; leave MLflow for a later `mlops-ci sync`",
     )
+    parser.add_argument(
+        "--pr-comment",
+        action="store_true",
+        help="in a pull request's workflow run, keep one comment per model with the report "
+        "(updated in place; needs GITHUB_TOKEN with pull-requests: write)",
+    )
 
 
 def stage_command(arguments: argparse.Namespace, console: Console) -> int:
@@ -104,6 +110,8 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(terminal(report))
     if console.environ.get("GITHUB_STEP_SUMMARY"):
         append_summary(markdown(report), console.environ)
+    if getattr(arguments, "pr_comment", False):
+        _comment(manifest.model.name, markdown(report), console)
     set_outputs(
         {
             "verdict": str(report["verdict"]),
@@ -113,6 +121,22 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         console.environ,
     )
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
+
+
+def _comment(model: str, report: str, console: Console) -> None:
+    """The model's one comment on the pull request, made or updated with this report."""
+    import logging
+
+    from mlops_ci.adapters.gha import pull_request_number
+    from mlops_ci.adapters.github import connect
+
+    number = pull_request_number(console.environ)
+    if number is None:
+        logging.getLogger(__name__).info("not a pull request's run: no comment")
+        return
+    marker = f"<!-- mlops-ci:check model={model} -->"
+    url, written = connect(console.environ).upsert_comment(number, marker, f"{report}\n{marker}\n")
+    console.err.write(f"{'commented' if written else 'comment up to date'}: {url}\n")
 
 
 def _run_stage(workspace: Workspace, stage: str, version: str | None) -> StageResult:

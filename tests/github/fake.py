@@ -60,6 +60,7 @@ class FakeGitHub:
         self.name = name
         self.pulls: dict[int, Pull] = {}
         self.releases: dict[str, dict[str, Any]] = {}
+        self.comments: dict[int, dict[str, Any]] = {}  # id → {issue, body}
         self.calls: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
         self.schema_errors: list[str] = []
@@ -170,6 +171,9 @@ class FakeGitHub:
             ("POST", r"/issues/(\d+)/labels", lambda n: self._label(self._get(n), body)),
             ("GET", r"/commits/([0-9a-f]+)/pulls", lambda sha: (200, self._pulls_of(sha))),
             ("GET", r"/releases/tags/(.+)", self._release),
+            ("GET", r"/issues/(\d+)/comments", lambda n: (200, self._list_comments(n))),
+            ("POST", r"/issues/(\d+)/comments", lambda n: self._comment(n, body)),
+            ("PATCH", r"/issues/comments/(\d+)", lambda c: self._edit_comment(c, body)),
             ("POST", r"/releases", lambda: self._create_release(body)),
         ]
         for verb, pattern, action in routes:
@@ -320,6 +324,43 @@ class FakeGitHub:
         )
         self.releases[tag] = release
         return 201, release
+
+    def _comment_values(self, number: int, comment_id: int) -> dict[str, Any]:
+        repo = f"/repos/{self.owner}/{self.name}"
+        return {
+            "id": comment_id,
+            "body": self.comments[comment_id]["body"],
+            "user": {"login": "mlops-ci"},
+            "url": f"{self.url}{repo}/issues/comments/{comment_id}",
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{number}#c{comment_id}",
+            "issue_url": f"{self.url}{repo}/issues/{number}",
+        }
+
+    def _list_comments(self, number: str) -> list[Any]:
+        self._get(number)
+        path = f"/repos/{self.owner}/{self.name}/issues/{number}/comments"
+        return [
+            schema.filled_item("GET", path, 200, self._comment_values(int(number), i), self._links)
+            for i, c in sorted(self.comments.items())
+            if c["issue"] == int(number)
+        ]
+
+    def _comment(self, number: str, body: dict[str, Any]) -> tuple[int, Any]:
+        self._get(number)
+        comment_id = len(self.comments) + 1
+        self.comments[comment_id] = {"issue": int(number), "body": str(body.get("body", ""))}
+        path = f"/repos/{self.owner}/{self.name}/issues/{number}/comments"
+        values = self._comment_values(int(number), comment_id)
+        return 201, schema.filled("POST", path, 201, values, self._links)
+
+    def _edit_comment(self, comment_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        found = self.comments.get(int(comment_id))
+        if found is None:
+            raise _Answer(404, {"message": "Not Found"})
+        found["body"] = str(body.get("body", found["body"]))
+        path = f"/repos/{self.owner}/{self.name}/issues/comments/{comment_id}"
+        values = self._comment_values(found["issue"], int(comment_id))
+        return 200, schema.filled("PATCH", path, 200, values, self._links)
 
     def _pull(self, pull: Pull, method: str = "GET", status: int = 200) -> Any:
         """The pull request as the answer of ``method`` on its path (their schemas differ)."""
