@@ -8,7 +8,7 @@ included, stays as it was.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from mlops_ci.deploy.text import (
     value_splice,
 )
 from mlops_ci.errors import UsageError
-from mlops_ci.image.reference import parse_reference
+from mlops_ci.image.reference import in_repository
 
 SLOTS = ("blue", "green")
 _POD_TEMPLATES = {
@@ -74,11 +74,13 @@ def image_sites(text: str, file: str, repository: str) -> list[ImageSite]:
         name = str((document.get("metadata") or {}).get("name", ""))
         for group in ("initContainers", "containers"):
             for index, container in enumerate(pod.get(group) or []):
-                if isinstance(container, Mapping) and _ours(container.get("image"), repository):
+                if isinstance(container, Mapping) and in_repository(
+                    container.get("image"), repository
+                ):
                     found.append(_site(kind, name, f"{group}[{index}].image", container, "image"))
         for index, volume in enumerate(pod.get("volumes") or []):
             source = volume.get("image") if isinstance(volume, Mapping) else None
-            if isinstance(source, Mapping) and _ours(source.get("reference"), repository):
+            if isinstance(source, Mapping) and in_repository(source.get("reference"), repository):
                 where = f"volumes[{index}].image.reference"
                 found.append(_site(kind, name, where, source, "reference"))
     return found
@@ -182,15 +184,6 @@ def _splice(text: str, site: ImageSite, reference: str, file: str) -> Splice:
     return value_splice(row, site.line, site.column, end, quoted(reference, quote))
 
 
-def _ours(value: object, repository: str) -> bool:
-    if not isinstance(value, str) or not value:
-        return False
-    try:
-        return parse_reference(value).name == parse_reference(repository).name
-    except UsageError:
-        return False
-
-
 def _dig(document: Mapping[str, Any], path: Sequence[str]) -> Any:
     value: Any = document
     for key in path:
@@ -203,8 +196,3 @@ def _dig(document: Mapping[str, Any], path: Sequence[str]) -> Any:
 def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
-
-
-def documents(text: str, file: str) -> Iterator[Any]:
-    """The file's documents as plain data (for checks and tests)."""
-    yield from load_documents(text, file)

@@ -11,7 +11,7 @@ from typing import Any
 
 from mlops_ci.deploy.text import DeployFileError, Splice, apply_splices
 from mlops_ci.errors import UsageError
-from mlops_ci.image.reference import parse_reference
+from mlops_ci.image.reference import in_repository
 
 _IMAGE = re.compile(r'\bimage\s*=\s*"([^"\\]*)"')
 _SETTING = re.compile(r"\b(canary|auto_promote)\s*=\s*([A-Za-z0-9_]+)")
@@ -45,7 +45,7 @@ def pin_images(text: str, file: str, repository: str, reference: str) -> str:
         for match in _IMAGE.finditer(code.text):
             start, end = match.span(1)
             value = lines[code.line][start:end]
-            if _ours(value, repository):
+            if in_repository(value, repository):
                 splices.append(Splice(code.line, start, end, reference))
     if not splices:
         raise DeployFileError(
@@ -186,10 +186,3 @@ def _code_lines(lines: list[str]) -> Iterator[Code]:
                 out.append(char)
             position += 1
         yield Code(number, "".join(out))
-
-
-def _ours(value: str, repository: str) -> bool:
-    try:
-        return parse_reference(value).name == parse_reference(repository).name
-    except UsageError:
-        return False

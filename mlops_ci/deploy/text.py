@@ -8,7 +8,7 @@ files are parsed to find where a value sits, and the text is spliced there.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlops_ci.errors import ExitStatus, MlopsCiError
@@ -88,7 +88,3 @@ def quoted(value: str, quote: str) -> str:
     if quote == "'":
         return "'" + value.replace("'", "''") + "'"
     return value
-
-
-def line_numbers(lines: Sequence[int]) -> str:
-    return ", ".join(str(line + 1) for line in lines)

@@ -84,3 +84,14 @@ def check_tag(tag: str) -> str:
 def registry_tag(version: str) -> str:
     """A version as a tag: semver's ``+build`` has no place in a tag; Docker writes ``_``."""
     return check_tag(version.replace("+", "_"))
+
+
+def in_repository(value: object, repository: str) -> bool:
+    """Whether ``value`` names an image of ``repository`` (any tag or digest); text that is
+    no image reference names none."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        return parse_reference(value).name == parse_reference(repository).name
+    except UsageError:
+        return False

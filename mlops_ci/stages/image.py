@@ -20,9 +20,10 @@ from mlops_ci.artifacts import walk_artifacts
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.retention import ImageDeletion, plan_image_deletions
 from mlops_ci.errors import ServiceError, UsageError
-from mlops_ci.image.base import BlobCache, Registry, resolve_base
+from mlops_ci.image.base import BlobCache, resolve_base
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image
 from mlops_ci.image.deploy_script import ShippedFile
+from mlops_ci.image.oci import sha256_digest
 from mlops_ci.image.publish import Blobs, PushResult, push, write_oci_layout
 from mlops_ci.image.reference import Reference, parse_reference, registry_tag
 from mlops_ci.manifest.model import Image
@@ -112,7 +113,7 @@ def build_candidate_image(
     files = walk_artifacts(build.artifacts)
     if settings.uses_docker:
         return _build_with_docker(workspace, record, settings, build.artifacts, epoch)
-    base = resolve_base(settings.base, _as_registry(tools), tools.cache)
+    base = resolve_base(settings.base, tools.registry, tools.cache)
     cache = DigestCache(workspace.manifest.repository / STATE_FOLDER / "images" / "digests.json")
     image = build_image(
         workspace.manifest.model.name,
@@ -254,9 +255,21 @@ def promote_image(
     if repository.startswith("oci:"):
         raise UsageError("promote works on a registry; release.image.repository is a folder")
     reference = parse_reference(repository)
+    return tag_image(tools, reference, registry_tag(version), release_version, environment)
+
+
+def tag_image(
+    tools: ImageTools,
+    reference: Reference,
+    source: str,
+    release_version: str,
+    environment: str | None,
+) -> Promotion:
+    """The image at ``source`` (a tag or a digest) tagged ``release_version`` (and
+    ``environment``) by putting its manifest bytes again; tags already on it are left."""
     registry = tools.registry(reference)
-    body, media_type = registry.get_manifest(reference.repository, registry_tag(version))
-    image_digest = _digest(body)
+    body, media_type = registry.get_manifest(reference.repository, source)
+    image_digest = sha256_digest(body)
     tags = (registry_tag(release_version), *((registry_tag(environment),) if environment else ()))
     written = []
     for tag in tags:
@@ -288,7 +301,7 @@ def inspect_remote(text: str, tools: ImageTools) -> dict[str, Any]:
         model = _model_json(_small_blob(registry, reference, str(last["digest"])))
     return {
         "reference": str(reference),
-        "digest": _digest(body),
+        "digest": sha256_digest(body),
         "media_type": media_type,
         "layers": layers,
         "labels": labels,
@@ -312,7 +325,7 @@ def _small_blob(registry: RegistryClient, reference: Reference, digest: str) -> 
 
     registry.get_blob(reference.repository, digest, keep)
     data = b"".join(parts)
-    if _digest(data) != digest:
+    if sha256_digest(data) != digest:
         raise ServiceError(f"{reference}: the blob {digest[:19]} arrived with other bytes")
     return data
 
@@ -331,16 +344,6 @@ def _model_json(layer: bytes) -> Any:
             return json.loads(member.read(4 << 20)) if member else None
     except (zlib.error, tarfile.TarError, KeyError, ValueError, EOFError):
         return None
-
-
-def _as_registry(tools: ImageTools) -> Callable[[Reference], Registry]:
-    return tools.registry
-
-
-def _digest(body: bytes) -> str:
-    from mlops_ci.image.oci import sha256_digest
-
-    return sha256_digest(body)
 
 
 def _check_against_record(files: Iterable[ShippedFile], record: StageRecord, folder: Path) -> None:

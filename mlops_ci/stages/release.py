@@ -23,7 +23,13 @@ from mlops_ci.errors import UsageError
 from mlops_ci.image.reference import parse_reference, registry_tag
 from mlops_ci.manifest.model import Environment
 from mlops_ci.stages.candidates import current_candidate, latest_state, production_metrics
-from mlops_ci.stages.image import DockerBuilt, ImageTools, image_settings, load_image
+from mlops_ci.stages.image import (
+    DockerBuilt,
+    ImageTools,
+    image_settings,
+    load_image,
+    tag_image,
+)
 from mlops_ci.stages.workspace import StageInputError, Workspace
 
 REMOTE = "origin"
@@ -436,13 +442,8 @@ def _tag(workspace: Workspace, tag: str, commit: str, message: str) -> bool:
 def _promote(
     workspace: Workspace, tools: ImageTools, digest: str, version: str, environment: str | None
 ) -> None:
-    settings = image_settings(workspace)
-    reference = parse_reference(settings.repository)
-    registry = tools.registry(reference)
-    body, media_type = registry.get_manifest(reference.repository, digest)
-    for tag in (registry_tag(version), *((registry_tag(environment),) if environment else ())):
-        if registry.manifest_digest(reference.repository, tag) != digest:
-            registry.put_manifest(reference.repository, tag, body, media_type)
+    reference = parse_reference(image_settings(workspace).repository)
+    tag_image(tools, reference, digest, version, environment)
 
 
 def _notes(body: str) -> str:
