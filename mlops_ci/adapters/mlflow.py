@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -135,6 +135,27 @@ class MlflowTracker:
             self._call("search runs", self.client.search_runs, [self.experiment_id()], query)
         )
 
+    def built_at(self, model: str, git_sha: str) -> list[str]:
+        """The candidates of ``model`` whose build passed at commit ``git_sha``, newest
+        first: what a job on a fresh checkout of that commit finds in place of records."""
+        query = " AND ".join(
+            f"tags.`{TAG}{key}` = '{_quoted(value)}'"
+            for key, value in {
+                "model": model,
+                "git_sha": git_sha,
+                "stage": "build",
+                "verdict": "passed",
+            }.items()
+        )
+        runs = self._call(
+            "search runs",
+            self.client.search_runs,
+            [self.experiment_id()],
+            query,
+            order_by=["attributes.start_time DESC"],
+        )
+        return [str(run.data.tags[f"{TAG}version"]) for run in runs]
+
     def experiment_id(self) -> str:
         if self._experiment_id is None:
             found = self._call(
@@ -220,9 +241,16 @@ class MlflowTracker:
     # -- the Model Registry -----------------------------------------------------------------
 
     def register(
-        self, version: str, source: str, run_id: str | None, tags: Mapping[str, str] | None = None
+        self,
+        version: str,
+        run_id: str | None,
+        model: Path,
+        files: Sequence[str],
+        tags: Mapping[str, str] | None = None,
     ) -> str:
-        """The registered model version of candidate ``version``, made once."""
+        """The registered model version of candidate ``version``, made once. Its source is
+        the model's ``files`` (relative to ``model``), stored in the run ``run_id`` under
+        ``model/``: a tracking server accepts only a source inside its own artifact store."""
         from mlflow.exceptions import MlflowException
 
         name = self.target.registered_model
@@ -236,6 +264,19 @@ class MlflowTracker:
         existing = self.model_version_of(version)
         if existing is not None:
             return existing
+        if run_id is None:  # no run to hold the files: only a local store takes a path
+            source = model.resolve().as_uri()
+        else:
+            for relative in files:
+                folder = PurePosixPath("model", relative).parent
+                self._call(
+                    "store the model",
+                    self.client.log_artifact,
+                    run_id,
+                    str(model / relative),
+                    str(folder),
+                )
+            source = f"runs:/{run_id}/model"
         created = self._call(
             "register the candidate",
             self.client.create_model_version,

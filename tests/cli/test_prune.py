@@ -73,7 +73,7 @@ def test_prune_expires_in_records_git_and_mlflow_and_protects_aliases(
     )
     tracker = embedded_tracker(example_copy)
     for version in ("1.44.0-rc.1", "1.44.0-rc.3"):
-        tracker.register(version, example_copy.as_uri(), None)
+        tracker.register(version, None, example_copy, [])
     tracker.move_alias("validated", "1.44.0-rc.1", when)
 
     decisions = plan(cli, example_copy)
@@ -94,7 +94,7 @@ def test_expired_candidates_are_recorded_and_marked(cli: CliRunner, example_copy
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(manifest.read_text().replace("keep_last: 3", "keep_last: 10"))
     tracker = embedded_tracker(example_copy)
-    tracker.register("1.44.0-rc.1", example_copy.as_uri(), None)
+    tracker.register("1.44.0-rc.1", None, example_copy, [])
     decisions = plan(cli, example_copy)
     assert [d for d in decisions if d[1]] == [
         ("1.44.0-rc.1", True, "60 days old, older than 30 days")

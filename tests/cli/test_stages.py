@@ -276,3 +276,26 @@ def test_ingest_again_after_the_build_checks_the_same_candidate(
     _break_the_data(example_copy)  # changed after the build, at the same commit
     status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
     assert (status, report["version"], report["state"]) == (1, "1.43.14-rc.1", "failed")
+
+
+def test_a_fresh_checkout_of_the_same_commit_builds_the_same_candidate(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """A CI job starts with no records; MLflow knows what this commit built already, so a
+    re-run of the job is not a new candidate."""
+    commit(example_copy, "feat: the churn model")
+    status, first = run_json(cli, example_copy, "build")
+    assert (status, first["version"]) == (0, "1.44.0-rc.1")
+    records = example_copy / ".mlops-ci" / "records"
+    for path in sorted(records.rglob("*.json")):
+        path.unlink()
+    status, again = run_json(cli, example_copy, "build")
+    assert (status, again["version"]) == (0, "1.44.0-rc.1")
+    build = RecordStore(records).read(MODEL, "1.44.0-rc.1", "build")
+    assert build is not None
+    assert "found in MLflow" in build.params["bump"]
+    assert embedded_tracker(example_copy).registered_candidates() == ["1.44.0-rc.1"]
+
+    commit(example_copy, "fix: another commit", touch="NOTES.md")
+    status, other = run_json(cli, example_copy, "build")
+    assert (status, other["version"]) == (0, "1.44.0-rc.2")

@@ -96,7 +96,7 @@ def test_candidate_numbers_count_tags_records_and_mlflow(cli: CliRunner, release
     assert next_json(cli, released)["candidate"] == "1.43.14-rc.6"
 
     tracker = embedded_tracker(released)
-    tracker.register("1.43.14-rc.9", (released / "build").as_uri(), None)
+    tracker.register("1.43.14-rc.9", None, released / "build", [])
     assert next_json(cli, released)["candidate"] == "1.43.14-rc.10"
     assert next_json(cli, released, "--no-tracking")["candidate"] == "1.43.14-rc.6"
 

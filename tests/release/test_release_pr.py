@@ -140,12 +140,16 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
 
 
 def test_merge_then_publish_once(
-    released_repo: Released, cli: CliRunner, registry: RegistryServer
+    released_repo: Released,
+    cli: CliRunner,
+    registry: RegistryServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.services import skopeo
 
     repository, fake, environ, image = released_repo
-    manifest = str(repository / "mlops.yaml")
+    monkeypatch.chdir(repository)
+    manifest = "mlops.yaml"  # relative, as the actions pass it
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
     merge(released_repo, opened["number"])
     assert git(repository, "rev-parse", "HEAD").strip() == fake.pulls[1].merge_commit_sha

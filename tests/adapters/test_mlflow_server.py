@@ -1,0 +1,20 @@
+"""The MLflow adapter against a real tracking server, where it differs from the embedded
+store: what the server accepts as a registered model's source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from tests.adapters.test_mlflow_sqlite import assert_the_model_files_are_the_source
+from tests.conftest import MlflowServer
+
+
+def test_the_registered_model_holds_its_files_on_a_server(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    name = f"server-{tmp_path.name}"  # the server is the session's: names of its own
+    tracker = MlflowTracker(
+        TrackingTarget(mlflow_server.url, name, name, artifact_root=tmp_path / "unused")
+    )
+    assert_the_model_files_are_the_source(tracker, tmp_path)
