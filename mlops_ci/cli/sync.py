@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
+from mlops_ci.stages.build import register_unregistered
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mlops_ci.core.records import StageRecord
@@ -42,13 +46,17 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
     )
     already = sum(1 for r in store.records(manifest.model.name) if r.synced)
     sent = []
-    if pending:
-        tracker = wiring.tracker(manifest, console.environ)
-        for record in pending:
-            run_id = tracker.log_stage(record)
-            # Marked one by one: a sync cut short keeps what it sent.
-            store.update(record.model, record.version, record.stage, _synced_as(run_id))
-            sent.append({"version": record.version, "stage": record.stage, "run_id": run_id})
+    tracker = wiring.tracker(manifest, console.environ)
+    for record in pending:
+        run_id = tracker.log_stage(record)
+        # Marked one by one: a sync cut short keeps what it sent.
+        store.update(record.model, record.version, record.stage, _synced_as(run_id))
+        sent.append({"version": record.version, "stage": record.stage, "run_id": run_id})
+    registered, refused = register_unregistered(
+        tracker, manifest, store.records(manifest.model.name)
+    )
+    for sentence in refused:
+        log.warning("%s", sentence)
     target = redact_uri(wiring.tracking_target(manifest, console.environ).uri)
     if arguments.json:
         console.out.write(
@@ -58,6 +66,7 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
                     "tracking_uri": target,
                     "synced": sent,
                     "already_synced": already,
+                    "registered": registered,
                 },
                 indent=2,
             )
@@ -68,4 +77,6 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
             f"{manifest.model.name}: sent {len(sent)} record"
             f"{'s' * (len(sent) != 1)} to {target}; {already} already there\n"
         )
+        for version in registered:
+            console.out.write(f"{manifest.model.name}: registered {version}\n")
     return ExitStatus.PASSED

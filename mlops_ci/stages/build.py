@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_ci.adapters.process import run_command
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.records import StageRecord
-from mlops_ci.stages.candidates import candidate_for_commit
+from mlops_ci.stages.candidates import LIVE, candidate_for_commit
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.mlflow import MlflowTracker
+    from mlops_ci.manifest.model import Manifest
 
 
 def run_build(workspace: Workspace) -> StageResult:
@@ -114,3 +120,44 @@ def _run_id(workspace: Workspace, version: str) -> str | None:
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def register_unregistered(
+    tracker: MlflowTracker, manifest: Manifest, records: Iterable[StageRecord]
+) -> tuple[list[str], list[str]]:
+    """Register the live candidates MLflow does not know (built while it was down, or with
+    --no-tracking, then synced): the versions registered, and a sentence for each that
+    cannot be, because the artifacts folder no longer holds the files it was built with."""
+    records = list(records)
+    newest: dict[str, StageRecord] = {}
+    for record in records:
+        if record.version not in newest or record.finished_at > newest[record.version].finished_at:
+            newest[record.version] = record
+    builds = [
+        r
+        for r in records
+        if r.stage == "build" and r.verdict == "passed" and newest[r.version].state in LIVE
+    ]
+    known = set(tracker.registered_candidates()) if builds else set()
+    registered, refused = [], []
+    folder = manifest.build.artifacts if manifest.build else None
+    for build in sorted(builds, key=lambda r: r.finished_at):
+        if build.version in known:
+            continue
+        recorded = {f["path"]: f["sha256"] for f in build.details.get("files", [])}
+        found = {f.path: f.sha256 for f in artifact_files(folder)} if folder else {}
+        if folder is None or not recorded or recorded != found:
+            refused.append(
+                f"{build.version} is not registered in MLflow: its files are no longer in the "
+                "artifacts folder; build it again to register it"
+            )
+            continue
+        tracker.register(
+            build.version,
+            build.mlflow_run_id,
+            folder,
+            sorted(recorded),
+            {"mlops-ci.state": newest[build.version].state},
+        )
+        registered.append(build.version)
+    return registered, refused

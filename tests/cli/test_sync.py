@@ -138,3 +138,38 @@ def test_server_killed_mid_sync_then_sync_again_delivers_everything_once(
         assert_each_record_arrived_once(tracker_for(server.url, example_copy), records)
     finally:
         server.stop()
+
+
+def test_sync_registers_a_candidate_built_without_tracking(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """What publish asks for when a candidate is not registered: sync registers it, from
+    the artifacts folder while it still holds the files the build recorded."""
+    from tests.conftest import ENVIRON, embedded_tracker
+
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    built = cli("build", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert built.status == 0, built.err
+    synced = cli("sync", "-f", manifest, "--json", environ=ENVIRON)
+    assert synced.status == 0, synced.err
+    assert json.loads(synced.out)["registered"] == ["1.44.0-rc.1"]
+    tracker = embedded_tracker(example_copy)
+    assert tracker.registered_candidates() == ["1.44.0-rc.1"]
+    number = tracker.model_version_of("1.44.0-rc.1")
+    assert tracker.client.get_model_version(MODEL, number).tags["mlops-ci.state"] == "candidate"
+    again = cli("sync", "-f", manifest, "--json", environ=ENVIRON)
+    assert json.loads(again.out)["registered"] == []  # once only
+
+    # The next build's folder no longer holds rc.1's files: named, not registered.
+    commit(example_copy, "fix: a second candidate", touch="NOTES.md")
+    assert cli("build", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    (example_copy / "build" / "model" / "extra.txt").write_text("not what was built\n")
+    late = cli("sync", "-f", manifest, environ=ENVIRON)
+    assert late.status == 0, late.err
+    assert "registered" not in late.out
+    assert (
+        "1.44.0-rc.2 is not registered in MLflow: its files are no longer in the artifacts "
+        "folder; build it again to register it"
+    ) in late.err
+    assert tracker.registered_candidates() == ["1.44.0-rc.1"]
