@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError, UsageError
@@ -29,6 +30,17 @@ class GitHubRefused(MlopsCiError):
     """GitHub refused a request for a reason a retry does not fix (422, 404, 403)."""
 
     exit_status = ExitStatus.SERVICE_FAILED
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    url: str
+    title: str
+    body: str
+    state: str
+    labels: tuple[str, ...]
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -184,6 +196,68 @@ class GitHub:
         )
         return str(made.html_url), True
 
+    # -- issues -------------------------------------------------------------------------
+
+    def issues(self, label: str, state: str = "open", since: datetime | None = None) -> list[Issue]:
+        """The issues (not pull requests, which GitHub lists as issues too) with ``label``,
+        updated at or after ``since`` when given."""
+        import github
+
+        def read() -> list[Issue]:
+            found = self._repo.get_issues(
+                state=state, labels=[label], since=since or github.GithubObject.NotSet
+            )
+            return [_issue(i) for i in found if i.pull_request is None]
+
+        return self._read("list issues", read)
+
+    def open_issue(self, title: str, body: str, labels: Sequence[str], marker: str) -> Issue:
+        """A new issue; if the answer was lost after GitHub made it, the one holding
+        ``marker`` among the open issues with the first label."""
+
+        def existing() -> Issue | None:
+            for issue in self.issues(labels[0]):
+                if marker in issue.body:
+                    return issue
+            return None
+
+        made = self._write(
+            "open the issue",
+            lambda: self._repo.create_issue(title=title, body=body, labels=list(labels)),
+            read_back=existing,
+        )
+        return made if isinstance(made, Issue) else _issue(made)
+
+    def edit_issue(self, number: int, *, body: str | None = None, close: bool = False) -> None:
+        changes: dict[str, Any] = {}
+        if body is not None:
+            changes["body"] = body
+        if close:
+            changes["state"] = "closed"
+            changes["state_reason"] = "completed"
+        self._write(
+            "update the issue",
+            lambda: self._repo.get_issue(number).edit(**changes),
+            read_back=None,
+            idempotent=True,
+        )
+
+    def comment(self, number: int, body: str) -> None:
+        """A comment on an issue or pull request. Not idempotent: after a lost answer it is
+        not sent again unless the comment is not there."""
+
+        def posted() -> Any:
+            for comment in self._repo.get_issue(number).get_comments():
+                if (comment.body or "").strip() == body.strip():
+                    return comment
+            return None
+
+        self._write(
+            "comment on the issue",
+            lambda: self._repo.get_issue(number).create_comment(body),
+            read_back=lambda: self._read("read the comments", posted),
+        )
+
     # -- releases -----------------------------------------------------------------------
 
     def release(self, tag: str) -> dict[str, Any] | None:
@@ -312,6 +386,19 @@ def _pull(pull: Any) -> PullRequest:
         merged=bool(pull.merged),
         merge_commit_sha=pull.merge_commit_sha,
         labels=tuple(str(label.name) for label in pull.labels),
+    )
+
+
+def _issue(issue: Any) -> Issue:
+    created = issue.created_at
+    return Issue(
+        number=int(issue.number),
+        url=str(issue.html_url),
+        title=str(issue.title or ""),
+        body=str(issue.body or ""),
+        state=str(issue.state),
+        labels=tuple(str(label.name) for label in issue.labels),
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -38,6 +39,32 @@ T = TypeVar("T")
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 TAG = "mlops-ci."  # the prefix of every tag mlops-ci sets
+MONITOR = "monitor"  # the stage tag of production observations
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]+")
+
+
+def mlflow_key(series: str) -> str:
+    """A series name as MLflow accepts a metric key: ``name{quantile="0.95"}`` becomes
+    ``name.quantile.0.95`` (MLflow allows letters, digits, _ - . / and spaces)."""
+    if "{" not in series:
+        return _UNSAFE.sub("_", series)
+    name, _, labels = series.partition("{")
+    parts = re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', labels)
+    flat = ".".join(f"{label}.{value}" for label, value in parts)
+    return _UNSAFE.sub("_", f"{name}.{flat}")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The model in production, measured once."""
+
+    model: str
+    version: str
+    at: datetime
+    metrics: Mapping[str, float]
+    breaches: Mapping[str, Sequence[str]]
+
+
 _NO_SUCH_ALIAS = ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
 _RETRYABLE_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
 
@@ -126,6 +153,84 @@ class MlflowTracker:
             _millis(record.finished_at),
         )
         return run_id
+
+    # -- production observations (monitor) ------------------------------------------------
+
+    def log_observation(self, observation: Observation) -> str:
+        """One run per observation of the model in production: its metrics (keys made
+        safe for MLflow), the version it ran and what breached. Returns the run id."""
+        from mlflow.entities import Metric, RunTag
+
+        when = _millis(observation.at)
+        tags = {
+            f"{TAG}model": observation.model,
+            f"{TAG}version": observation.version,
+            f"{TAG}stage": MONITOR,
+            f"{TAG}verdict": "failed" if observation.breaches else "passed",
+            f"{TAG}breaches": ",".join(sorted(observation.breaches)),
+        }
+        for kind, sentences in observation.breaches.items():
+            tags[f"{TAG}breach.{kind}"] = "\n".join(sentences)[:5000]
+        run = self._call(
+            "create a run",
+            self.client.create_run,
+            self.experiment_id(),
+            start_time=when,
+            tags=tags,
+            run_name=f"{observation.version} monitor",
+        )
+        run_id: str = run.info.run_id
+        metrics = [
+            Metric(mlflow_key(name), value, when, 0)
+            for name, value in sorted(observation.metrics.items())
+            if math.isfinite(value)
+        ]
+        for start in range(0, len(metrics), 1000):  # MLflow's limit per batch
+            self._call(
+                "log the observation",
+                self.client.log_batch,
+                run_id,
+                metrics=metrics[start : start + 1000],
+                tags=[RunTag(f"{TAG}observed", str(len(metrics)))] if start == 0 else [],
+            )
+        status = "FAILED" if observation.breaches else "FINISHED"
+        self._call("finish the run", self.client.set_terminated, run_id, status, when)
+        return run_id
+
+    def observations(self, model: str, limit: int) -> list[Observation]:
+        """The latest ``limit`` observations of ``model`` in production, newest first;
+        metric names as MLflow keeps them (see mlflow_key)."""
+        query = f"tags.`{TAG}model` = '{_quoted(model)}' AND tags.`{TAG}stage` = '{MONITOR}'"
+        found: list[Observation] = []
+        token = None
+        while len(found) < limit:
+            page = self._call(
+                "search runs",
+                self.client.search_runs,
+                [self.experiment_id()],
+                query,
+                max_results=min(1000, limit - len(found)),
+                order_by=["attributes.start_time DESC"],
+                page_token=token,
+            )
+            for run in page:
+                tags = run.data.tags
+                kinds = [k for k in tags.get(f"{TAG}breaches", "").split(",") if k]
+                found.append(
+                    Observation(
+                        model=model,
+                        version=tags.get(f"{TAG}version", ""),
+                        at=datetime.fromtimestamp(run.info.start_time / 1000, UTC),
+                        metrics=dict(run.data.metrics),
+                        breaches={
+                            kind: tags.get(f"{TAG}breach.{kind}", "").split("\n") for kind in kinds
+                        },
+                    )
+                )
+            token = page.token
+            if not token:
+                break
+        return found
 
     def runs_of(self, model: str, version: str) -> list[Any]:
         query = (

@@ -18,6 +18,7 @@ from mlops_ci.cli import (
     deploy,
     image,
     manifest,
+    monitor,
     prune,
     release,
     stages,
@@ -28,7 +29,18 @@ from mlops_ci.cli.options import Console, apply_environment
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 Handler = Callable[[argparse.Namespace, Console], int]
-_COMMAND_GROUPS = (manifest, stages, image, release, deploy, version, changed, sync, prune)
+_COMMAND_GROUPS = (
+    manifest,
+    stages,
+    image,
+    release,
+    deploy,
+    monitor,
+    version,
+    changed,
+    sync,
+    prune,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

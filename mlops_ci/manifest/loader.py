@@ -280,6 +280,7 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
             file=root / source["file"] if "file" in source else None,
         ),
         slo=_bounds_map(value.get("slo")),
+        metrics=tuple(str(name) for name in value.get("metrics") or ()),
         regression=m.Regression(
             window=int(regression.get("window", schema_default("monitor", "regression", "window"))),
             max_change=regression.get(

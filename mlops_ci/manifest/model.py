@@ -214,6 +214,7 @@ class Regression:
 class Monitor:
     source: MonitorSource
     slo: tuple[tuple[str, Bounds], ...] = ()
+    metrics: tuple[str, ...] = ()
     regression: Regression = field(default_factory=Regression)
 
 

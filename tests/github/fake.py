@@ -53,12 +53,24 @@ class Pull:
     reviewers: list[str] = field(default_factory=list)
 
 
+@dataclass
+class FakeIssue:
+    number: int
+    title: str
+    body: str
+    labels: list[str]
+    created_at: str
+    state: str = "open"
+    state_reason: str | None = None
+
+
 class FakeGitHub:
     def __init__(self, bare: Path, owner: str = "acme", name: str = "models") -> None:
         self.bare = bare
         self.owner = owner
         self.name = name
         self.pulls: dict[int, Pull] = {}
+        self.issues: dict[int, FakeIssue] = {}
         self.releases: dict[str, dict[str, Any]] = {}
         self.comments: dict[int, dict[str, Any]] = {}  # id → {issue, body}
         self.calls: list[tuple[str, str]] = []
@@ -175,6 +187,10 @@ class FakeGitHub:
             ("POST", r"/issues/(\d+)/comments", lambda n: self._comment(n, body)),
             ("PATCH", r"/issues/comments/(\d+)", lambda c: self._edit_comment(c, body)),
             ("POST", r"/releases", lambda: self._create_release(body)),
+            ("GET", r"/issues", lambda: (200, self._list_issues(query))),
+            ("POST", r"/issues", lambda: self._create_issue(body)),
+            ("GET", r"/issues/(\d+)", lambda n: (200, self._issue(self._get_issue(n), "GET"))),
+            ("PATCH", r"/issues/(\d+)", lambda n: self._edit_issue(self._get_issue(n), body)),
         ]
         for verb, pattern, action in routes:
             found = re.fullmatch(pattern, rest)
@@ -337,7 +353,7 @@ class FakeGitHub:
         }
 
     def _list_comments(self, number: str) -> list[Any]:
-        self._get(number)
+        self._issue_or_pull(number)
         path = f"/repos/{self.owner}/{self.name}/issues/{number}/comments"
         return [
             schema.filled_item("GET", path, 200, self._comment_values(int(number), i), self._links)
@@ -346,7 +362,7 @@ class FakeGitHub:
         ]
 
     def _comment(self, number: str, body: dict[str, Any]) -> tuple[int, Any]:
-        self._get(number)
+        self._issue_or_pull(number)
         comment_id = len(self.comments) + 1
         self.comments[comment_id] = {"issue": int(number), "body": str(body.get("body", ""))}
         path = f"/repos/{self.owner}/{self.name}/issues/{number}/comments"
@@ -361,6 +377,108 @@ class FakeGitHub:
         path = f"/repos/{self.owner}/{self.name}/issues/comments/{comment_id}"
         values = self._comment_values(found["issue"], int(comment_id))
         return 200, schema.filled("PATCH", path, 200, values, self._links)
+
+    # -- issues -----------------------------------------------------------------------
+
+    def add_issue(self, title: str, body: str, labels: list[str], created_at: str) -> FakeIssue:
+        """An issue someone opened (feedback, say), at ``created_at`` (ISO 8601, UTC)."""
+        with self._lock:
+            issue = FakeIssue(self._number(), title, body, labels, created_at)
+            self.issues[issue.number] = issue
+            return issue
+
+    def _get_issue(self, number: str) -> FakeIssue:
+        issue = self.issues.get(int(number))
+        if issue is None:
+            raise _Answer(404, {"message": "Not Found"})
+        return issue
+
+    def _issue_or_pull(self, number: str) -> FakeIssue | Pull:
+        return self.issues.get(int(number)) or self._get(number)
+
+    def _list_issues(self, query: dict[str, list[str]]) -> list[Any]:
+        state = query.get("state", ["open"])[0]
+        wanted = {x for x in query.get("labels", [""])[0].split(",") if x}
+        since = query.get("since", [""])[0]
+        path = f"/repos/{self.owner}/{self.name}/issues"
+        found: list[Any] = []
+        for number in sorted({*self.issues, *self.pulls}, reverse=True):
+            item = self.issues.get(number) or self.pulls[number]
+            if state not in ("all", item.state):
+                continue
+            if not wanted <= set(item.labels):
+                continue
+            if isinstance(item, FakeIssue) and since and item.created_at < since:
+                continue  # updated_at is created_at here
+            values = (
+                self._issue_values(item)
+                if isinstance(item, FakeIssue)
+                else {**self._issue_values_of_pull(item)}
+            )
+            found.append(schema.filled_item("GET", path, 200, values, self._links))
+        return found
+
+    def _create_issue(self, body: dict[str, Any]) -> tuple[int, Any]:
+        labels = [str(x) for x in body.get("labels", [])]
+        issue = FakeIssue(
+            self._number(),
+            str(body.get("title", "")),
+            str(body.get("body", "")),
+            labels,
+            "2026-11-25T12:00:00Z",
+        )
+        self.issues[issue.number] = issue
+        return 201, self._issue(issue, "POST", 201)
+
+    def _edit_issue(self, issue: FakeIssue, body: dict[str, Any]) -> tuple[int, Any]:
+        issue.body = str(body.get("body", issue.body))
+        issue.title = str(body.get("title", issue.title))
+        issue.state = str(body.get("state", issue.state))
+        issue.state_reason = body.get("state_reason", issue.state_reason)
+        return 200, self._issue(issue, "PATCH")
+
+    def _issue(self, issue: FakeIssue, method: str, status: int = 200) -> Any:
+        path = f"/repos/{self.owner}/{self.name}/issues"
+        if method != "POST":
+            path += f"/{issue.number}"
+        return schema.filled(method, path, status, self._issue_values(issue), self._links)
+
+    def _issue_values(self, issue: FakeIssue) -> dict[str, Any]:
+        return {
+            "number": issue.number,
+            "id": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state,
+            "state_reason": issue.state_reason,
+            "created_at": issue.created_at,
+            "updated_at": issue.created_at,
+            "html_url": f"https://github.example/{self.owner}/{self.name}/issues/{issue.number}",
+            "url": f"{self.url}/repos/{self.owner}/{self.name}/issues/{issue.number}",
+            "labels": [{"name": name, "id": i + 1} for i, name in enumerate(issue.labels)],
+            "user": {"login": "someone"},
+            "pull_request": None,
+        }
+
+    def _issue_values_of_pull(self, pull: Pull) -> dict[str, Any]:
+        repo = f"/repos/{self.owner}/{self.name}"
+        return {
+            "number": pull.number,
+            "id": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "state": pull.state,
+            "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{pull.number}",
+            "url": f"{self.url}{repo}/issues/{pull.number}",
+            "labels": [{"name": name, "id": i + 1} for i, name in enumerate(pull.labels)],
+            "user": {"login": "mlops-ci"},
+            "pull_request": {
+                "url": f"{self.url}{repo}/pulls/{pull.number}",
+                "html_url": f"https://github.example/{self.owner}/{self.name}/pull/{pull.number}",
+                "diff_url": None,
+                "patch_url": None,
+            },
+        }
 
     def _pull(self, pull: Pull, method: str = "GET", status: int = 200) -> Any:
         """The pull request as the answer of ``method`` on its path (their schemas differ)."""

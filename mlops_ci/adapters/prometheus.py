@@ -1,0 +1,73 @@
+"""Scraping a Prometheus text-format endpoint: one GET, bounded in time and size.
+
+The URL may carry a user and password (``http://user:pass@host/metrics``); they are sent as
+Basic auth and never appear in a message. A bearer token can come from
+``MLOPS_CI_PROMETHEUS_TOKEN``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from mlops_ci.core.exposition import ExpositionError
+from mlops_ci.errors import ServiceError
+
+MAX_BYTES = 32 * 1024 * 1024
+ACCEPT = "text/plain;version=0.0.4;q=0.9, application/openmetrics-text;version=1.0.0;q=0.5"
+
+
+def shown_url(url: str) -> str:
+    """The URL without its user and password, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
+    """The exposition text at ``url``; ServiceError (exit 3) when it cannot be had."""
+    import requests
+
+    parts = urlsplit(url)
+    shown = shown_url(url)
+    headers = {"Accept": ACCEPT}
+    token = environ.get("MLOPS_CI_PROMETHEUS_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    auth = (parts.username or "", parts.password or "") if parts.username else None
+    plain = urlunsplit(parts._replace(netloc=shown_url(url).split("/")[2]))
+    try:
+        with requests.get(
+            plain, headers=headers, auth=auth, timeout=timeout, stream=True
+        ) as answer:
+            if answer.status_code != 200:
+                raise ServiceError(
+                    f"the metrics endpoint {shown} answered HTTP {answer.status_code}; check "
+                    "monitor.source and that the model's service is up"
+                )
+            body = bytearray()
+            for chunk in answer.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_BYTES:
+                    raise ServiceError(
+                        f"the metrics endpoint {shown} sent more than {MAX_BYTES // 2**20} MiB; "
+                        "point monitor.source at the model's own metrics"
+                    )
+    except requests.Timeout:
+        raise ServiceError(
+            f"the metrics endpoint {shown} did not answer within {timeout:g} s "
+            "(--timeout sets the limit)"
+        ) from None
+    except requests.RequestException as error:
+        raise ServiceError(
+            f"the metrics endpoint {shown} cannot be reached ({type(error).__name__}); check "
+            "monitor.source and that the model's service is up"
+        ) from None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ExpositionError(
+            f"the metrics endpoint {shown} answered bytes that are not UTF-8"
+        ) from None

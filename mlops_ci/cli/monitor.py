@@ -1,0 +1,82 @@
+"""``mlops-ci monitor``: the model in production against its SLOs and its own history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.manifest.loader import load_manifest
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    monitor = commands.add_parser(
+        "monitor",
+        parents=[common_options()],
+        help="check the model in production",
+        description="Read the production model's metrics (monitor.source: a Prometheus "
+        "endpoint or a file), hold them to monitor.slo and to the median of their last "
+        "observations (monitor.regression), and log the observation to MLflow against the "
+        "version in production. With GITHUB_TOKEN and GITHUB_REPOSITORY: one issue per "
+        "breach kind, kept current and closed by the first clean run, and the count of "
+        "issues labelled model-feedback since the release. Exit 1 on a breach.",
+    )
+    monitor.add_argument(
+        "--source",
+        metavar="URL_OR_FILE",
+        help="read the metrics from here instead of monitor.source",
+    )
+    monitor.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the metrics endpoint (default 10)",
+    )
+    monitor.add_argument(
+        "--no-tracking",
+        action="store_true",
+        help="neither read history from MLflow nor log the observation there",
+    )
+    monitor.add_argument(
+        "--no-issues", action="store_true", help="leave GitHub issues alone even with a token"
+    )
+    monitor.set_defaults(handler=monitor_command)
+
+
+def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.gha import append_summary, set_outputs
+    from mlops_ci.adapters.github import GitHub, connect
+    from mlops_ci.cli.stages import workspace_for
+    from mlops_ci.report.monitor import markdown, monitor_report, terminal
+    from mlops_ci.stages.monitor import run_monitor
+
+    if not 0 < arguments.timeout <= 600:
+        raise UsageError(f"--timeout {arguments.timeout:g}: give between 0 and 600 seconds")
+    manifest = load_manifest(arguments.manifest)
+    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
+    environ = console.environ
+    github: GitHub | None = None
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not arguments.no_issues and token and environ.get("GITHUB_REPOSITORY"):
+        github = connect(environ)
+    outcome = run_monitor(
+        workspace, github=github, timeout=arguments.timeout, source=arguments.source
+    )
+    report = monitor_report(outcome)
+    if arguments.json:
+        console.out.write(json.dumps(report, indent=2) + "\n")
+    else:
+        console.out.write(terminal(report))
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        append_summary(markdown(report), environ)
+    set_outputs(
+        {
+            "verdict": report["verdict"],
+            "breaches": ",".join(report["breaches"]),
+            "feedback": str(report["feedback"]["count"]) if report["feedback"] else "",
+        },
+        environ,
+    )
+    return ExitStatus.CHECK_FAILED if report["breaches"] else ExitStatus.PASSED

@@ -1,0 +1,130 @@
+"""Prometheus' text exposition format (and OpenMetrics' text, which it reads the same),
+parsed strictly: every sample becomes one series, named ``name`` or, with labels,
+``name{label="value",...}`` with the labels sorted, which is how a manifest names it.
+
+Pure: the text is passed in. Text that breaks the format is refused with the line and what
+is wrong there, never guessed at; the endpoint answering it is not to be trusted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+MAX_SERIES = 100_000
+
+_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_SAMPLE = re.compile(rf"({_NAME})(\{{.*\}})?[ \t]+(\S+)(?:[ \t]+(-?\d+(?:\.\d+)?))?[ \t]*")
+_LABEL = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"[ \t]*')
+_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+_VALUES = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
+
+
+class ExpositionError(MlopsCiError):
+    """Text that is not the Prometheus exposition format."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+@dataclass(frozen=True)
+class Series:
+    """One sample: its metric family's name, its labels (sorted) and its value."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+    @property
+    def key(self) -> str:
+        return series_key(self.name, self.labels)
+
+
+def series_key(name: str, labels: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
+    if not labels:
+        return name
+    inner = ",".join(f'{label}="{_escape(value)}"' for label, value in sorted(labels))
+    return f"{name}{{{inner}}}"
+
+
+def canonical_series(text: str) -> str:
+    """A series as a manifest names it, its labels put in the order series keys use."""
+    if "{" not in text:
+        return text
+    name, _, rest = text.partition("{")
+    return series_key(name, list(_labels(rest.removesuffix("}"), repr(text))))
+
+
+def parse_exposition(text: str, source: str) -> list[Series]:
+    """Every sample of ``text`` (from ``source``, named in messages), in order."""
+    found: list[Series] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            if stripped == "# EOF":
+                break
+            continue
+        series = _sample(stripped, f"{source}, line {number}")
+        if series.key in seen:
+            raise ExpositionError(f"{source}, line {number}: {series.key} appears twice")
+        seen.add(series.key)
+        found.append(series)
+        if len(found) > MAX_SERIES:
+            raise ExpositionError(
+                f"{source}: more than {MAX_SERIES} samples; point monitor.source at an "
+                "endpoint that exposes the model's metrics only"
+            )
+    return found
+
+
+def _sample(line: str, where: str) -> Series:
+    matched = _SAMPLE.fullmatch(line)
+    if matched is None:
+        raise ExpositionError(
+            f"{where}: {_shown(line)} is not a sample (name, optional {{labels}}, value)"
+        )
+    name, labels_text, value_text = matched.group(1), matched.group(2), matched.group(3)
+    labels = _labels(labels_text[1:-1], where) if labels_text else ()
+    return Series(name, labels, _value(value_text, where))
+
+
+def _labels(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    labels: dict[str, str] = {}
+    position = 0
+    while position < len(text):
+        matched = _LABEL.match(text, position)
+        if matched is None:
+            raise ExpositionError(f"{where}: the labels {{{_shown(text)}}} are malformed")
+        label, value = matched.group(1), matched.group(2)
+        if label in labels:
+            raise ExpositionError(f"{where}: the label {label} appears twice")
+        labels[label] = re.sub(r"\\.", lambda m: _ESCAPES.get(m.group(0), m.group(0)), value)
+        position = matched.end()
+        if position < len(text):
+            if text[position] != ",":
+                raise ExpositionError(f"{where}: the labels {{{_shown(text)}}} are malformed")
+            position += 1
+    return tuple(sorted(labels.items()))
+
+
+def _value(text: str, where: str) -> float:
+    special = _VALUES.get(text.lower())
+    if special is not None:
+        return special
+    try:
+        return float(text)
+    except ValueError:
+        raise ExpositionError(f"{where}: {_shown(text)} is not a number") from None
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _shown(text: str) -> str:
+    """A piece of an untrusted answer, short and printable, for a message."""
+    clean = "".join(c if c.isprintable() else "?" for c in text)
+    return repr(clean[:80] + ("…" if len(clean) > 80 else ""))

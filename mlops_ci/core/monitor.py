@@ -1,0 +1,131 @@
+"""The model in production against its service level objectives and its own history.
+
+Pure: the observation, the objectives and the earlier observations are passed in. A
+sudden change is a move larger than ``max_change`` (a fraction) against the median of the
+last ``window`` observations of the same metric; a metric with no history yet is reported
+as such, not as a change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mlops_ci.core.gates import GateResult, absolute_gates
+from mlops_ci.manifest.model import Bounds, Regression
+
+BreachKind = Literal["slo", "sudden-change"]
+BREACH_KINDS: tuple[BreachKind, ...] = ("slo", "sudden-change")
+
+# Series of the exporter itself (its process, runtime and client library), watched only
+# when named in monitor.slo or monitor.metrics.
+_RUNTIME = re.compile(r"(process|python|go|promhttp)_|.*_(created|bucket)(\{|$)")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One metric against the median of its recent history."""
+
+    name: str
+    value: float
+    median: float | None
+    observations: int
+    change: float | None  # relative, None without history or against a zero median
+    sudden: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "value": _finite(self.value),
+            "median": self.median,
+            "observations": self.observations,
+            "change": self.change,
+            "sudden": self.sudden,
+        }
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    observed: Mapping[str, float]
+    slo: tuple[GateResult, ...]
+    changes: tuple[Change, ...]
+    window: int
+    max_change: float
+
+    @property
+    def breaches(self) -> dict[BreachKind, list[str]]:
+        """The sentence of each breach, by kind; a kind without breaches is absent."""
+        found: dict[BreachKind, list[str]] = {}
+        slo = [gate.message for gate in self.slo if gate.verdict == "failed"]
+        if slo:
+            found["slo"] = slo
+        sudden = [_change_sentence(change, self.window) for change in self.changes if change.sudden]
+        if sudden:
+            found["sudden-change"] = sudden
+        return found
+
+    @property
+    def verdict(self) -> Literal["passed", "failed"]:
+        return "failed" if self.breaches else "passed"
+
+
+def watched(
+    observed: Mapping[str, float], slo: Iterable[str], metrics: Sequence[str]
+) -> dict[str, float]:
+    """The series to evaluate and keep: those ``metrics`` names when given, else every
+    series but the exporter's own; each SLO's series in any case."""
+    wanted = set(slo) | set(metrics)
+    if metrics:
+        return {name: value for name, value in observed.items() if name in wanted}
+    return {
+        name: value
+        for name, value in observed.items()
+        if name in wanted or not _RUNTIME.match(name)
+    }
+
+
+def evaluate(
+    observed: Mapping[str, float],
+    slo: Iterable[tuple[str, Bounds]],
+    history: Sequence[Mapping[str, float]],
+    regression: Regression,
+) -> MonitorResult:
+    """``history`` is the earlier observations, newest first."""
+    gates = tuple(absolute_gates(slo, observed))
+    changes = []
+    for name in sorted(observed):
+        value = observed[name]
+        earlier = [
+            o[name] for o in history[: regression.window] if name in o and math.isfinite(o[name])
+        ]
+        if not earlier or not math.isfinite(value):
+            changes.append(Change(name, value, None, len(earlier), None, False))
+            continue
+        median = statistics.median(earlier)
+        if median == 0:
+            change = None if value == 0 else math.inf
+        else:
+            change = (value - median) / abs(median)
+        sudden = change is not None and abs(change) > regression.max_change
+        changes.append(Change(name, value, median, len(earlier), _finite(change), sudden))
+    return MonitorResult(
+        dict(observed), gates, tuple(changes), regression.window, regression.max_change
+    )
+
+
+def _change_sentence(change: Change, window: int) -> str:
+    direction = "rose" if change.value > (change.median or 0) else "fell"
+    amount = "from zero" if change.change is None else f"{abs(change.change):.1%}"
+    return (
+        f"{change.name} {direction} {amount} to {change.value:.6g} against the median "
+        f"{change.median:.6g} of its last {change.observations} observation"
+        f"{'s' * (change.observations != 1)} (window {window})"
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,117 @@
+"""What `mlops-ci monitor` found, as JSON, a terminal table and Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_ci.report.stages import _cell, _number, _rule
+from mlops_ci.stages.monitor import MonitorOutcome
+
+_MARK = {"passed": "✅", "failed": "❌"}
+
+
+def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
+    result = outcome.result
+    breaches = result.breaches
+    if breaches:
+        what = " and ".join(
+            {"slo": "breaches its SLOs", "sudden-change": "changed suddenly"}[k] for k in breaches
+        )
+        summary = f"❌ {outcome.model} {outcome.version} {what} in production"
+    else:
+        summary = f"✅ {outcome.model} {outcome.version} is within its SLOs in production"
+    feedback = outcome.feedback
+    return {
+        "schema": "mlops-ci/monitor-report/v1",
+        "model": outcome.model,
+        "version": outcome.version,
+        "source": outcome.source,
+        "at": outcome.at.isoformat(),
+        "verdict": result.verdict,
+        "summary": summary,
+        "slo": [gate.to_json() for gate in result.slo],
+        "changes": [change.to_json() for change in result.changes],
+        "window": result.window,
+        "max_change": result.max_change,
+        "history": outcome.history,
+        "breaches": breaches,
+        "mlflow_run_id": outcome.run_id,
+        "issues": [
+            {"kind": a.kind, "number": a.number, "url": a.url, "action": a.action}
+            for a in outcome.issues
+        ],
+        "feedback": None
+        if feedback is None
+        else {
+            "since": feedback.since.isoformat() if feedback.since else None,
+            "count": len(feedback.issues),
+            "issues": [
+                {"number": i.number, "title": i.title, "url": i.url, "state": i.state}
+                for i in feedback.issues
+            ],
+        },
+    }
+
+
+def terminal(report: dict[str, Any]) -> str:
+    lines = [report["summary"], f"source: {report['source']}", ""]
+    lines.append(f"{'SERIES':<48} {'VALUE':>12} {'LIMIT / MEDIAN':>16} {'CHANGE':>9}  RESULT")
+    for gate in report["slo"]:
+        limit = f"{_rule(gate['rule'])} {gate['threshold']:.6g}"
+        lines.append(
+            f"{gate['name'][:48]:<48} {_number(gate['value']):>12} {limit:>16} {'':>9}  "
+            f"{gate['verdict']}"
+        )
+    for change in report["changes"]:
+        median = "no history" if change["median"] is None else f"~ {change['median']:.6g}"
+        moved = "" if change["change"] is None else f"{change['change']:+.1%}"
+        lines.append(
+            f"{change['name'][:48]:<48} {_number(change['value']):>12} {median:>16} "
+            f"{moved:>9}  {'sudden change' if change['sudden'] else 'steady'}"
+        )
+    for kind, sentences in report["breaches"].items():
+        lines += ["", f"Breaches ({kind}):"] + [f"  {s}" for s in sentences]
+    for issue in report["issues"]:
+        lines.append(f"issue #{issue['number']} ({issue['kind']}): {issue['action']}")
+    if report["feedback"] is not None:
+        lines.append(f"feedback issues since the release: {report['feedback']['count']}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"### {report['summary']}",
+        "",
+        f"Read from `{_cell(report['source'])}` at {report['at'][:16].replace('T', ' ')} UTC; "
+        f"{report['history']} earlier observation{'s' * (report['history'] != 1)} "
+        f"(window {report['window']}, largest change {report['max_change']:.0%}).",
+        "",
+        "| series | value | objective | |",
+        "|---|---:|---:|---|",
+    ]
+    for gate in report["slo"]:
+        lines.append(
+            f"| `{_cell(gate['name'])}` | {_number(gate['value'])} | "
+            f"{_rule(gate['rule'])} {gate['threshold']:.6g} | {_MARK.get(gate['verdict'], '')} |"
+        )
+    sudden = [c for c in report["changes"] if c["sudden"]]
+    if sudden:
+        lines += ["", "| series | value | median | change |", "|---|---:|---:|---:|"]
+        lines += [
+            f"| `{_cell(c['name'])}` | {_number(c['value'])} | {_number(c['median'])} | "
+            f"{'from 0' if c['change'] is None else format(c['change'], '+.1%')} |"
+            for c in sudden
+        ]
+    if report["issues"]:
+        lines += [""] + [
+            f"- issue [#{i['number']}]({i['url']}) ({i['kind']}): {i['action']}"
+            for i in report["issues"]
+        ]
+    if report["feedback"] is not None:
+        count = report["feedback"]["count"]
+        lines += ["", f"**Feedback**: {count} issue{'s' * (count != 1)} labelled `model-feedback`"]
+        lines += [
+            f"- [#{i['number']}]({i['url']}) {_cell(i['title'])}"
+            for i in report["feedback"]["issues"][:20]
+        ]
+    return "\n".join(lines) + "\n"

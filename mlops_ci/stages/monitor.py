@@ -1,0 +1,241 @@
+"""The model in production, watched: its metrics read from ``monitor.source``, held to
+``monitor.slo`` and to their own recent history, kept in MLflow, breaches raised as GitHub
+issues (one per model and kind, updated, closed by the next clean run), feedback counted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from mlops_ci.adapters.github import GitHub, Issue
+from mlops_ci.adapters.mlflow import Observation, mlflow_key
+from mlops_ci.core.exposition import ExpositionError, canonical_series, parse_exposition
+from mlops_ci.core.gates import flatten_metrics
+from mlops_ci.core.history import tag_name
+from mlops_ci.core.monitor import BREACH_KINDS, BreachKind, MonitorResult, evaluate, watched
+from mlops_ci.manifest.model import Monitor
+from mlops_ci.stages.workspace import StageInputError, Workspace
+
+MONITOR_LABEL = "mlops-ci-monitor"
+FEEDBACK_LABEL = "model-feedback"
+MARKER = "<!-- mlops-ci:monitor"
+MAX_FILE_BYTES = 32 * 1024 * 1024
+TITLES: Mapping[BreachKind, str] = {
+    "slo": "breaches its service level objectives",
+    "sudden-change": "changed suddenly in production",
+}
+
+
+@dataclass(frozen=True)
+class IssueAction:
+    kind: BreachKind
+    number: int
+    url: str
+    action: str  # "opened", "updated", "unchanged", "closed"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    since: datetime | None  # the production version's release; None: all time
+    issues: tuple[Issue, ...]
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    model: str
+    version: str
+    source: str
+    at: datetime
+    result: MonitorResult
+    history: int  # earlier observations found
+    run_id: str | None
+    issues: tuple[IssueAction, ...]
+    feedback: Feedback | None
+
+
+def read_source(
+    monitor: Monitor, environ: Mapping[str, str], timeout: float, override: str | None = None
+) -> tuple[str, dict[str, float]]:
+    """Where the metrics came from (fit for a message) and every series there."""
+    from mlops_ci.adapters.prometheus import scrape, shown_url
+
+    where = override or monitor.source.prometheus
+    if where is not None and where.startswith(("http://", "https://")):
+        shown = shown_url(where)
+        series = parse_exposition(scrape(where, environ, timeout), shown)
+        return shown, {s.key: s.value for s in series}
+    path = Path(where) if where is not None else monitor.source.file
+    if path is None:  # pragma: no cover - the schema asks for one of the two
+        raise StageInputError("monitor.source names neither a prometheus URL nor a file")
+    return str(path), _read_file(path)
+
+
+def _read_file(path: Path) -> dict[str, float]:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise StageInputError(
+            f"{path}: cannot read the metrics file ({error.strerror or error}); check "
+            "monitor.source.file"
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise StageInputError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StageInputError(f"{path}: not UTF-8 text") from None
+    if path.suffix.lower() != ".json":  # a Prometheus text file (node_exporter's textfile)
+        return {s.key: s.value for s in parse_exposition(text, str(path))}
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise StageInputError(f"{path}: not JSON ({error}); fix the file") from None
+    if not isinstance(data, dict):
+        raise StageInputError(f"{path}: a metrics file holds an object of name to number")
+    return flatten_metrics(data)
+
+
+def run_monitor(
+    workspace: Workspace,
+    *,
+    github: GitHub | None,
+    timeout: float = 10.0,
+    source: str | None = None,
+) -> MonitorOutcome:
+    manifest = workspace.manifest
+    monitor = manifest.monitor
+    if monitor is None:
+        raise StageInputError(
+            f"{manifest.path}: the manifest has no monitor section; add monitor.source"
+        )
+    at = workspace.now()
+    shown, everything = read_source(monitor, workspace.environ, timeout, source)
+    try:
+        slo = tuple((canonical_series(name), bounds) for name, bounds in monitor.slo)
+        metrics = [canonical_series(name) for name in monitor.metrics]
+    except ExpositionError as error:  # pragma: no cover - the schema's pattern checks it
+        raise StageInputError(f"{manifest.path}: monitor: {error}") from None
+    observed = watched(everything, (name for name, _ in slo), metrics)
+    tracker = workspace.tracker()
+    earlier = (
+        tracker.observations(manifest.model.name, monitor.regression.window)
+        if tracker is not None
+        else []
+    )
+    history = [
+        {name: o.metrics[mlflow_key(name)] for name in observed if mlflow_key(name) in o.metrics}
+        for o in earlier
+    ]
+    result = evaluate(observed, slo, history, monitor.regression)
+    version = manifest.model.version
+    run_id = None
+    if tracker is not None:
+        run_id = tracker.log_observation(
+            Observation(
+                manifest.model.name,
+                version,
+                at,
+                observed,
+                {str(kind): sentences for kind, sentences in result.breaches.items()},
+            )
+        )
+    actions: tuple[IssueAction, ...] = ()
+    feedback = None
+    if github is not None:
+        actions = tuple(
+            _raise_or_close(
+                github,
+                model=manifest.model.name,
+                version=version,
+                at=at,
+                result=result,
+                source=shown,
+            )
+        )
+        feedback = _feedback(workspace, github)
+    return MonitorOutcome(
+        manifest.model.name, version, shown, at, result, len(earlier), run_id, actions, feedback
+    )
+
+
+def _raise_or_close(
+    github: GitHub,
+    *,
+    model: str,
+    version: str,
+    at: datetime,
+    result: MonitorResult,
+    source: str,
+) -> list[IssueAction]:
+    """One open issue per model and breach kind while it lasts: opened once, its body kept
+    current, closed with a comment by the first run without that breach."""
+    open_issues = github.issues(MONITOR_LABEL)
+    breaches = result.breaches
+    actions = []
+    for kind in BREACH_KINDS:
+        marker = f"{MARKER} model={model} kind={kind} -->"
+        found = next((i for i in open_issues if marker in i.body), None)
+        sentences = breaches.get(kind)
+        if sentences:
+            body = issue_body(model, version, kind, sentences, source=source, marker=marker)
+            if found is None:
+                made = github.open_issue(
+                    f"{model} {TITLES[kind]}", body, [MONITOR_LABEL, kind], marker
+                )
+                actions.append(IssueAction(kind, made.number, made.url, "opened"))
+            elif found.body.strip() != body.strip():
+                github.edit_issue(found.number, body=body)
+                actions.append(IssueAction(kind, found.number, found.url, "updated"))
+            else:
+                actions.append(IssueAction(kind, found.number, found.url, "unchanged"))
+        elif found is not None:
+            github.comment(
+                found.number,
+                f"{model} {version} is back within bounds at {at:%Y-%m-%d %H:%M} UTC "
+                f"({source}); closing.",
+            )
+            github.edit_issue(found.number, close=True)
+            actions.append(IssueAction(kind, found.number, found.url, "closed"))
+    return actions
+
+
+def issue_body(
+    model: str,
+    version: str,
+    kind: BreachKind,
+    sentences: Sequence[str],
+    *,
+    source: str,
+    marker: str,
+) -> str:
+    lines = [
+        f"**{model} {version} {TITLES[kind]}**, as read from `{source}`:",
+        "",
+        *(f"- {sentence}" for sentence in sentences),
+        "",
+        "mlops-ci keeps this issue up to date on each `mlops-ci monitor` run and closes it "
+        "when a run finds no such breach.",
+        "",
+        marker,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _feedback(workspace: Workspace, github: GitHub) -> Feedback:
+    """Issues labelled model-feedback that name the model, opened since the version in
+    production was released (its tag's date; all of them when it has no tag here)."""
+    manifest = workspace.manifest
+    name = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
+    released = next((t.date for t in workspace.git.tags() if t.name == name), None)
+    model = manifest.model.name.lower()
+    found = [
+        issue
+        for issue in github.issues(FEEDBACK_LABEL, state="all", since=released)
+        if model in f"{issue.title}\n{issue.body}".lower()
+        and (released is None or issue.created_at >= released)
+    ]
+    return Feedback(released, tuple(found))
