@@ -19,6 +19,13 @@ MAX_SERIES = 100_000
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE = re.compile(rf"({_NAME})(\{{.*\}})?[ \t]+(\S+)(?:[ \t]+(-?\d+(?:\.\d+)?))?[ \t]*")
 _LABEL = re.compile(r'[ \t]*([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"[ \t]*')
+_TYPE = re.compile(rf"#[ \t]+TYPE[ \t]+({_NAME})[ \t]+(\w+)")
+_RUNNING = {
+    "counter": ("", "_total", "_created"),
+    "histogram": ("_count", "_sum", "_bucket", "_created"),
+    "gaugehistogram": ("_gcount", "_gsum", "_bucket"),
+    "summary": ("_count", "_sum", "_created"),
+}
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 _VALUES = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
 
@@ -36,6 +43,9 @@ class Series:
     name: str
     labels: tuple[tuple[str, str], ...]
     value: float
+    # A running total (a counter, a histogram's or summary's _count, _sum and buckets):
+    # it only grows, so its moves are not changes in how the model does.
+    cumulative: bool = False
 
     @property
     def key(self) -> str:
@@ -61,13 +71,19 @@ def parse_exposition(text: str, source: str) -> list[Series]:
     """Every sample of ``text`` (from ``source``, named in messages), in order."""
     found: list[Series] = []
     seen: set[str] = set()
+    types: dict[str, str] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             if stripped == "# EOF":
                 break
+            declared = _TYPE.fullmatch(stripped)
+            if declared is not None:
+                types[declared.group(1)] = declared.group(2).lower()
             continue
         series = _sample(stripped, f"{source}, line {number}")
+        if _cumulative(series.name, types):
+            series = Series(series.name, series.labels, series.value, cumulative=True)
         if series.key in seen:
             raise ExpositionError(f"{source}, line {number}: {series.key} appears twice")
         seen.add(series.key)
@@ -78,6 +94,14 @@ def parse_exposition(text: str, source: str) -> list[Series]:
                 "endpoint that exposes the model's metrics only"
             )
     return found
+
+
+def _cumulative(name: str, types: dict[str, str]) -> bool:
+    for suffix in ("", "_total", "_created", "_count", "_sum", "_bucket", "_gcount", "_gsum"):
+        family = name.removesuffix(suffix) if suffix else name
+        if (suffix == "" or name.endswith(suffix)) and family in types:
+            return suffix in _RUNNING.get(types[family], ())
+    return False
 
 
 def _sample(line: str, where: str) -> Series:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -74,17 +74,20 @@ class MonitorResult:
 
 
 def watched(
-    observed: Mapping[str, float], slo: Iterable[str], metrics: Sequence[str]
+    observed: Mapping[str, float],
+    slo: Iterable[str],
+    metrics: Sequence[str],
+    cumulative: Collection[str] = (),
 ) -> dict[str, float]:
     """The series to evaluate and keep: those ``metrics`` names when given, else every
-    series but the exporter's own; each SLO's series in any case."""
+    series but the exporter's own and running totals; each SLO's series in any case."""
     wanted = set(slo) | set(metrics)
     if metrics:
         return {name: value for name, value in observed.items() if name in wanted}
     return {
         name: value
         for name, value in observed.items()
-        if name in wanted or not _RUNTIME.match(name)
+        if name in wanted or not (_RUNTIME.match(name) or name in cumulative)
     }
 
 

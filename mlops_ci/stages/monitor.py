@@ -56,24 +56,38 @@ class MonitorOutcome:
     feedback: Feedback | None
 
 
+@dataclass(frozen=True)
+class Source:
+    shown: str  # where the metrics came from, fit for a message
+    values: dict[str, float]  # every series there
+    cumulative: frozenset[str] = frozenset()  # the running totals among them
+
+
 def read_source(
     monitor: Monitor, environ: Mapping[str, str], timeout: float, override: str | None = None
-) -> tuple[str, dict[str, float]]:
-    """Where the metrics came from (fit for a message) and every series there."""
+) -> Source:
     from mlops_ci.adapters.prometheus import scrape, shown_url
 
     where = override or monitor.source.prometheus
     if where is not None and where.startswith(("http://", "https://")):
         shown = shown_url(where)
-        series = parse_exposition(scrape(where, environ, timeout), shown)
-        return shown, {s.key: s.value for s in series}
+        return _exposition(scrape(where, environ, timeout), shown)
     path = Path(where) if where is not None else monitor.source.file
     if path is None:  # pragma: no cover - the schema asks for one of the two
         raise StageInputError("monitor.source names neither a prometheus URL nor a file")
-    return str(path), _read_file(path)
+    return _read_file(path)
 
 
-def _read_file(path: Path) -> dict[str, float]:
+def _exposition(text: str, shown: str) -> Source:
+    series = parse_exposition(text, shown)
+    return Source(
+        shown,
+        {s.key: s.value for s in series},
+        frozenset(s.key for s in series if s.cumulative),
+    )
+
+
+def _read_file(path: Path) -> Source:
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -89,14 +103,14 @@ def _read_file(path: Path) -> dict[str, float]:
     except UnicodeDecodeError:
         raise StageInputError(f"{path}: not UTF-8 text") from None
     if path.suffix.lower() != ".json":  # a Prometheus text file (node_exporter's textfile)
-        return {s.key: s.value for s in parse_exposition(text, str(path))}
+        return _exposition(text, str(path))
     try:
         data = json.loads(text)
     except ValueError as error:
         raise StageInputError(f"{path}: not JSON ({error}); fix the file") from None
     if not isinstance(data, dict):
         raise StageInputError(f"{path}: a metrics file holds an object of name to number")
-    return flatten_metrics(data)
+    return Source(str(path), flatten_metrics(data))
 
 
 def run_monitor(
@@ -113,13 +127,14 @@ def run_monitor(
             f"{manifest.path}: the manifest has no monitor section; add monitor.source"
         )
     at = workspace.now()
-    shown, everything = read_source(monitor, workspace.environ, timeout, source)
+    read = read_source(monitor, workspace.environ, timeout, source)
+    shown = read.shown
     try:
         slo = tuple((canonical_series(name), bounds) for name, bounds in monitor.slo)
         metrics = [canonical_series(name) for name in monitor.metrics]
     except ExpositionError as error:  # pragma: no cover - the schema's pattern checks it
         raise StageInputError(f"{manifest.path}: monitor: {error}") from None
-    observed = watched(everything, (name for name, _ in slo), metrics)
+    observed = watched(read.values, (name for name, _ in slo), metrics, read.cumulative)
     tracker = workspace.tracker()
     earlier = (
         tracker.observations(manifest.model.name, monitor.regression.window)

@@ -457,7 +457,6 @@ class FakeGitHub:
             "url": f"{self.url}/repos/{self.owner}/{self.name}/issues/{issue.number}",
             "labels": [{"name": name, "id": i + 1} for i, name in enumerate(issue.labels)],
             "user": {"login": "someone"},
-            "pull_request": None,
         }
 
     def _issue_values_of_pull(self, pull: Pull) -> dict[str, Any]:

@@ -1,0 +1,234 @@
+"""`mlops-ci monitor` against a real exporter (prometheus-client's own HTTP server on
+127.0.0.1), the embedded MLflow store, and the fake GitHub for issues and feedback."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from tests.conftest import ENVIRON, CliRunner, commit, embedded_tracker, tag
+from tests.github.fake import TOKEN, FakeGitHub
+from tests.services import serve
+
+MODEL = "churn-classifier"
+
+
+class Exporter(NamedTuple):
+    url: str
+    latency: Gauge
+    errors: Gauge
+    requests: Counter
+
+
+@pytest.fixture
+def exporter() -> Iterator[Exporter]:
+    """The model's service as a user runs it: prometheus-client serving its metrics."""
+    registry = CollectorRegistry()
+    latency = Gauge("mlapp_latency_p95_ms", "95th percentile latency", registry=registry)
+    errors = Gauge("mlapp_error_rate", "Share of requests that failed", registry=registry)
+    requests = Counter("mlapp_requests", "Requests served", ["code"], registry=registry)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    yield Exporter(f"http://127.0.0.1:{server.server_port}/metrics", latency, errors, requests)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def watch(repository: Path, url: str) -> str:
+    """The example's manifest pointed at ``url``, with SLOs on the exporter's series."""
+    manifest = repository / "mlops.yaml"
+    text = manifest.read_text()
+    start = text.index("monitor:")
+    manifest.write_text(
+        text[:start] + f"monitor:\n  source: {{prometheus: {url}}}\n"
+        "  slo:\n"
+        "    mlapp_latency_p95_ms: {max: 30}\n"
+        "    mlapp_error_rate: {max: 0.01}\n"
+        '    mlapp_requests_total{code="500"}: {max: 100}\n'
+        "  regression: {window: 3, max_change: 0.5}\n"
+    )
+    return str(manifest)
+
+
+def test_observations_build_history_and_breaches_open_one_issue_each(
+    cli: CliRunner, example_copy: Path, exporter: Exporter, tmp_path: Path
+) -> None:
+    manifest = watch(example_copy, exporter.url)
+    commit(example_copy, "feat: the churn model")
+    tag(example_copy, f"{MODEL}@1.43.13", days_ago=10)  # when production's version shipped
+    fake = FakeGitHub(tmp_path)
+    now = datetime.now(UTC)
+    for title, body, days in (
+        ("churn-classifier flags loyal customers", "seen since Monday", 5),
+        ("Odd scores", "the CHURN-CLASSIFIER gives 0.99 to everyone", 2),
+        ("churn-classifier was slow", "before the release", 20),
+        ("fraud-detector misses cards", "not this model", 1),
+    ):
+        when = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fake.add_issue(title, body, ["model-feedback"], when)
+    environ = {
+        **ENVIRON,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_REPOSITORY": "acme/models",
+        "GITHUB_API_URL": fake.url,
+        "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
+    }
+
+    def observe(latency: float, errors: float = 0.002) -> tuple[int, dict[str, object]]:
+        exporter.latency.set(latency)
+        exporter.errors.set(errors)
+        exporter.requests.labels(code="200").inc(100)
+        done = cli("monitor", "-f", manifest, "--json", environ=environ)
+        assert done.status in (0, 1), done.err
+        return done.status, json.loads(done.out)
+
+    def actions(report: dict[str, object]) -> list[tuple[object, object]]:
+        return [(i["kind"], i["action"]) for i in report["issues"]]  # type: ignore[attr-defined]
+
+    exporter.requests.labels(code="500")  # a labelled series exists once it is touched
+    status, first = observe(12.0)
+    assert (status, first["verdict"], first["history"]) == (0, "passed", 0)
+    assert first["feedback"]["count"] == 2  # type: ignore[index]
+    assert {i["title"] for i in first["feedback"]["issues"]} == {  # type: ignore[index]
+        "churn-classifier flags loyal customers",
+        "Odd scores",
+    }
+    assert [g["name"] for g in first["slo"]] == [  # type: ignore[attr-defined]
+        "mlapp_latency_p95_ms",
+        "mlapp_error_rate",
+        'mlapp_requests_total{code="500"}',
+    ]
+    assert first["breaches"] == {}  # type: ignore[comparison-overlap]
+    observe(12.5)
+    status, third = observe(11.8)
+    assert (status, third["history"]) == (0, 2)
+    assert actions(third) == []
+
+    # A spike: over the SLO and a sudden change against the median of the last 3.
+    status, spike = observe(40.0)
+    assert (status, spike["verdict"]) == (1, "failed")
+    assert spike["breaches"]["slo"] == ["mlapp_latency_p95_ms 40 fails <= 30"]  # type: ignore[index]
+    assert spike["breaches"]["sudden-change"] == [  # type: ignore[index]
+        "mlapp_latency_p95_ms rose 233.3% to 40 against the median 12 of its last 3 "
+        "observations (window 3)"
+    ]
+    assert actions(spike) == [("slo", "opened"), ("sudden-change", "opened")]
+    assert sorted(i.labels[0] for i in fake.issues.values() if i.labels[0] != "model-feedback") == [
+        "mlops-ci-monitor",
+        "mlops-ci-monitor",
+    ]
+    # It lasts: the same two issues, kept current, none new.
+    status, again = observe(40.0)
+    assert status == 1
+    assert actions(again) == [("slo", "unchanged"), ("sudden-change", "updated")]
+    assert "against the median 12.5 of its last 3" in next(
+        i.body for i in fake.issues.values() if i.labels[-1] == "sudden-change"
+    )
+    assert len(fake.issues) == 6  # 4 feedback issues, 2 of ours
+    # Back under the SLO: that issue closes with a comment; the change is still sudden
+    # against a median of 40, until the window forgets the spike.
+    status, back = observe(12.0)
+    assert status == 1
+    assert actions(back) == [("slo", "closed"), ("sudden-change", "updated")]
+    observe(12.0)
+    status, clean = observe(12.0)
+    assert (status, actions(clean)) == (0, [("sudden-change", "closed")])
+    assert sorted(i.state for i in fake.issues.values() if "mlops-ci" in i.labels[0]) == [
+        "closed",
+        "closed",
+    ]
+    assert any("back within bounds" in c["body"] for c in fake.comments.values())
+    status, quiet = observe(12.1)
+    assert (status, actions(quiet)) == (0, [])
+    fake.stop()
+    assert sorted(set(fake.schema_errors)) == []
+
+    # Every observation is an MLflow run against the version in production.
+    tracker = embedded_tracker(example_copy)
+    history = tracker.observations(MODEL, 100)
+    assert len(history) == 9
+    assert {o.version for o in history} == {"1.43.13"}
+    assert [o.metrics["mlapp_latency_p95_ms"] for o in history][:4] == [12.1, 12.0, 12.0, 12.0]
+    assert history[5].breaches.keys() == {"slo", "sudden-change"}
+    assert "mlapp_requests_total.code.500" in history[0].metrics
+    assert not any(k.startswith("python_") for k in history[0].metrics)  # the exporter's own
+
+
+def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) -> None:
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    done = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert done.status == 0, done.err
+    assert done.out.startswith("✅ churn-classifier 1.43.13 is within its SLOs in production\n")
+    assert "latency_p95_ms" in done.out
+    assert not (example_copy / ".mlops-ci" / "mlflow.db").exists()
+    (example_copy / "monitoring" / "metrics.json").write_text('{"latency_p95_ms": 31}')
+    breached = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    assert breached.status == 1
+    report = json.loads(breached.out)
+    assert report["breaches"] == {
+        "slo": ["latency_p95_ms 31 fails <= 30", "error_rate is missing from the metrics"]
+    }
+    (example_copy / "monitoring" / "metrics.json").write_text("[1, 2")
+    broken = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert broken.status == 2
+    assert "metrics.json: not JSON" in broken.err
+    assert "Traceback" not in broken.err
+
+
+def _answering(body: bytes, delay: float = 0.0) -> http.server.ThreadingHTTPServer:
+    def handle(handler: http.server.BaseHTTPRequestHandler) -> None:
+        time.sleep(delay)
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/plain; version=0.0.4")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:
+            pass  # the client gave up first
+
+    return serve(handle)
+
+
+def test_bad_endpoints_are_named_without_their_password(cli: CliRunner, example_copy: Path) -> None:
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+
+    def monitor(url: str, *extra: str) -> tuple[int, str]:
+        done = cli(
+            "monitor", "-f", manifest, "--no-tracking", "--source", url, *extra, environ=ENVIRON
+        )
+        assert "Traceback" not in done.err
+        assert "s3cret" not in done.err + done.out
+        return done.status, done.err
+
+    malformed = _answering(b"# HELP x\nmlapp_ok 1\nmlapp_latency{quantile=0.95} 12\n")
+    slow = _answering(b"mlapp_ok 1\n", delay=3.0)
+    try:
+        port = malformed.server_address[1]
+        status, err = monitor(f"http://ci:s3cret@127.0.0.1:{port}/metrics")
+        assert status == 2
+        assert f"http://127.0.0.1:{port}/metrics, line 3: the labels" in err
+        status, err = monitor(
+            f"http://127.0.0.1:{slow.server_address[1]}/metrics", "--timeout", "0.5"
+        )
+        assert status == 3
+        assert "did not answer within 0.5 s" in err
+    finally:
+        threading.Thread(target=malformed.shutdown).start()
+        threading.Thread(target=slow.shutdown).start()
+    dead = malformed.server_address[1]
+    malformed.server_close()
+    status, err = monitor(f"http://ci:s3cret@127.0.0.1:{dead}/metrics")
+    assert status == 3
+    assert f"the metrics endpoint http://127.0.0.1:{dead}/metrics cannot be reached" in err
