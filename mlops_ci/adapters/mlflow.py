@@ -154,6 +154,56 @@ class MlflowTracker:
         )
         return run_id
 
+    def stage_records(self, model: str, limit: int = 20_000) -> list[StageRecord]:
+        """The stage runs of ``model`` as records (without their details), for a report
+        made where the records are not (a fresh checkout in CI)."""
+        from mlops_ci.core.lifecycle import STATES
+        from mlops_ci.core.records import VERDICTS
+
+        query = f"tags.`{TAG}model` = '{_quoted(model)}'"
+        found: list[StageRecord] = []
+        token = None
+        while len(found) < limit:
+            page = self._call(
+                "search runs",
+                self.client.search_runs,
+                [self.experiment_id()],
+                query,
+                max_results=1000,
+                order_by=["attributes.start_time ASC"],
+                page_token=token,
+            )
+            for run in page:
+                tags = run.data.tags
+                stage, verdict, state = (
+                    tags.get(f"{TAG}stage", ""),
+                    tags.get(f"{TAG}verdict", ""),
+                    tags.get(f"{TAG}state", ""),
+                )
+                if stage == MONITOR or verdict not in VERDICTS or state not in STATES:
+                    continue  # not a stage run of ours, or tags someone else changed
+                started = datetime.fromtimestamp(run.info.start_time / 1000, UTC)
+                ended = run.info.end_time
+                found.append(
+                    StageRecord(
+                        model=model,
+                        version=tags.get(f"{TAG}version", ""),
+                        stage=stage,
+                        verdict=verdict,
+                        state=state,
+                        started_at=started,
+                        finished_at=datetime.fromtimestamp(ended / 1000, UTC) if ended else started,
+                        git_sha=tags.get(f"{TAG}git_sha"),
+                        metrics=dict(run.data.metrics),
+                        mlflow_run_id=run.info.run_id,
+                        synced=True,
+                    )
+                )
+            token = page.token
+            if not token:
+                break
+        return found
+
     # -- production observations (monitor) ------------------------------------------------
 
     def log_observation(self, observation: Observation) -> str:

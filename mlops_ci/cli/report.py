@@ -1,0 +1,116 @@
+"""``mlops-ci report``: the dashboard of a model, or of every model in the repository."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_ci.cli.options import Console, common_options
+from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.manifest.loader import load_manifest
+
+if TYPE_CHECKING:
+    from mlops_ci.manifest.model import Manifest
+    from mlops_ci.report.history import ModelHistory
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        parents=[common_options()],
+        help="the dashboard: versions, metrics, gates and production over time",
+        description="Gather a model's history from its records and MLflow (candidates and "
+        "their states, key metrics, latency and size over versions, gate pass rates, "
+        "production against the current candidate, observations and SLO breaches) and "
+        "write it as one self-contained HTML file (inline SVG, opens offline), Markdown "
+        "with Mermaid charts, or JSON.",
+    )
+    report.add_argument(
+        "--format", choices=("html", "md", "json"), default="html", help="default: html"
+    )
+    report.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write here (atomically) instead of standard output",
+    )
+    report.add_argument(
+        "--all",
+        action="store_true",
+        help="every model whose mlops.yaml git tracks in this repository, in one report",
+    )
+    report.add_argument(
+        "--no-tracking", action="store_true", help="from the records only, without MLflow"
+    )
+    report.add_argument(
+        "--observations",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="the latest N observations in production per model (default 5000)",
+    )
+    report.set_defaults(handler=report_command)
+
+
+def report_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.adapters.atomic import write_atomically
+    from mlops_ci.report.dashboard import html, markdown, to_json
+
+    if arguments.observations < 0:
+        raise UsageError("--observations must be 0 or more")
+    manifests = _manifests(arguments)
+    histories = [_history(m, console, arguments) for m in manifests]
+    generated = datetime.now(UTC)
+    if arguments.format == "html":
+        title = (
+            f"{histories[0].model}: model dashboard"
+            if len(histories) == 1
+            else f"{len(histories)} models: dashboard"
+        )
+        text = html(histories, generated, title)
+    elif arguments.format == "md":
+        text = markdown(histories)
+    else:
+        text = json.dumps(to_json(histories, generated), indent=2) + "\n"
+    if arguments.output:
+        write_atomically(Path(arguments.output), text.encode("utf-8"))
+        console.err.write(f"mlops-ci: wrote {arguments.output} ({len(text.encode()):,} bytes)\n")
+    else:
+        console.out.write(text)
+    return ExitStatus.PASSED
+
+
+def _manifests(arguments: argparse.Namespace) -> list[Manifest]:
+    if not arguments.all:
+        return [load_manifest(arguments.manifest)]
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.cli.changed import _tracked
+    from mlops_ci.manifest.loader import find_repository
+
+    repository = find_repository(Path.cwd()).resolve()
+    found = _tracked(Git(repository), repository)
+    if not found:
+        raise UsageError(f"no mlops.yaml is tracked in {repository}")
+    return [load_manifest(path) for path in found]
+
+
+def _history(manifest: Manifest, console: Console, arguments: argparse.Namespace) -> ModelHistory:
+    from mlops_ci.cli import wiring
+    from mlops_ci.report.history import model_history
+
+    records = list(wiring.record_store(manifest).records(manifest.model.name))
+    observations = []
+    if not arguments.no_tracking:
+        tracker = wiring.tracker(manifest, console.environ)
+        here = {(r.version, r.stage) for r in records}
+        records += [
+            r
+            for r in tracker.stage_records(manifest.model.name)
+            if (r.version, r.stage) not in here
+        ]
+        if arguments.observations:
+            observations = tracker.observations(manifest.model.name, arguments.observations)
+    return model_history(manifest, records, observations)

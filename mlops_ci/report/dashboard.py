@@ -1,0 +1,383 @@
+"""The dashboard of one model or of every model in a repository: one self-contained HTML
+file (inline CSS and SVG, no script, nothing fetched), Markdown with Mermaid charts for
+pull requests and step summaries, and JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from mlops_ci.report.history import MEASURES, GateRate, ModelHistory, VersionHistory
+from mlops_ci.report.svg import STATE_COLOURS, bars, line_chart, timeline
+
+MAX_TIME_CHARTS = 12
+MAX_BREACHES = 50
+_MERMAID_POINTS = 30
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
+body{background:#f6f8fa}
+main{max-width:1360px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:22px;margin:8px 0}
+h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
+h3{font-size:15px;margin:18px 0 6px}
+section.model{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:18px 0}
+section.model{padding:8px 20px 20px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+section.model > svg.chart{max-width:760px}
+svg.chart{width:100%;height:auto;background:#fff;border:1px solid #eaeef2;border-radius:6px}
+svg .heading{font-size:13px;font-weight:600;fill:#1f2328}
+svg .tick{font-size:11px;fill:#57606a}
+svg .axis{stroke:#8c959f;stroke-width:1}
+svg .line{fill:none;stroke:#2f7ed8;stroke-width:1.6}
+svg .dot{fill:#2f7ed8}
+svg .limit{stroke:#d64545;stroke-width:1;stroke-dasharray:5 4}
+svg .track{fill:#eaeef2}
+table{border-collapse:collapse;margin:6px 0}
+td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.legend span{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
+.muted{color:#57606a}
+"""
+
+
+def to_json(histories: Sequence[ModelHistory], generated: datetime) -> dict[str, Any]:
+    return {
+        "schema": "mlops-ci/dashboard/v1",
+        "generated_at": generated.isoformat(),
+        "models": [_model_json(h) for h in histories],
+    }
+
+
+def _model_json(history: ModelHistory) -> dict[str, Any]:
+    return {
+        "model": history.model,
+        "production": history.production,
+        "key_metrics": list(history.key_metrics),
+        "versions": [
+            {
+                "version": v.version,
+                "state": v.state,
+                "built_at": v.built_at.isoformat() if v.built_at else None,
+                "released_as": v.released_as,
+                "stages": dict(v.stages),
+                "metrics": dict(v.metrics),
+                "measures": dict(v.measures),
+            }
+            for v in history.versions
+        ],
+        "gate_pass_rates": [
+            {
+                "name": g.name,
+                "rule": g.rule,
+                "threshold": g.threshold,
+                "passed": g.passed,
+                "measured": g.measured,
+                "rate": g.rate,
+            }
+            for g in history.gate_rates
+        ],
+        "observations": [
+            {
+                "at": o.at.isoformat(),
+                "version": o.version,
+                "metrics": {k: v for k, v in o.metrics.items() if math.isfinite(v)},
+                "breaches": {k: list(v) for k, v in o.breaches.items()},
+            }
+            for o in history.observations
+        ],
+    }
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+
+def html(histories: Sequence[ModelHistory], generated: datetime, title: str) -> str:
+    body = "".join(_model_html(h) for h in histories)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # Nothing but this file: a page opened offline, from an artifact, looks the same.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"<h1>{escape(title)}</h1>"
+        f'<p class="muted">Made by mlops-ci at {generated:%Y-%m-%d %H:%M} UTC from the '
+        "records and MLflow; one section per model.</p>"
+        f"{body}</main></body></html>\n"
+    )
+
+
+def _model_html(history: ModelHistory) -> str:
+    model = escape(history.model)
+    versions = history.versions
+    counts = {state: sum(v.state == state for v in versions) for state in STATE_COLOURS}
+    legend = "".join(
+        f'<span><i style="background:{colour}"></i>{state} {counts[state]}</span>'
+        for state, colour in STATE_COLOURS.items()
+    )
+    parts = [
+        f'<section class="model" id="model-{model}">',
+        f"<h2>{model}</h2>",
+        f"<p>In production: <b>{escape(history.production)}</b>"
+        f"{_from_candidate(history)}. {len(versions)} candidate"
+        f"{'s' * (len(versions) != 1)} on record, "
+        f"{len(history.observations)} observation{'s' * (len(history.observations) != 1)} "
+        "in production.</p>",
+        "<h3>Versions</h3>",
+        timeline(
+            f"timeline:{history.model}",
+            "Candidates, oldest first, by state",
+            [(v.version, v.state) for v in versions],
+        ),
+        f'<p class="legend">{legend}</p>',
+        "<h3>Production against the current candidate</h3>",
+        _comparison(history),
+        "<h3>Key metrics over versions</h3>",
+        '<div class="grid">',
+        *(_over_versions(history, name, metric=True) for name in history.key_metrics),
+        "</div>",
+        "<h3>Latency and size over versions</h3>",
+        '<div class="grid">',
+        *(
+            _over_versions(history, name, metric=False)
+            for name in MEASURES
+            if any(name in v.measures for v in versions)
+        ),
+        "</div>",
+        "<h3>Gate pass rates</h3>",
+        bars(
+            f"gates:{history.model}",
+            "Share of candidates that passed each gate",
+            [
+                (_gate_label(g), g.rate or 0.0, f"{g.passed}/{g.measured}")
+                for g in history.gate_rates
+                if g.measured
+            ],
+        ),
+        "<h3>In production over time</h3>",
+        '<div class="grid">',
+        *_over_time(history),
+        "</div>",
+        "<h3>SLO breaches</h3>",
+        _breaches(history),
+        "</section>",
+    ]
+    return "".join(parts)
+
+
+def _from_candidate(history: ModelHistory) -> str:
+    found = history.production_candidate
+    return f" (candidate {escape(found.version)})" if found else ""
+
+
+def _comparison(history: ModelHistory) -> str:
+    production, current = history.production_candidate, history.current_candidate
+    if production is None and current is None:
+        return '<p class="muted">No released or live candidate on record.</p>'
+    names = [*history.key_metrics, *MEASURES]
+    rows = []
+    for name in names:
+        old = _value(production, name)
+        new = _value(current, name)
+        if old is None and new is None:
+            continue
+        delta = "" if old is None or new is None else f"{new - old:+.4g}"
+        rows.append(
+            f"<tr><td><code>{escape(name)}</code></td><td class=n>{_cell(old)}</td>"
+            f"<td class=n>{_cell(new)}</td><td class=n>{delta}</td></tr>"
+        )
+    head_old = escape(production.version) if production else "none released"
+    head_new = f"{escape(current.version)} ({current.state})" if current else "no live candidate"
+    return (
+        f"<table><tr><th>metric</th><th>production: {escape(history.production)} "
+        f"({head_old})</th><th>current: {head_new}</th><th>Δ</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _value(version: VersionHistory | None, name: str) -> float | None:
+    if version is None:
+        return None
+    return version.metrics.get(name, version.measures.get(name))
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def _over_versions(history: ModelHistory, name: str, *, metric: bool) -> str:
+    versions = history.versions
+    points = [
+        (float(i), (v.metrics if metric else v.measures).get(name)) for i, v in enumerate(versions)
+    ]
+    released = [
+        (float(i), y, STATE_COLOURS["released"])
+        for i, v in enumerate(versions)
+        if v.state == "released"
+        and (y := (v.metrics if metric else v.measures).get(name)) is not None
+    ]
+    step = max(1, len(versions) // 5)
+    labels = [(float(i), versions[i].version) for i in range(0, len(versions), step)][:6]
+    return line_chart(
+        f"{'metric' if metric else 'measure'}:{history.model}:{name}",
+        f"{name} by version",
+        points,
+        x_labels=labels,
+        limits=_limits(history, name),
+        marks=released,
+    )
+
+
+def _limits(history: ModelHistory, name: str) -> list[tuple[str, float]]:
+    return [
+        (f"{g.rule} {g.threshold:.6g}", g.threshold) for g in history.gate_rates if g.name == name
+    ]
+
+
+def _over_time(history: ModelHistory) -> list[str]:
+    observations = history.observations
+    if not observations:
+        return ['<p class="muted">No observations yet: run <code>mlops-ci monitor</code>.</p>']
+    from mlops_ci.adapters.mlflow import mlflow_key
+
+    slo_names = [name for name, _ in history.slo]
+    keys = {mlflow_key(n): n for n in slo_names}
+    others = sorted({k for o in observations for k in o.metrics} - set(keys))
+    names = [*keys, *others][:MAX_TIME_CHARTS]
+    start = observations[0].at
+    charts = []
+    for key in names:
+        shown = keys.get(key, key)
+        bounds = dict(history.slo).get(shown)
+        limits = []
+        if bounds is not None:
+            limits = [
+                (f"{r} {v:.6g}", v)
+                for r, v in (("min", bounds.min), ("max", bounds.max))
+                if v is not None
+            ]
+        points = [((o.at - start).total_seconds(), o.metrics.get(key)) for o in observations]
+        breaches = [
+            ((o.at - start).total_seconds(), o.metrics[key], STATE_COLOURS["failed"])
+            for o in observations
+            if o.breaches and key in o.metrics
+        ]
+        span = (observations[-1].at - start).total_seconds()
+        labels = [
+            (span * f, (start + (observations[-1].at - start) * f).strftime("%m-%d %H:%M"))
+            for f in (0.0, 0.5, 1.0)
+        ]
+        charts.append(
+            line_chart(
+                f"time:{history.model}:{shown}",
+                f"{shown} in production",
+                points,
+                x_labels=labels if span else labels[:1],
+                limits=limits,
+                marks=breaches,
+            )
+        )
+    return charts
+
+
+def _breaches(history: ModelHistory) -> str:
+    found = [o for o in history.observations if o.breaches][-MAX_BREACHES:]
+    if not found:
+        return '<p class="muted">None on record.</p>'
+    rows = "".join(
+        f"<tr><td>{o.at:%Y-%m-%d %H:%M}</td><td>{escape(o.version)}</td>"
+        f"<td>{escape(kind)}</td><td>{escape('; '.join(sentences))}</td></tr>"
+        for o in reversed(found)
+        for kind, sentences in o.breaches.items()
+    )
+    head = "<tr><th>when (UTC)</th><th>version</th><th>kind</th><th>what</th></tr>"
+    return f"<table>{head}{rows}</table>"
+
+
+def _gate_label(gate: GateRate) -> str:
+    return f"{gate.name} {'≥' if gate.rule == 'min' else '≤'} {gate.threshold:.6g}"
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+
+def markdown(histories: Sequence[ModelHistory]) -> str:
+    lines: list[str] = []
+    for history in histories:
+        versions = history.versions
+        counts = {s: sum(v.state == s for v in versions) for s in STATE_COLOURS}
+        lines += [
+            f"### {history.model}: {history.production} in production",
+            "",
+            " · ".join(f"{state} {count}" for state, count in counts.items() if count)
+            or "no candidates on record",
+            "",
+        ]
+        production, current = history.production_candidate, history.current_candidate
+        if production or current:
+            lines += [
+                f"| metric | production ({production.version if production else '—'}) | "
+                f"current ({current.version if current else '—'}) | Δ |",
+                "|---|---:|---:|---:|",
+            ]
+            for name in [*history.key_metrics, *MEASURES]:
+                old, new = _value(production, name), _value(current, name)
+                if old is None and new is None:
+                    continue
+                delta = "" if old is None or new is None else f"{new - old:+.4g}"
+                lines.append(f"| `{name}` | {_cell(old)} | {_cell(new)} | {delta} |")
+            lines.append("")
+        if history.gate_rates:
+            lines += ["| gate | passed |", "|---|---:|"]
+            lines += [
+                f"| `{_gate_label(g)}` | {g.passed}/{g.measured} |"
+                for g in history.gate_rates
+                if g.measured
+            ]
+            lines.append("")
+        recent = versions[-_MERMAID_POINTS:]
+        for name in [*history.key_metrics[:4], *(m for m in ("p95_ms", "size_mib"))]:
+            known = [
+                (v.version, value)
+                for v in recent
+                if (value := v.metrics.get(name, v.measures.get(name))) is not None
+            ]
+            if len(known) >= 2:
+                lines += _mermaid(f"{name} over versions", known)
+        breaches = [o for o in history.observations if o.breaches][-5:]
+        if breaches:
+            lines += ["", "**Latest SLO breaches**", ""]
+            lines += [
+                f"- {o.at:%Y-%m-%d %H:%M} {o.version}: "
+                + "; ".join(s for sentences in o.breaches.values() for s in sentences)[:300]
+                for o in reversed(breaches)
+            ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _mermaid(title: str, known: Sequence[tuple[str, float]]) -> list[str]:
+    low = min(x for _, x in known)
+    high = max(x for _, x in known)
+    pad = (high - low) * 0.1 or abs(high) * 0.05 or 1.0
+    labels = ", ".join(f'"{_safe(v)}"' for v, _ in known)
+    values = ", ".join(f"{x:.6g}" for _, x in known)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'  title "{_safe(title)}"',
+        f"  x-axis [{labels}]",
+        f'  y-axis "{_safe(title.split(" ", maxsplit=1)[0])}" {low - pad:.6g} --> {high + pad:.6g}',
+        f"  line [{values}]",
+        "```",
+        "",
+    ]
+
+
+def _safe(text: str) -> str:
+    return "".join(c for c in text if c.isalnum() or c in "._- ")[:60]

@@ -1,0 +1,129 @@
+"""`mlops-ci report`: the HTML dashboard opened in a real headless Chromium, the Markdown
+and JSON forms, and a report made where only MLflow remembers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker
+from tests.report.browser import Page
+from tests.report.synthetic import MODEL, observations, write_history
+
+# Where the browser test keeps its screenshot (CI can upload it).
+SCREENSHOTS = Path(os.environ.get("MLOPS_CI_SCREENSHOTS", PROJECT / "build" / "screenshots"))
+
+
+@pytest.fixture
+def with_history(example_copy: Path) -> Path:
+    """The example with 40 candidates on record and 30 observations in MLflow."""
+    commit(example_copy, "feat: the churn model")
+    write_history(example_copy, 40)
+    tracker = embedded_tracker(example_copy)
+    for observation in observations(30):
+        tracker.log_observation(observation)
+    return example_copy
+
+
+@pytest.mark.slow
+def test_the_html_dashboard_draws_every_chart_in_chromium(
+    cli: CliRunner, with_history: Path
+) -> None:
+    page_file = with_history / "dashboard.html"
+    done = cli(
+        "report", "-f", str(with_history / "mlops.yaml"), "-o", str(page_file), environ=ENVIRON
+    )
+    assert done.status == 0, done.err
+    text = page_file.read_text()
+    # Self-contained: nothing to fetch, no script at all.
+    assert "<script" not in text.lower()
+    assert re.findall(r"\b(?:src|href)=", text) == []
+    assert set(re.findall(r"https?://[^\s\"'<]+", text)) == {"http://www.w3.org/2000/svg"}
+
+    page = Page()
+    try:
+        page.open(page_file.as_uri())
+        assert page.problems() == []
+        assert page.requests() == [page_file.as_uri()]
+        charts = page.evaluate(
+            "[...document.querySelectorAll('svg.chart')].map(s => {"
+            " const box = s.getBoundingClientRect();"
+            " return {chart: s.dataset.chart, points: +s.dataset.points,"
+            " width: box.width, height: box.height,"
+            " drawn: s.querySelectorAll('polyline, rect, circle').length}; })"
+        )
+        by_name = {c["chart"]: c for c in charts}
+        for chart in charts:
+            assert chart["width"] > 200 and chart["height"] > 40, chart
+            assert chart["drawn"] > 0, chart
+        assert by_name[f"timeline:{MODEL}"]["points"] == 40
+        assert by_name[f"timeline:{MODEL}"]["drawn"] == 40
+        for name in ("accuracy", "f1", "log_loss", "roc_auc"):
+            assert by_name[f"metric:{MODEL}:{name}"]["points"] == 40
+        # the 6 that failed their test were never validated: no measures
+        for name in ("size_mib", "p95_ms", "peak_rss_mib"):
+            assert by_name[f"measure:{MODEL}:{name}"]["points"] == 34
+        assert by_name[f"gates:{MODEL}"]["points"] == 6
+        assert by_name[f"time:{MODEL}:latency_p95_ms"]["points"] == 30
+        assert by_name[f"time:{MODEL}:error_rate"]["points"] == 30
+        breaches = page.evaluate("document.querySelectorAll('table')[1].rows.length")
+        assert breaches == 1 + 4  # two observations, two kinds each
+        shot = page.screenshot(SCREENSHOTS / "dashboard.png")
+        assert shot.startswith(b"\x89PNG")
+
+        page.open(page_file.as_uri(), javascript=False)
+        assert page.problems() == []
+        without = page.screenshot(SCREENSHOTS / "dashboard-no-javascript.png")
+        assert without == shot  # the same pixels: nothing waits on a script
+    finally:
+        page.close()
+
+
+def test_markdown_and_json(cli: CliRunner, with_history: Path) -> None:
+    manifest = str(with_history / "mlops.yaml")
+    md = cli("report", "-f", manifest, "--format", "md", environ=ENVIRON)
+    assert md.status == 0, md.err
+    assert md.out.startswith(f"### {MODEL}: 1.43.13 in production\n")
+    assert "validated 25 · released 2 · failed 6 · expired 7" in md.out  # 40 candidates
+    assert md.out.count("```mermaid\nxychart-beta") == 6
+    assert "| `accuracy ≥ 0.9` | 34/40 |" in md.out
+    assert "**Latest SLO breaches**" in md.out
+
+    data = json.loads(cli("report", "-f", manifest, "--format", "json", environ=ENVIRON).out)
+    (model,) = data["models"]
+    states = [v["state"] for v in model["versions"]]
+    assert len(states) == 40
+    assert states.count("released") == 2
+    assert [v["released_as"] for v in model["versions"] if v["released_as"]] == [
+        "1.0.14",
+        "1.1.9",
+    ]
+    assert len(model["observations"]) == 30
+    assert model["key_metrics"][:4] == ["accuracy", "f1", "log_loss", "roc_auc"]
+    rates = {(g["name"], g["rule"]): (g["passed"], g["measured"]) for g in model["gate_pass_rates"]}
+    assert rates[("accuracy", "min")] == (34, 40)  # the 6 failed ones measured 0.87
+    assert rates[("p95_ms", "max")] == (34, 34)
+
+
+def test_a_fresh_checkout_reports_from_mlflow(cli: CliRunner, example_copy: Path) -> None:
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    assert cli("run", "-f", manifest, environ=ENVIRON).status == 0
+    for record in (example_copy / ".mlops-ci" / "records").rglob("*.json"):
+        record.unlink()
+    data = json.loads(cli("report", "-f", manifest, "--format", "json", environ=ENVIRON).out)
+    (version,) = data["models"][0]["versions"]
+    assert (version["version"], version["state"]) == ("1.44.0-rc.1", "validated")
+    assert version["stages"] == {
+        "ingest": "passed",
+        "build": "passed",
+        "test": "passed",
+        "validate": "passed",
+    }
+    assert version["metrics"]["accuracy"] > 0.9
+    alone = cli("report", "-f", manifest, "--format", "json", "--no-tracking", environ=ENVIRON)
+    assert json.loads(alone.out)["models"][0]["versions"] == []
