@@ -53,7 +53,7 @@ class Page:
             time.sleep(0.1)
         port = int(port_file.read_text().split()[0])
         listing = f"http://127.0.0.1:{port}/json/list"  # our own browser on 127.0.0.1
-        with urllib.request.urlopen(listing, timeout=10) as answer:  # noqa: S310
+        with urllib.request.urlopen(listing, timeout=10) as answer:
             targets = json.load(answer)
         address = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
         self._socket = websocket.create_connection(address, timeout=60, suppress_origin=True)
