@@ -20,7 +20,7 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
     """Stage records of ``versions`` candidates with ``metrics`` test metrics each (the
     example's four first); every 15th released, every 7th failing its test, the oldest
     fifth expired. Returns how many records it wrote."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - made-up data, the same each run
     store = RecordStore(repository / ".mlops-ci" / "records")
     names = ["accuracy", "f1", "log_loss", "roc_auc"][:metrics]
     names += [f"metric_{n:02d}" for n in range(metrics - len(names))]
@@ -83,7 +83,7 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
 def observations(count: int, version: str = "1.43.13", seed: int = 11) -> list[Observation]:
     """Hourly observations of the example's SLO series, with a latency spike at the
     third quarter that breaches its SLO and is a sudden change."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - made-up data, the same each run
     made = []
     for index in range(count):
         spike = count * 3 // 4 <= index < count * 3 // 4 + 2

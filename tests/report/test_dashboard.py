@@ -58,7 +58,8 @@ def test_the_html_dashboard_draws_every_chart_in_chromium(
         )
         by_name = {c["chart"]: c for c in charts}
         for chart in charts:
-            assert chart["width"] > 200 and chart["height"] > 40, chart
+            assert chart["width"] > 200, chart
+            assert chart["height"] > 40, chart
             assert chart["drawn"] > 0, chart
         assert by_name[f"timeline:{MODEL}"]["points"] == 40
         assert by_name[f"timeline:{MODEL}"]["drawn"] == 40
