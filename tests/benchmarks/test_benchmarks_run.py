@@ -108,3 +108,19 @@ def test_release_calls_benchmark_counts_within_the_budget() -> None:
 def test_changed_benchmark_names_exactly_the_models_touched() -> None:
     figures = run_benchmark("changed.py", "--models", "50", "--runs", "1")
     assert figures["named"] == ["m007", "m042"]
+
+
+@pytest.mark.slow
+def test_report_benchmark_renders_the_dashboard() -> None:
+    figures = run_benchmark(
+        "report.py", "--versions", "30", "--metrics", "5", "--observations", "20", "--runs", "1"
+    )
+    assert figures["versions"] == 30
+    assert figures["charts"] == 1 + 5 + 4 + 1 + 3  # timeline, metrics, measures, gates, time
+    assert 0 < figures["command_bytes"] < figures["with_observations_bytes"]  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_monitor_benchmark_runs_with_history() -> None:
+    figures = run_benchmark("monitor.py", "--metrics", "20", "--history", "2", "--runs", "1")
+    assert (figures["metrics"], figures["history"]) == (20, 2)

@@ -1,0 +1,92 @@
+"""`mlops-ci report` over a long history: 1,000 candidates × 20 metrics on record, and
+2,000 observations of the model in production.
+
+    python benchmarks/report.py [--versions 1000] [--metrics 20] [--observations 2000] [--runs 3]
+
+Targets (issue: monitoring and the dashboard): the HTML renders in under 2 s and weighs
+under 2 MB. Measured two ways: the command in a new process from the records (what a CI
+step pays, start-up included), and in one process with the observations added (gathering
+the history and rendering it, MLflow's search excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def main() -> None:
+    from mlops_ci.adapters.records import RecordStore
+    from mlops_ci.manifest.loader import load_manifest
+    from mlops_ci.report.dashboard import html
+    from mlops_ci.report.history import model_history
+    from tests.report.synthetic import MODEL, observations, write_history
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", type=int, default=1000)
+    parser.add_argument("--metrics", type=int, default=20)
+    parser.add_argument("--observations", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mlops-ci-bench-report-") as folder:
+        root = Path(folder) / "repo"
+        shutil.copytree(
+            HERE.parent / "examples" / "churn",
+            root,
+            ignore=shutil.ignore_patterns("build", ".mlops-ci"),
+        )
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        records = write_history(root, arguments.versions, arguments.metrics)
+        command = [
+            str(Path(sys.executable).with_name("mlops-ci")), "report", "--no-tracking",
+            "-f", str(root / "mlops.yaml"), "-o", str(root / "dashboard.html"),
+        ]  # fmt: skip
+        process = []
+        for _ in range(arguments.runs):
+            began = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            process.append(time.perf_counter() - began)
+        command_bytes = (root / "dashboard.html").stat().st_size
+
+        manifest = load_manifest(root / "mlops.yaml")
+        seen = observations(arguments.observations)
+        inside = []
+        page = ""
+        for _ in range(arguments.runs):
+            began = time.perf_counter()
+            history = model_history(
+                manifest, RecordStore(root / ".mlops-ci" / "records").records(MODEL), seen
+            )
+            page = html([history], datetime.now(UTC), f"{MODEL}: model dashboard")
+            inside.append(time.perf_counter() - began)
+    figures = {
+        "versions": arguments.versions,
+        "metrics": arguments.metrics,
+        "records": records,
+        "observations": arguments.observations,
+        "command_seconds_best": round(min(process), 3),
+        "command_seconds_worst": round(max(process), 3),
+        "command_bytes": command_bytes,
+        "in_process_seconds_best": round(min(inside), 3),
+        "in_process_seconds_worst": round(max(inside), 3),
+        "with_observations_bytes": len(page.encode()),
+        "charts": page.count('class="chart"'),
+    }
+    print(f"{'figure':<32} value")
+    for key, value in figures.items():
+        print(f"{key:<32} {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
