@@ -27,7 +27,7 @@ def tool(name: str) -> str:
 
 def test_there_are_actions() -> None:
     assert {path.parent.name for path in ACTIONS} >= {
-        "changed", "check", "image", "release-pr", "publish", "prune"
+        "changed", "check", "image", "release-pr", "publish", "prune", "monitor", "report"
     }  # fmt: skip
 
 
