@@ -89,8 +89,11 @@ class Act:
         self.heads: set[str] = set()
         self.stand_ins = stand_ins(scratch / "stand-ins")
 
-    def __call__(self, event_name: str, event: dict[str, Any]) -> str:
-        """Run the workflows ``event_name`` triggers; the log, after asserting success."""
+    def __call__(
+        self, event_name: str, event: dict[str, Any], *options: str, succeed: bool = True
+    ) -> str:
+        """Run the workflows ``event_name`` triggers; the log, after asserting that they
+        succeeded (or failed, with ``succeed=False``)."""
         self.heads.add(git(self.repository, "rev-parse", "HEAD").strip())
         path = self.scratch / f"{event_name}-{len(self.heads)}.json"
         path.write_text(json.dumps(event))
@@ -98,11 +101,11 @@ class Act:
         done = subprocess.run(
             [act(), event_name, "-e", str(path), "-P", "ubuntu-latest=-self-hosted",
              "--action-offline-mode", "-s", f"GITHUB_TOKEN={TOKEN}", *variables,
-             *self.stand_ins],
+             *self.stand_ins, *options],
             cwd=self.repository, capture_output=True, text=True, timeout=900, check=False,
         )  # fmt: skip
         log = done.stdout + done.stderr
-        assert done.returncode == 0, log[-8000:]
+        assert (done.returncode == 0) == succeed, log[-8000:]
         assert TOKEN not in log  # act masks secrets; our commands never print them
         return log
 
@@ -245,3 +248,52 @@ def test_main_releases_and_the_merge_publishes(
         inspected = skopeo("inspect", "--tls-verify=false", f"docker://{image}:{tag}")
         assert json.loads(inspected.stdout)["Digest"] == digest
     assert tracker.alias_target("staging") == "1.44.0-rc.1"
+
+
+@pytest.mark.slow
+def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    repository = model_repository(tmp_path / "repo", "scheduled.yml")
+    name = f"act-{tmp_path.name}"
+    manifest = repository / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace(f"experiment: {MODEL}", f"experiment: {name}")
+        .replace(f"registered_model: {MODEL}", f"registered_model: {name}")
+    )
+    commit(repository, "feat: the churn model")
+    fake = FakeGitHub(tmp_path)
+    runner = Act(
+        repository,
+        tmp_path,
+        {
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": "acme/models",
+            "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
+        },
+    )
+    secrets = ["-s", f"MLFLOW_TRACKING_URI={mlflow_server.url}", "-j", "monitor"]
+    tracker = MlflowTracker(
+        TrackingTarget(mlflow_server.url, name, name, artifact_root=tmp_path / "artifacts")
+    )
+    try:
+        log = runner("schedule", {"schedule": "7 * * * *"}, *secrets)
+        assert "[mlops-ci scheduled/Monitor production] 🏁  Job succeeded" in log
+        assert "Summary - ### ✅ churn-classifier 1.43.13 is within its SLOs in production" in log
+        metrics = repository / "monitoring" / "metrics.json"
+        metrics.write_text('{"latency_p95_ms": 45.0, "error_rate": 0.002, "accuracy": 0.907}')
+        commit(repository, "chore: the service slowed down")
+        log = runner("schedule", {"schedule": "7 * * * *"}, *secrets, succeed=False)
+        assert "[mlops-ci scheduled/Monitor production] 🏁  Job failed" in log
+    finally:
+        runner.clean()
+        fake.stop()
+    assert fake.schema_errors == []
+    # 45 ms breaks the SLO, and against a history of 12.4 ms it is a sudden change too.
+    issues = {issue.labels[1]: issue for issue in fake.issues.values()}
+    assert sorted(issues) == ["slo", "sudden-change"]
+    assert "latency_p95_ms 45 fails <= 30" in issues["slo"].body
+    assert "latency_p95_ms rose 262.9% to 45" in issues["sudden-change"].body
+    history = tracker.observations(MODEL, 10)
+    assert [o.metrics["latency_p95_ms"] for o in history] == [45.0, 12.4]
