@@ -1,4 +1,4 @@
-"""`mlops-ci report` over a long history: 1,000 candidates × 20 metrics on record, and
+"""`mlops-ci report` over a long history: 1,000 candidates by 20 metrics on record, and
 2,000 observations of the model in production.
 
     python benchmarks/report.py [--versions 1000] [--metrics 20] [--observations 2000] [--runs 3]

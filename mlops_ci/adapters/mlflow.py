@@ -19,7 +19,7 @@ import re
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -162,46 +162,32 @@ class MlflowTracker:
 
         query = f"tags.`{TAG}model` = '{_quoted(model)}'"
         found: list[StageRecord] = []
-        token = None
-        while len(found) < limit:
-            page = self._call(
-                "search runs",
-                self.client.search_runs,
-                [self.experiment_id()],
-                query,
-                max_results=1000,
-                order_by=["attributes.start_time ASC"],
-                page_token=token,
+        for run in self._search(query, limit, "attributes.start_time ASC"):
+            tags = run.data.tags
+            stage, verdict, state = (
+                tags.get(f"{TAG}stage", ""),
+                tags.get(f"{TAG}verdict", ""),
+                tags.get(f"{TAG}state", ""),
             )
-            for run in page:
-                tags = run.data.tags
-                stage, verdict, state = (
-                    tags.get(f"{TAG}stage", ""),
-                    tags.get(f"{TAG}verdict", ""),
-                    tags.get(f"{TAG}state", ""),
+            if stage == MONITOR or verdict not in VERDICTS or state not in STATES:
+                continue  # not a stage run of ours, or tags someone else changed
+            started = datetime.fromtimestamp(run.info.start_time / 1000, UTC)
+            ended = run.info.end_time
+            found.append(
+                StageRecord(
+                    model=model,
+                    version=tags.get(f"{TAG}version", ""),
+                    stage=stage,
+                    verdict=verdict,
+                    state=state,
+                    started_at=started,
+                    finished_at=datetime.fromtimestamp(ended / 1000, UTC) if ended else started,
+                    git_sha=tags.get(f"{TAG}git_sha"),
+                    metrics=dict(run.data.metrics),
+                    mlflow_run_id=run.info.run_id,
+                    synced=True,
                 )
-                if stage == MONITOR or verdict not in VERDICTS or state not in STATES:
-                    continue  # not a stage run of ours, or tags someone else changed
-                started = datetime.fromtimestamp(run.info.start_time / 1000, UTC)
-                ended = run.info.end_time
-                found.append(
-                    StageRecord(
-                        model=model,
-                        version=tags.get(f"{TAG}version", ""),
-                        stage=stage,
-                        verdict=verdict,
-                        state=state,
-                        started_at=started,
-                        finished_at=datetime.fromtimestamp(ended / 1000, UTC) if ended else started,
-                        git_sha=tags.get(f"{TAG}git_sha"),
-                        metrics=dict(run.data.metrics),
-                        mlflow_run_id=run.info.run_id,
-                        synced=True,
-                    )
-                )
-            token = page.token
-            if not token:
-                break
+            )
         return found
 
     # -- production observations (monitor) ------------------------------------------------
@@ -252,35 +238,41 @@ class MlflowTracker:
         metric names as MLflow keeps them (see mlflow_key)."""
         query = f"tags.`{TAG}model` = '{_quoted(model)}' AND tags.`{TAG}stage` = '{MONITOR}'"
         found: list[Observation] = []
+        for run in self._search(query, limit, "attributes.start_time DESC"):
+            tags = run.data.tags
+            kinds = [k for k in tags.get(f"{TAG}breaches", "").split(",") if k]
+            found.append(
+                Observation(
+                    model=model,
+                    version=tags.get(f"{TAG}version", ""),
+                    at=datetime.fromtimestamp(run.info.start_time / 1000, UTC),
+                    metrics=dict(run.data.metrics),
+                    breaches={
+                        kind: tags.get(f"{TAG}breach.{kind}", "").split("\n") for kind in kinds
+                    },
+                )
+            )
+        return found
+
+    def _search(self, query: str, limit: int, order: str) -> Iterator[Any]:
+        """Up to ``limit`` runs of the experiment that match ``query``, page by page."""
         token = None
-        while len(found) < limit:
+        left = limit
+        while left > 0:
             page = self._call(
                 "search runs",
                 self.client.search_runs,
                 [self.experiment_id()],
                 query,
-                max_results=min(1000, limit - len(found)),
-                order_by=["attributes.start_time DESC"],
+                max_results=min(1000, left),
+                order_by=[order],
                 page_token=token,
             )
-            for run in page:
-                tags = run.data.tags
-                kinds = [k for k in tags.get(f"{TAG}breaches", "").split(",") if k]
-                found.append(
-                    Observation(
-                        model=model,
-                        version=tags.get(f"{TAG}version", ""),
-                        at=datetime.fromtimestamp(run.info.start_time / 1000, UTC),
-                        metrics=dict(run.data.metrics),
-                        breaches={
-                            kind: tags.get(f"{TAG}breach.{kind}", "").split("\n") for kind in kinds
-                        },
-                    )
-                )
+            yield from page[:left]
+            left -= len(page)
             token = page.token
             if not token:
-                break
-        return found
+                return
 
     def runs_of(self, model: str, version: str) -> list[Any]:
         query = (

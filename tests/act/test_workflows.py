@@ -78,6 +78,19 @@ def model_repository(folder: Path, *workflows: str) -> Path:
     return folder
 
 
+def tracking_of_its_own(repository: Path, server: str, scratch: Path) -> MlflowTracker:
+    """The model's experiment and registered model renamed for this test (the server is
+    the session's), and a tracker on them."""
+    name = f"act-{scratch.name}"
+    manifest = repository / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace(f"experiment: {MODEL}", f"experiment: {name}")
+        .replace(f"registered_model: {MODEL}", f"registered_model: {name}")
+    )
+    return MlflowTracker(TrackingTarget(server, name, name, artifact_root=scratch / "artifacts"))
+
+
 class Act:
     """act in one model repository; the tool cache of each commit it installed mlops-ci
     for is removed afterwards (act keeps ~/.cache/act/tool_cache across runs)."""
@@ -155,13 +168,7 @@ def released_by_act(
     use_image(repository, image, base_image)
     for path in (repository / "deploy").rglob("*.*"):
         path.write_text(path.read_text().replace("ghcr.io/acme/churn-model", image))
-    name = f"act-{tmp_path.name}"
-    manifest = repository / "mlops.yaml"
-    manifest.write_text(
-        manifest.read_text()
-        .replace(f"experiment: {MODEL}", f"experiment: {name}")
-        .replace(f"registered_model: {MODEL}", f"registered_model: {name}")
-    )
+    tracker = tracking_of_its_own(repository, mlflow_server.url, tmp_path)
     commit(repository, "feat: the churn model")
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repository), str(bare)], check=True)
@@ -177,9 +184,6 @@ def released_by_act(
             "MLFLOW_TRACKING_URI": mlflow_server.url,
             "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
         },
-    )
-    tracker = MlflowTracker(
-        TrackingTarget(mlflow_server.url, name, name, artifact_root=tmp_path / "artifacts")
     )
     try:
         yield repository, fake, runner, image, tracker
@@ -255,13 +259,7 @@ def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
     tmp_path: Path, mlflow_server: MlflowServer
 ) -> None:
     repository = model_repository(tmp_path / "repo", "scheduled.yml")
-    name = f"act-{tmp_path.name}"
-    manifest = repository / "mlops.yaml"
-    manifest.write_text(
-        manifest.read_text()
-        .replace(f"experiment: {MODEL}", f"experiment: {name}")
-        .replace(f"registered_model: {MODEL}", f"registered_model: {name}")
-    )
+    tracker = tracking_of_its_own(repository, mlflow_server.url, tmp_path)
     commit(repository, "feat: the churn model")
     fake = FakeGitHub(tmp_path)
     runner = Act(
@@ -274,9 +272,6 @@ def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
         },
     )
     secrets = ["-s", f"MLFLOW_TRACKING_URI={mlflow_server.url}", "-j", "monitor"]
-    tracker = MlflowTracker(
-        TrackingTarget(mlflow_server.url, name, name, artifact_root=tmp_path / "artifacts")
-    )
     try:
         log = runner("schedule", {"schedule": "7 * * * *"}, *secrets)
         assert "[mlops-ci scheduled/Monitor production] 🏁  Job succeeded" in log

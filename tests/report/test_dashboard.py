@@ -128,3 +128,31 @@ def test_a_fresh_checkout_reports_from_mlflow(cli: CliRunner, example_copy: Path
     assert version["metrics"]["accuracy"] > 0.9
     alone = cli("report", "-f", manifest, "--format", "json", "--no-tracking", environ=ENVIRON)
     assert json.loads(alone.out)["models"][0]["versions"] == []
+
+
+def test_one_report_for_every_model_of_a_repository(
+    cli: CliRunner, repository: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from tests.conftest import EXAMPLE
+
+    for name in ("churn-classifier", "upsell-ranker"):
+        folder = repository / "models" / name
+        shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("build", ".mlops-ci"))
+        manifest = folder / "mlops.yaml"
+        manifest.write_text(manifest.read_text().replace("churn-classifier", name))
+    commit(repository, "feat: two models")
+    monkeypatch.chdir(repository / "models")
+    done = cli("report", "--all", "--no-tracking", "--format", "json", environ=ENVIRON)
+    assert done.status == 0, done.err
+    assert [m["model"] for m in json.loads(done.out)["models"]] == [
+        "churn-classifier",
+        "upsell-ranker",
+    ]
+    page = cli("report", "--all", "--no-tracking", environ=ENVIRON)
+    assert "<title>2 models: dashboard</title>" in page.out
+    assert page.out.count('<section class="model"') == 2
+    monkeypatch.chdir(repository.parent)
+    outside = cli("report", "--all", "--no-tracking", environ=ENVIRON)
+    assert outside.status == 2
