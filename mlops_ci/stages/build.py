@@ -89,6 +89,7 @@ def run_build(workspace: Workspace) -> StageResult:
                 [f.path for f in files],
                 {"mlops-ci.state": "candidate"},
             )
+            tracker.move_alias("candidate", version, workspace.now())
     return StageResult("build", version, record.verdict, record.state, (), details, result.log)
 
 

@@ -95,10 +95,14 @@ class Workspace:
         )
 
     def mark_state(self, version: str, state: str) -> None:
-        """The candidate's state as a tag on its registered model version."""
+        """The candidate's state as a tag on its registered model version; a validated
+        one also gets the ``validated`` alias (the newest validated candidate)."""
         tracker = self.tracker()
-        if tracker is not None:
-            tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
+        if tracker is None:
+            return
+        registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
+        if registered and state == "validated":
+            tracker.move_alias("validated", version, self.now())
 
 
 @dataclass(frozen=True)

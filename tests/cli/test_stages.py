@@ -75,6 +75,8 @@ def test_run_passes_then_a_tightened_gate_fails(
     number = tracker.model_version_of("1.44.0-rc.1")
     assert number is not None
     assert tracker.client.get_model_version(MODEL, number).tags["mlops-ci.state"] == "validated"
+    assert tracker.alias_target("candidate") == "1.44.0-rc.1"
+    assert tracker.alias_target("validated") == "1.44.0-rc.1"
 
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(
@@ -97,6 +99,9 @@ def test_run_passes_then_a_tightened_gate_fails(
     test_record = store.read(MODEL, "1.44.0-rc.2", "test")
     assert test_record is not None
     assert test_record.state == "failed"
+    # the newest candidate moved the candidate alias; validated stays where it was
+    assert tracker.alias_target("candidate") == "1.44.0-rc.2"
+    assert tracker.alias_target("validated") == "1.44.0-rc.1"
 
     # a failed candidate is never promoted: validate refuses it
     again = cli("validate", "-f", str(manifest), "--version", "1.44.0-rc.2", environ=ENVIRON)
