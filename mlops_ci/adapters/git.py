@@ -85,6 +85,11 @@ class Git:
         output = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return output.strip() or None
 
+    def tracked_manifests(self) -> list[Path]:
+        """Every mlops.yaml git tracks in the work tree, resolved, sorted."""
+        listed = self.run("ls-files", "-z", "--", "mlops.yaml", "**/mlops.yaml").split("\0")
+        return sorted((self.work_tree / path).resolve() for path in listed if path)
+
     def tags(self) -> list[Tag]:
         """Every tag, with the commit it points at (annotated tags peeled) and its date."""
         output = self.run(

@@ -48,7 +48,7 @@ def changed_command(arguments: argparse.Namespace, console: Console) -> int:
     repository = find_repository(Path.cwd()).resolve()
     git = Git(repository)
     # Every model's folder is its own, not shared code, even when -f picks a few to report.
-    tracked = _tracked(git, repository)
+    tracked = git.tracked_manifests()
     chosen = [Path(p).resolve() for p in arguments.manifest] if arguments.manifest else tracked
     if not chosen:
         raise UsageError(f"no mlops.yaml is tracked in {repository}; pass the manifests with -f")
@@ -97,12 +97,6 @@ def changed_command(arguments: argparse.Namespace, console: Console) -> int:
             console.out.write(f"{item.model.name}\t{item.model.manifest}\t{item.reason}\n")
         console.out.write(f"{len(affected)} of {len(models)} models changed\n")
     return ExitStatus.PASSED
-
-
-def _tracked(git: Git, repository: Path) -> list[Path]:
-    """Every mlops.yaml git tracks in the repository."""
-    listed = git.run("ls-files", "-z", "--", "mlops.yaml", "**/mlops.yaml").split("\0")
-    return sorted((repository / path).resolve() for path in listed if path)
 
 
 def _model_paths(path: Path, repository: Path) -> ModelPaths:

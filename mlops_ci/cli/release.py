@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_ci.adapters.gha import set_outputs
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.errors import ExitStatus
+from mlops_ci.errors import ExitStatus, UsageError
 from mlops_ci.manifest.loader import load_manifest
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.github import GitHub
+    from mlops_ci.manifest.model import Manifest
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +62,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "released. Safe to run twice, or twice at once: the second says already released.",
     )
     publish.add_argument("--no-tracking", action="store_true", help="leave MLflow's aliases alone")
+    publish.add_argument(
+        "--merged-model",
+        action="store_true",
+        help="publish the model whose release pull request merged as HEAD, its manifest "
+        "found among those git tracks (a monorepo's one publish job); -f is ignored",
+    )
     publish.set_defaults(handler=publish_command)
 
 
@@ -108,9 +120,12 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci.stages.image import default_tools
     from mlops_ci.stages.release import release_publish
 
-    manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
     github = connect(console.environ)
+    if arguments.merged_model:
+        manifest = _merged_model_manifest(github)
+    else:
+        manifest = load_manifest(arguments.manifest)
+    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
     tools = default_tools(console.environ, console.add_secret)
     done = release_publish(workspace, github, tools)
     summary = {
@@ -132,3 +147,24 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         {"tag": done.tag, "version": done.version, "release": done.release_url}, console.environ
     )
     return ExitStatus.PASSED
+
+
+def _merged_model_manifest(github: GitHub) -> Manifest:
+    from mlops_ci.adapters.git import Git
+    from mlops_ci.manifest.loader import find_repository
+    from mlops_ci.stages.release import released_model
+
+    repository = find_repository(Path.cwd()).resolve()
+    git = Git(repository)
+    head = git.head()
+    model = released_model(github, head) if head else None
+    if model is None:
+        raise UsageError(
+            f"HEAD ({(head or 'no commit')[:12]}) is not the merge of a release pull request; "
+            "run publish on the base branch right after the merge"
+        )
+    for path in git.tracked_manifests():
+        manifest = load_manifest(path)
+        if manifest.model.name == model:
+            return manifest
+    raise UsageError(f"no mlops.yaml tracked in {repository} names the model {model}")

@@ -87,11 +87,10 @@ def _manifests(arguments: argparse.Namespace) -> list[Manifest]:
     if not arguments.all:
         return [load_manifest(arguments.manifest)]
     from mlops_ci.adapters.git import Git
-    from mlops_ci.cli.changed import _tracked
     from mlops_ci.manifest.loader import find_repository
 
     repository = find_repository(Path.cwd()).resolve()
-    found = _tracked(Git(repository), repository)
+    found = Git(repository).tracked_manifests()
     if not found:
         raise UsageError(f"no mlops.yaml is tracked in {repository}")
     return [load_manifest(path) for path in found]

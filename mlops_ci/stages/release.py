@@ -394,6 +394,15 @@ def _merged_release(
     )
 
 
+def released_model(github: GitHub, head: str) -> str | None:
+    """The model whose release pull request merged as ``head``, from its marker."""
+    for pull in github.pulls_of_commit(head):
+        marker = _marker(pull.body)
+        if pull.merged and marker is not None:
+            return str(marker["model"])
+    return None
+
+
 def _marker(body: str) -> dict[str, Any] | None:
     from mlops_ci.core.release import MARKER
 

@@ -151,10 +151,14 @@ def test_merge_then_publish_once(
     monkeypatch.chdir(repository)
     manifest = "mlops.yaml"  # relative, as the actions pass it
     opened = json.loads(cli("release", "pr", "-f", manifest, "--json", environ=environ).out)
+    early = cli("release", "publish", "--merged-model", environ=environ)
+    assert early.status == 2
+    assert "is not the merge of a release pull request" in early.err
     merge(released_repo, opened["number"])
     assert git(repository, "rev-parse", "HEAD").strip() == fake.pulls[1].merge_commit_sha
 
-    published = cli("release", "publish", "-f", manifest, "--json", environ=environ)
+    # --merged-model: the manifest of the model the merged pull request names
+    published = cli("release", "publish", "--merged-model", "--json", environ=environ)
     assert published.status == 0, published.err
     result = json.loads(published.out)
     assert (result["tag"], result["already_released"]) == (f"{MODEL}@1.44.0", False)
