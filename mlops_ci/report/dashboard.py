@@ -312,7 +312,7 @@ def markdown(histories: Sequence[ModelHistory]) -> str:
         versions = history.versions
         counts = {s: sum(v.state == s for v in versions) for s in STATE_COLOURS}
         lines += [
-            f"### {history.model}: {history.production} in production",
+            f"### {_text(history.model)}: {_text(history.production)} in production",
             "",
             " · ".join(f"{state} {count}" for state, count in counts.items() if count)
             or "no candidates on record",
@@ -330,12 +330,12 @@ def markdown(histories: Sequence[ModelHistory]) -> str:
                 if old is None and new is None:
                     continue
                 delta = "" if old is None or new is None else f"{new - old:+.4g}"
-                lines.append(f"| `{name}` | {_cell(old)} | {_cell(new)} | {delta} |")
+                lines.append(f"| `{_text(name)}` | {_cell(old)} | {_cell(new)} | {delta} |")
             lines.append("")
         if history.gate_rates:
             lines += ["| gate | passed |", "|---|---:|"]
             lines += [
-                f"| `{_gate_label(g)}` | {g.passed}/{g.measured} |"
+                f"| `{_text(_gate_label(g))}` | {g.passed}/{g.measured} |"
                 for g in history.gate_rates
                 if g.measured
             ]
@@ -353,8 +353,8 @@ def markdown(histories: Sequence[ModelHistory]) -> str:
         if breaches:
             lines += ["", "**Latest SLO breaches**", ""]
             lines += [
-                f"- {o.at:%Y-%m-%d %H:%M} {o.version}: "
-                + "; ".join(s for sentences in o.breaches.values() for s in sentences)[:300]
+                f"- {o.at:%Y-%m-%d %H:%M} {_text(o.version)}: "
+                + _text("; ".join(s for sentences in o.breaches.values() for s in sentences))
                 for o in reversed(breaches)
             ]
         lines.append("")
@@ -377,6 +377,11 @@ def _mermaid(title: str, known: Sequence[tuple[str, float]]) -> list[str]:
         "```",
         "",
     ]
+
+
+def _text(text: str) -> str:
+    """Text from a record or MLflow, safe in a Markdown table and as HTML on GitHub."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")[:300]
 
 
 def _safe(text: str) -> str:

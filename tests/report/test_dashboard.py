@@ -156,3 +156,27 @@ def test_one_report_for_every_model_of_a_repository(
     monkeypatch.chdir(repository.parent)
     outside = cli("report", "--all", "--no-tracking", environ=ENVIRON)
     assert outside.status == 2
+
+
+def test_names_from_records_cannot_inject_markup(cli: CliRunner, example_copy: Path) -> None:
+    from datetime import UTC, datetime
+
+    from mlops_ci.adapters.records import RecordStore
+    from mlops_ci.core.records import StageRecord
+
+    commit(example_copy, "feat: the churn model")
+    hostile = "<script>alert(1)</script>|x"
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    RecordStore(example_copy / ".mlops-ci" / "records").write(
+        StageRecord(
+            model=MODEL, version="1.44.0-rc.1", stage="test", verdict="passed", state="tested",
+            started_at=when, finished_at=when,
+            metrics={hostile: 1.0, "accuracy": 0.95},
+        )
+    )  # fmt: skip
+    manifest = str(example_copy / "mlops.yaml")
+    page = cli("report", "-f", manifest, "--no-tracking", environ=ENVIRON).out
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;|x" in page
+    md = cli("report", "-f", manifest, "--no-tracking", "--format", "md", environ=ENVIRON).out
+    assert "| `&lt;script>alert(1)&lt;/script>\\|x` | — | 1 |  |" in md
