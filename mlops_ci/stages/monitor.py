@@ -230,7 +230,9 @@ def issue_body(
     lines = [
         f"**{model} {version} {TITLES[kind]}**, as read from `{source}`:",
         "",
-        *(f"- {sentence}" for sentence in sentences),
+        # As code: series names and label values come from the endpoint, and must not
+        # mention people or link anywhere in an issue.
+        *(f"- `{sentence.replace('`', chr(39))[:500]}`" for sentence in sentences),
         "",
         "mlops-ci keeps this issue up to date on each `mlops-ci monitor` run and closes it "
         "when a run finds no such breach.",

@@ -122,6 +122,9 @@ def test_observations_build_history_and_breaches_open_one_issue_each(
         "observations (window 3)"
     ]
     assert actions(spike) == [("slo", "opened"), ("sudden-change", "opened")]
+    slo_issue = next(i for i in fake.issues.values() if i.labels[-1] == "slo")
+    assert slo_issue.title == f"{MODEL} breaches its service level objectives"
+    assert "- `mlapp_latency_p95_ms 40 fails <= 30`" in slo_issue.body  # as code
     assert sorted(i.labels[0] for i in fake.issues.values() if i.labels[0] != "model-feedback") == [
         "mlops-ci-monitor",
         "mlops-ci-monitor",
