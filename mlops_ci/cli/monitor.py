@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus, UsageError
 from mlops_ci.manifest.loader import load_manifest
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,8 +49,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.gha import append_summary, set_outputs
+    from mlops_ci.adapters.gha import append_summary, running_in_actions, set_outputs
     from mlops_ci.adapters.github import GitHub, connect
+    from mlops_ci.cli import wiring
     from mlops_ci.cli.stages import workspace_for
     from mlops_ci.report.monitor import markdown, monitor_report, terminal
     from mlops_ci.stages.monitor import run_monitor
@@ -57,6 +61,16 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
     manifest = load_manifest(arguments.manifest)
     workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
     environ = console.environ
+    if not arguments.no_tracking and running_in_actions(environ):
+        uri = wiring.tracking_target(manifest, environ).uri
+        if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
+            # The runner is thrown away after the job, and the history with it.
+            log.warning(
+                "monitor keeps its history in MLflow, here %s on this runner, which is "
+                "discarded after the job: set MLFLOW_TRACKING_URI to a tracking server so "
+                "sudden changes can be seen across runs",
+                uri,
+            )
     github: GitHub | None = None
     token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
     if not arguments.no_issues and token and environ.get("GITHUB_REPOSITORY"):

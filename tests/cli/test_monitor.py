@@ -169,6 +169,10 @@ def test_observations_build_history_and_breaches_open_one_issue_each(
 def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) -> None:
     commit(example_copy, "feat: the churn model")
     manifest = str(example_copy / "mlops.yaml")
+    in_actions = cli("monitor", "-f", manifest, environ={**ENVIRON, "GITHUB_ACTIONS": "true"})
+    assert in_actions.status == 0, in_actions.err
+    assert "which is discarded after the job: set MLFLOW_TRACKING_URI" in in_actions.err
+    (example_copy / ".mlops-ci" / "mlflow.db").unlink()
     done = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
     assert done.status == 0, done.err
     assert done.out.startswith("✅ churn-classifier 1.43.13 is within its SLOs in production\n")
