@@ -95,10 +95,17 @@ class Act:
     """act in one model repository; the tool cache of each commit it installed mlops-ci
     for is removed afterwards (act keeps ~/.cache/act/tool_cache across runs)."""
 
-    def __init__(self, repository: Path, scratch: Path, environ: dict[str, str]) -> None:
+    def __init__(
+        self,
+        repository: Path,
+        scratch: Path,
+        environ: dict[str, str],
+        secrets: dict[str, str] | None = None,
+    ) -> None:
         self.repository = repository
         self.scratch = scratch
         self.environ = environ
+        self.secrets = {"GITHUB_TOKEN": TOKEN, **(secrets or {})}
         self.heads: set[str] = set()
         self.stand_ins = stand_ins(scratch / "stand-ins")
 
@@ -111,9 +118,10 @@ class Act:
         path = self.scratch / f"{event_name}-{len(self.heads)}.json"
         path.write_text(json.dumps(event))
         variables = [f"--env={name}={value}" for name, value in self.environ.items()]
+        variables += [f"--secret={name}={value}" for name, value in self.secrets.items()]
         done = subprocess.run(
             [act(), event_name, "-e", str(path), "-P", "ubuntu-latest=-self-hosted",
-             "--action-offline-mode", "-s", f"GITHUB_TOKEN={TOKEN}", *variables,
+             "--action-offline-mode", *variables,
              *self.stand_ins, *options],
             cwd=self.repository, capture_output=True, text=True, timeout=900, check=False,
         )  # fmt: skip
@@ -181,9 +189,9 @@ def released_by_act(
         {
             "GITHUB_API_URL": fake.url,
             "GITHUB_REPOSITORY": "acme/models",
-            "MLFLOW_TRACKING_URI": mlflow_server.url,
             "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
         },
+        secrets={"MLFLOW_TRACKING_URI": mlflow_server.url},  # as the workflows read it
     )
     try:
         yield repository, fake, runner, image, tracker
@@ -271,15 +279,16 @@ def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
             "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
         },
     )
-    secrets = ["-s", f"MLFLOW_TRACKING_URI={mlflow_server.url}", "-j", "monitor"]
+    runner.secrets["MLFLOW_TRACKING_URI"] = mlflow_server.url
+    monitor_job = ["-j", "monitor"]
     try:
-        log = runner("schedule", {"schedule": "7 * * * *"}, *secrets)
+        log = runner("schedule", {"schedule": "7 * * * *"}, *monitor_job)
         assert "[mlops-ci scheduled/Monitor production] 🏁  Job succeeded" in log
         assert "Summary - ### ✅ churn-classifier 1.43.13 is within its SLOs in production" in log
         metrics = repository / "monitoring" / "metrics.json"
         metrics.write_text('{"latency_p95_ms": 45.0, "error_rate": 0.002, "accuracy": 0.907}')
         commit(repository, "chore: the service slowed down")
-        log = runner("schedule", {"schedule": "7 * * * *"}, *secrets, succeed=False)
+        log = runner("schedule", {"schedule": "7 * * * *"}, *monitor_job, succeed=False)
         assert "[mlops-ci scheduled/Monitor production] 🏁  Job failed" in log
     finally:
         runner.clean()
