@@ -16,9 +16,7 @@ import argparse
 import io
 import json
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ def exposition(metrics: int, rng: random.Random) -> str:
 
 def main() -> None:
     from mlops_ci.cli.main import main as mlops_ci
+    from tests.report.synthetic import example_repository
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", type=int, default=200)
@@ -47,13 +46,7 @@ def main() -> None:
     arguments = parser.parse_args()
     rng = random.Random(5)  # noqa: S311 - made-up values, the same each run
     with tempfile.TemporaryDirectory(prefix="mlops-ci-bench-monitor-") as folder:
-        root = Path(folder) / "repo"
-        shutil.copytree(
-            HERE.parent / "examples" / "churn",
-            root,
-            ignore=shutil.ignore_patterns("build", ".mlops-ci"),
-        )
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        root = example_repository(Path(folder) / "repo")
         manifest = root / "mlops.yaml"
         text = manifest.read_text()
         slo = "".join(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ def main() -> None:
     from mlops_ci.manifest.loader import load_manifest
     from mlops_ci.report.dashboard import html
     from mlops_ci.report.history import model_history
-    from tests.report.synthetic import MODEL, observations, write_history
+    from tests.report.synthetic import MODEL, example_repository, observations, write_history
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=1000)
@@ -39,13 +38,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlops-ci-bench-report-") as folder:
-        root = Path(folder) / "repo"
-        shutil.copytree(
-            HERE.parent / "examples" / "churn",
-            root,
-            ignore=shutil.ignore_patterns("build", ".mlops-ci"),
-        )
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        root = example_repository(Path(folder) / "repo")
         records = write_history(root, arguments.versions, arguments.metrics)
         command = [
             str(Path(sys.executable).with_name("mlops-ci")), "report", "--no-tracking",

@@ -109,6 +109,23 @@ class Act:
         self.heads: set[str] = set()
         self.stand_ins = stand_ins(scratch / "stand-ins")
 
+    @classmethod
+    def against(
+        cls, repository: Path, scratch: Path, fake: FakeGitHub, mlflow_server: MlflowServer
+    ) -> Act:
+        """act with the fake GitHub as the API and the MLflow server as the workflows
+        read it (a secret)."""
+        return cls(
+            repository,
+            scratch,
+            {
+                "GITHUB_API_URL": fake.url,
+                "GITHUB_REPOSITORY": "acme/models",
+                "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
+            },
+            secrets={"MLFLOW_TRACKING_URI": mlflow_server.url},
+        )
+
     def __call__(
         self, event_name: str, event: dict[str, Any], *options: str, succeed: bool = True
     ) -> str:
@@ -183,16 +200,7 @@ def released_by_act(
     git(repository, "remote", "add", "origin", str(bare))
     git(repository, "fetch", "-q", "origin")
     fake = FakeGitHub(bare)
-    runner = Act(
-        repository,
-        tmp_path,
-        {
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_REPOSITORY": "acme/models",
-            "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
-        },
-        secrets={"MLFLOW_TRACKING_URI": mlflow_server.url},  # as the workflows read it
-    )
+    runner = Act.against(repository, tmp_path, fake, mlflow_server)
     try:
         yield repository, fake, runner, image, tracker
     finally:
@@ -270,16 +278,7 @@ def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
     tracker = tracking_of_its_own(repository, mlflow_server.url, tmp_path)
     commit(repository, "feat: the churn model")
     fake = FakeGitHub(tmp_path)
-    runner = Act(
-        repository,
-        tmp_path,
-        {
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_REPOSITORY": "acme/models",
-            "MLOPS_CI_GITHUB_WRITE_PAUSE": "0",
-        },
-    )
-    runner.secrets["MLFLOW_TRACKING_URI"] = mlflow_server.url
+    runner = Act.against(repository, tmp_path, fake, mlflow_server)
     monitor_job = ["-j", "monitor"]
     try:
         log = runner("schedule", {"schedule": "7 * * * *"}, *monitor_job)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +16,15 @@ from mlops_ci.core.records import StageRecord
 
 MODEL = "churn-classifier"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def example_repository(root: Path) -> Path:
+    """examples/churn copied to ``root``, a git work tree of its own (nothing committed)."""
+    from tests.conftest import EXAMPLE
+
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("build", ".mlops-ci"))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
 
 
 def write_history(repository: Path, versions: int, metrics: int = 4, seed: int = 7) -> int:
