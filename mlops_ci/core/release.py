@@ -264,22 +264,27 @@ def _charts(candidate: Candidate) -> list[str]:
         known = [(v, x) for v, x in series if isinstance(x, int | float) and math.isfinite(x)]
         if len(known) < 2:
             continue
-        low = min(x for _, x in known)
-        high = max(x for _, x in known)
-        pad = (high - low) * 0.1 or abs(high) * 0.05 or 1.0
-        labels = ", ".join(f'"{v}"' for v, _ in known)
-        values = ", ".join(f"{x:.6g}" for _, x in known)
-        lines += [
-            "",
-            "```mermaid",
-            "xychart-beta",
-            f'  title "{_chart_text(name)} over the last versions"',
-            f"  x-axis [{labels}]",
-            f'  y-axis "{_chart_text(name)}" {low - pad:.6g} --> {high + pad:.6g}',
-            f"  line [{values}]",
-            "```",
-        ]
+        lines += ["", *mermaid_line_chart(f"{name} over the last versions", name, known)]
     return lines
+
+
+def mermaid_line_chart(title: str, axis: str, points: Sequence[tuple[str, float]]) -> list[str]:
+    """A Mermaid ``xychart-beta`` block of one line: GitHub draws it, nothing is uploaded.
+    The x labels are quoted as given; the title and axis keep only safe characters."""
+    low = min(x for _, x in points)
+    high = max(x for _, x in points)
+    pad = (high - low) * 0.1 or abs(high) * 0.05 or 1.0
+    labels = ", ".join(f'"{label}"' for label, _ in points)
+    values = ", ".join(f"{x:.6g}" for _, x in points)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'  title "{chart_text(title)}"',
+        f"  x-axis [{labels}]",
+        f'  y-axis "{chart_text(axis)}" {low - pad:.6g} --> {high + pad:.6g}',
+        f"  line [{values}]",
+        "```",
+    ]
 
 
 def _metric_text(name: str, candidate: Candidate) -> str:
@@ -302,9 +307,15 @@ def _signed(value: object) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (it may come from a metrics file or a commit)."""
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")[:200]
+    return markdown_cell(text)
 
 
-def _chart_text(text: str) -> str:
+def markdown_cell(text: str, limit: int = 200) -> str:
+    """Text safe inside a Markdown table cell and as HTML on GitHub (it may come from a
+    metrics file, a commit, MLflow)."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")[:limit]
+
+
+def chart_text(text: str) -> str:
+    """Text safe inside a Mermaid chart's quotes."""
     return "".join(c for c in text if c.isalnum() or c in "._- ")[:60]

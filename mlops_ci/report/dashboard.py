@@ -10,6 +10,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from mlops_ci.adapters.mlflow import mlflow_key
+from mlops_ci.core.release import chart_text, markdown_cell, mermaid_line_chart
 from mlops_ci.report.history import MEASURES, GateRate, ModelHistory, VersionHistory
 from mlops_ci.report.svg import STATE_COLOURS, bars, line_chart, timeline
 
@@ -243,8 +245,6 @@ def _over_time(history: ModelHistory) -> list[str]:
     observations = history.observations
     if not observations:
         return ['<p class="muted">No observations yet: run <code>mlops-ci monitor</code>.</p>']
-    from mlops_ci.adapters.mlflow import mlflow_key
-
     slo_names = [name for name, _ in history.slo]
     keys = {mlflow_key(n): n for n in slo_names}
     others = sorted({k for o in observations for k in o.metrics} - set(keys))
@@ -348,7 +348,8 @@ def markdown(histories: Sequence[ModelHistory]) -> str:
                 if (value := v.metrics.get(name, v.measures.get(name))) is not None
             ]
             if len(known) >= 2:
-                lines += _mermaid(f"{name} over versions", known)
+                labels = [(chart_text(version), value) for version, value in known]
+                lines += [*mermaid_line_chart(f"{name} over versions", name, labels), ""]
         breaches = [o for o in history.observations if o.breaches][-5:]
         if breaches:
             lines += ["", "**Latest SLO breaches**", ""]
@@ -361,28 +362,5 @@ def markdown(histories: Sequence[ModelHistory]) -> str:
     return "\n".join(lines)
 
 
-def _mermaid(title: str, known: Sequence[tuple[str, float]]) -> list[str]:
-    low = min(x for _, x in known)
-    high = max(x for _, x in known)
-    pad = (high - low) * 0.1 or abs(high) * 0.05 or 1.0
-    labels = ", ".join(f'"{_safe(v)}"' for v, _ in known)
-    values = ", ".join(f"{x:.6g}" for _, x in known)
-    return [
-        "```mermaid",
-        "xychart-beta",
-        f'  title "{_safe(title)}"',
-        f"  x-axis [{labels}]",
-        f'  y-axis "{_safe(title.split(" ", maxsplit=1)[0])}" {low - pad:.6g} --> {high + pad:.6g}',
-        f"  line [{values}]",
-        "```",
-        "",
-    ]
-
-
 def _text(text: str) -> str:
-    """Text from a record or MLflow, safe in a Markdown table and as HTML on GitHub."""
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")[:300]
-
-
-def _safe(text: str) -> str:
-    return "".join(c for c in text if c.isalnum() or c in "._- ")[:60]
+    return markdown_cell(text, 300)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_ci.report.stages import _cell, _number, _rule
+from mlops_ci.report.stages import _MARK, _cell, _number, _rule
 from mlops_ci.stages.monitor import MonitorOutcome
-
-_MARK = {"passed": "✅", "failed": "❌"}
 
 
 def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:

@@ -142,11 +142,13 @@ def register_unregistered(
     known = set(tracker.registered_candidates()) if builds else set()
     registered, refused = [], []
     folder = manifest.build.artifacts if manifest.build else None
+    found: dict[str, str] | None = None  # the folder's files, hashed once when first needed
     for build in sorted(builds, key=lambda r: r.finished_at):
         if build.version in known:
             continue
         recorded = {f["path"]: f["sha256"] for f in build.details.get("files", [])}
-        found = {f.path: f.sha256 for f in artifact_files(folder)} if folder else {}
+        if found is None:
+            found = {f.path: f.sha256 for f in artifact_files(folder)} if folder else {}
         if folder is None or not recorded or recorded != found:
             refused.append(
                 f"{build.version} is not registered in MLflow: its files are no longer in the "

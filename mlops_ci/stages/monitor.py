@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mlops_ci.adapters.github import GitHub, Issue
 from mlops_ci.adapters.mlflow import Observation, mlflow_key
+from mlops_ci.adapters.prometheus import MAX_BYTES, scrape, shown_url
 from mlops_ci.core.exposition import ExpositionError, canonical_series, parse_exposition
 from mlops_ci.core.gates import flatten_metrics
 from mlops_ci.core.history import tag_name
@@ -22,7 +23,6 @@ from mlops_ci.stages.workspace import StageInputError, Workspace
 MONITOR_LABEL = "mlops-ci-monitor"
 FEEDBACK_LABEL = "model-feedback"
 MARKER = "<!-- mlops-ci:monitor"
-MAX_FILE_BYTES = 32 * 1024 * 1024
 TITLES: Mapping[BreachKind, str] = {
     "slo": "breaches its service level objectives",
     "sudden-change": "changed suddenly in production",
@@ -66,7 +66,6 @@ class Source:
 def read_source(
     monitor: Monitor, environ: Mapping[str, str], timeout: float, override: str | None = None
 ) -> Source:
-    from mlops_ci.adapters.prometheus import scrape, shown_url
 
     where = override or monitor.source.prometheus
     if where is not None and where.startswith(("http://", "https://")):
@@ -90,14 +89,14 @@ def _exposition(text: str, shown: str) -> Source:
 def _read_file(path: Path) -> Source:
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as error:
         raise StageInputError(
             f"{path}: cannot read the metrics file ({error.strerror or error}); check "
             "monitor.source.file"
         ) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise StageInputError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if len(raw) > MAX_BYTES:
+        raise StageInputError(f"{path}: larger than {MAX_BYTES // 2**20} MiB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
