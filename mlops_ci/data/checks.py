@@ -21,8 +21,9 @@ import polars as pl
 
 from mlops_ci.core.gates import GateResult
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
-from mlops_ci.data.bytescan import all_hex, may_contain
+from mlops_ci.data.bytescan import may_contain
 from mlops_ci.data.fingerprint import Fingerprint, fingerprint, hash_in_background
+from mlops_ci.data.kernels import all_digests
 from mlops_ci.data.reader import DataFileError, Table
 from mlops_ci.data.unique import HashSpill, RepeatFinder
 from mlops_ci.manifest.model import Bounds, DataChecks, PiiKind, Scalar
@@ -41,7 +42,6 @@ _PII_BYTES: dict[PiiKind, bytes] = {
     "ip_address": _DIGITS + b":",
     "card_number": _DIGITS,
 }
-_DIGEST_LENGTHS = (40, 64, 128)
 _PII_NAMES: dict[PiiKind, str] = {
     "email": "an e-mail address",
     "phone": "a phone number",
@@ -274,7 +274,7 @@ class _Scan:
             count, suspects = spill.repeated()
             rows: list[int] = []
             if count:
-                finder = RepeatFinder(suspects, count, ROWS_SHOWN)
+                finder = RepeatFinder(suspects, count, ROWS_SHOWN, spill.seed)
                 offset = 0
                 for batch in self.table.batches(columns=[column]):
                     finder.add(batch.get_column(column), offset)
@@ -535,12 +535,10 @@ def _row_checks(
 
 
 def _all_digests(column: str) -> Callable[[pl.DataFrame], bool]:
-    """Every value of a batch has a digest's length and only hex digits."""
+    """Every value of a batch is a hex digest of a digest's length."""
 
     def clean(batch: pl.DataFrame) -> bool:
-        values = batch.get_column(column).drop_nulls()
-        lengths_ok = values.str.len_bytes().is_in(pl.Series(_DIGEST_LENGTHS).implode()).all()
-        return bool(lengths_ok) and all_hex(values)
+        return all_digests(batch.get_column(column))
 
     return clean
 

@@ -8,13 +8,15 @@ a data set.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
+from mlops_ci.data import kernels
+from mlops_ci.data.kernels import Hashes
 from mlops_ci.data.worker import OrderedWorker
 
 PARTITION_BITS = 6
@@ -23,10 +25,6 @@ _FLUSH_BYTES = 1 << 20
 # Suspects compared value by value; past this many, the count comes from the hashes alone
 # (a 64-bit collision among that many real repeats is beyond unlikely).
 MAX_SUSPECTS = 100_000
-SEED = 0x6D6C6F7073
-
-
-Hashes = npt.NDArray[np.uint64]
 
 
 class HashSpill:
@@ -36,6 +34,9 @@ class HashSpill:
     GIL), at most two batches behind the reader, so memory stays bounded."""
 
     def __init__(self, folder: Path) -> None:
+        # A seed of each run's own: data cannot be made to collide on purpose (a flood of
+        # suspects, or one overfull partition) without knowing it.
+        self.seed = secrets.randbits(64)
         self._folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._buffers: list[list[Hashes]] = [[] for _ in range(_PARTITIONS)]
@@ -50,14 +51,10 @@ class HashSpill:
         self._worker.close()
 
     def _add(self, values: pl.Series) -> None:
-        hashes = values.drop_nulls().hash(SEED).to_numpy()
+        hashes = kernels.hashes(values, self.seed)
         if not len(hashes):
             return
-        # Small unsigned keys: numpy sorts them by radix, in linear time.
-        parts = (hashes >> np.uint64(64 - PARTITION_BITS)).astype(np.uint8)
-        order = np.argsort(parts, kind="stable")
-        ordered = hashes[order]
-        bounds = np.searchsorted(parts[order], np.arange(_PARTITIONS + 1))
+        ordered, bounds = kernels.partition(hashes, PARTITION_BITS)
         for part in range(_PARTITIONS):
             start, end = bounds[part], bounds[part + 1]
             if start == end:
@@ -75,18 +72,9 @@ class HashSpill:
         suspects: list[Hashes] = []
         kept = 0
         for part in range(_PARTITIONS):
-            hashes = self._load(part)
-            # Polars counts distinct values on every core; sorting is for when some repeat.
-            if len(hashes) < 2 or pl.Series(hashes).n_unique() == len(hashes):
-                continue
-            hashes = np.sort(hashes)
-            same = hashes[1:] == hashes[:-1]
-            repeats = int(same.sum())
-            if not repeats:
-                continue
+            repeats, found = kernels.repeats(self._load(part), MAX_SUSPECTS - kept)
             count += repeats
-            if kept < MAX_SUSPECTS:
-                found = np.unique(hashes[1:][same])[: MAX_SUSPECTS - kept]
+            if len(found):
                 suspects.append(found)
                 kept += len(found)
         joined = np.concatenate(suspects) if suspects else np.empty(0, np.uint64)
@@ -126,8 +114,9 @@ class Repeats:
 class RepeatFinder:
     """The second read: rows whose hash is a suspect, compared by value."""
 
-    def __init__(self, suspects: Hashes, hashed_count: int, keep: int) -> None:
-        self._suspects = pl.Series(suspects, dtype=pl.UInt64)
+    def __init__(self, suspects: Hashes, hashed_count: int, keep: int, seed: int) -> None:
+        self._suspects = suspects
+        self._seed = seed
         self._every_suspect = len(suspects) < MAX_SUSPECTS
         self._hashed_count = hashed_count
         self._keep = keep
@@ -136,14 +125,14 @@ class RepeatFinder:
         self._rows: list[int] = []
 
     def add(self, column: pl.Series, offset: int) -> None:
-        frame = pl.DataFrame({"value": column}).with_row_index("row", offset=offset + 1)
-        suspect = pl.col("value").hash(SEED).is_in(self._suspects.implode())
-        matches = frame.filter(pl.col("value").is_not_null() & suspect)
-        for row, value in matches.iter_rows():
+        present = column.is_not_null().arg_true().to_numpy()
+        suspect = np.isin(kernels.hashes(column, self._seed), self._suspects)
+        rows = present[suspect]
+        for row, value in zip(rows, column.gather(rows), strict=True):
             if value in self._seen:
                 self._count += 1
                 if len(self._rows) < self._keep:
-                    self._rows.append(row)
+                    self._rows.append(offset + int(row) + 1)
             else:
                 self._seen.add(value)
 

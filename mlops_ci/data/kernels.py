@@ -1,0 +1,111 @@
+"""The ingest checks' per-value loops: compiled (``_kernels.c``) where the install could build
+it, otherwise the same answers from Polars and numpy, slower.
+
+Which one runs is settled once per process (``COMPILED``), so every hash a run compares was
+made by the same function. The compiled loops read a text column's Arrow string views and
+data buffers in place; a column in another layout goes the slower way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mlops_ci.data.bytescan import all_hex
+
+Hashes = npt.NDArray[np.uint64]
+DIGEST_LENGTHS = (40, 64, 128)  # hex digits of sha1, sha256, sha512
+
+
+def _compiled() -> ModuleType | None:
+    if os.environ.get("MLOPS_CI_PURE_PYTHON"):
+        return None
+    try:
+        from mlops_ci.data import _kernels
+    except ImportError:
+        return None
+    return _kernels
+
+
+_KERNELS = _compiled()
+COMPILED = _KERNELS is not None
+
+
+def hashes(values: pl.Series, seed: int) -> Hashes:
+    """A 64-bit hash of every value that is not missing, in order: XXH64 of a text's UTF-8
+    bytes when compiled, Polars' own hash otherwise (and for every other type)."""
+    present = values.drop_nulls()
+    if _KERNELS is None or present.dtype != pl.String:
+        found: Hashes = present.hash(seed).to_numpy()
+        return found
+    out = np.empty(len(present), np.uint64)
+    start = 0
+    for views, data, count in _string_views(present):
+        _KERNELS.hash_views(views, data, out[start : start + count], seed)
+        start += count
+    return out
+
+
+def all_digests(values: pl.Series) -> bool:
+    """Whether every value that is not missing is a sha1, sha256 or sha512 hex digest (True
+    is exact; False may also mean "look value by value")."""
+    present = values.drop_nulls()
+    if _KERNELS is None or present.dtype != pl.String:
+        lengths = present.cast(pl.String).str.len_bytes()
+        if not lengths.is_in(pl.Series(DIGEST_LENGTHS).implode()).all():
+            return False
+        return all_hex(present)
+    kernels = _KERNELS
+    return all(
+        kernels.hex_digests(views, data, DIGEST_LENGTHS)
+        for views, data, _ in _string_views(present)
+    )
+
+
+def partition(hashes: Hashes, bits: int) -> tuple[Hashes, npt.NDArray[np.int64]]:
+    """The hashes grouped by their top ``bits``: partition p is
+    ``ordered[bounds[p]:bounds[p + 1]]``."""
+    parts = 1 << bits
+    if _KERNELS is not None:
+        ordered = np.empty_like(hashes)
+        bounds = np.empty(parts + 1, np.int64)
+        _KERNELS.partition(np.ascontiguousarray(hashes), bits, ordered, bounds)
+        return ordered, bounds
+    # Small unsigned keys: numpy sorts them by radix, in linear time.
+    keys = (hashes >> np.uint64(64 - bits)).astype(np.uint8 if bits <= 8 else np.uint16)
+    order = np.argsort(keys, kind="stable")
+    edges = np.searchsorted(keys[order], np.arange(parts + 1)).astype(np.int64)
+    return hashes[order], edges
+
+
+def repeats(hashes: Hashes, limit: int) -> tuple[int, Hashes]:
+    """How many hashes repeat an earlier one, and up to ``limit`` of the repeated hashes."""
+    if _KERNELS is not None:
+        count, found = _KERNELS.repeats(np.ascontiguousarray(hashes), limit)
+        return int(count), np.frombuffer(found, np.uint64).copy()
+    # Polars counts distinct values on every core; sorting is for when some repeat.
+    if len(hashes) < 2 or pl.Series(hashes).n_unique() == len(hashes):
+        return 0, np.empty(0, np.uint64)
+    ordered = np.sort(hashes)
+    same = ordered[1:] == ordered[:-1]
+    return int(same.sum()), np.unique(ordered[1:][same])[:limit]
+
+
+def _string_views(values: pl.Series) -> Iterator[tuple[memoryview, Sequence[object], int]]:
+    """Each chunk's views (16 bytes a value) and data buffers; the values have no nulls."""
+    import pyarrow as pa
+
+    array = values.to_arrow(compat_level=pl.CompatLevel.newest())
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        viewed = chunk if chunk.type == pa.string_view() else chunk.cast(pa.string_view())
+        if not len(viewed):
+            continue
+        buffers = viewed.buffers()
+        views = memoryview(buffers[1])[viewed.offset * 16 : (viewed.offset + len(viewed)) * 16]
+        yield views, buffers[2:], len(viewed)
