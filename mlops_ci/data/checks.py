@@ -21,9 +21,8 @@ import polars as pl
 
 from mlops_ci.core.gates import GateResult
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
-from mlops_ci.data.bytescan import may_contain
 from mlops_ci.data.fingerprint import Fingerprint, fingerprint, hash_in_background
-from mlops_ci.data.kernels import all_digests
+from mlops_ci.data.kernels import all_digests, may_contain
 from mlops_ci.data.reader import DataFileError, Table
 from mlops_ci.data.unique import HashSpill, RepeatFinder
 from mlops_ci.manifest.model import Bounds, DataChecks, PiiKind, Scalar

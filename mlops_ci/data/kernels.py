@@ -9,14 +9,14 @@ data buffers in place; a column in another layout goes the slower way.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from mlops_ci.data.bytescan import all_hex
+from mlops_ci.data import bytescan
 
 Hashes = npt.NDArray[np.uint64]
 DIGEST_LENGTHS = (40, 64, 128)  # hex digits of sha1, sha256, sha512
@@ -37,34 +37,40 @@ COMPILED = _KERNELS is not None
 
 
 def hashes(values: pl.Series, seed: int) -> Hashes:
-    """A 64-bit hash of every value that is not missing, in order: XXH64 of a text's UTF-8
-    bytes when compiled, Polars' own hash otherwise (and for every other type)."""
-    present = values.drop_nulls()
-    if _KERNELS is None or present.dtype != pl.String:
-        found: Hashes = present.hash(seed).to_numpy()
+    """A 64-bit hash of every value that is not missing, in order: XXH3 of a text's UTF-8
+    bytes (XXH64 past 240 bytes) when compiled, Polars' own hash otherwise (and for every
+    other type)."""
+    if _KERNELS is None or values.dtype != pl.String:
+        found: Hashes = values.drop_nulls().hash(seed).to_numpy()
         return found
-    out = np.empty(len(present), np.uint64)
-    start = 0
-    for views, data, count in _string_views(present):
-        _KERNELS.hash_views(views, data, out[start : start + count], seed)
-        start += count
+    out = np.empty(len(values) - values.null_count(), np.uint64)
+    written = 0
+    for array in _string_views(values):
+        written += _KERNELS.hash_views(array, out[written:], seed)
     return out
 
 
 def all_digests(values: pl.Series) -> bool:
     """Whether every value that is not missing is a sha1, sha256 or sha512 hex digest (True
     is exact; False may also mean "look value by value")."""
-    present = values.drop_nulls()
-    if _KERNELS is None or present.dtype != pl.String:
+    if _KERNELS is None or values.dtype != pl.String:
+        present = values.drop_nulls()
         lengths = present.cast(pl.String).str.len_bytes()
         if not lengths.is_in(pl.Series(DIGEST_LENGTHS).implode()).all():
             return False
-        return all_hex(present)
+        return bytescan.all_hex(present)
     kernels = _KERNELS
-    return all(
-        kernels.hex_digests(views, data, DIGEST_LENGTHS)
-        for views, data, _ in _string_views(present)
-    )
+    return all(kernels.hex_digests(array, DIGEST_LENGTHS) for array in _string_views(values))
+
+
+def may_contain(values: pl.Series, wanted: bytes) -> bool:
+    """False only when no value holds a byte from the smallest to the largest of ``wanted``
+    (the personal-data rules' bytes, digits to ``@``, make one narrow range)."""
+    if _KERNELS is None or values.dtype != pl.String or not wanted:
+        return bytescan.may_contain(values, wanted)
+    kernels = _KERNELS
+    low, high = min(wanted), max(wanted)
+    return any(kernels.any_byte_between(array, low, high) for array in _string_views(values))
 
 
 def partition(hashes: Hashes, bits: int) -> tuple[Hashes, npt.NDArray[np.int64]]:
@@ -96,16 +102,15 @@ def repeats(hashes: Hashes, limit: int) -> tuple[int, Hashes]:
     return int(same.sum()), np.unique(ordered[1:][same])[:limit]
 
 
-def _string_views(values: pl.Series) -> Iterator[tuple[memoryview, Sequence[object], int]]:
-    """Each chunk's views (16 bytes a value) and data buffers; the values have no nulls."""
+def _string_views(values: pl.Series) -> Iterator[tuple[object, object, int, int, list[object]]]:
+    """Each chunk as the compiled functions take it: views, validity, offset, length, data.
+    Read through the Arrow stream interface, which hands over Polars' chunks as they are
+    (``to_arrow`` would copy them into one)."""
     import pyarrow as pa
 
-    array = values.to_arrow(compat_level=pl.CompatLevel.newest())
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    for chunk in chunks:
-        viewed = chunk if chunk.type == pa.string_view() else chunk.cast(pa.string_view())
-        if not len(viewed):
+    for chunk in pa.chunked_array(values).chunks:
+        array = chunk if chunk.type == pa.string_view() else chunk.cast(pa.string_view())
+        if not len(array):
             continue
-        buffers = viewed.buffers()
-        views = memoryview(buffers[1])[viewed.offset * 16 : (viewed.offset + len(viewed)) * 16]
-        yield views, buffers[2:], len(viewed)
+        buffers = array.buffers()
+        yield buffers[1], buffers[0], array.offset, len(array), buffers[2:]
