@@ -19,6 +19,19 @@
 
 #define VIEW_SIZE 16
 #define INLINE_MAX 12
+
+/* The hot loops get AVX-512 and AVX2 versions beside the baseline one, chosen when the
+ * module loads, where the toolchain can: GCC 12+ (GCC 8+ and Clang 14+: AVX2 only) on
+ * x86-64, with an ELF loader that resolves ifuncs (glibc Linux). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && !defined(__clang__) &&  \
+    defined(__GNUC__) && __GNUC__ >= 12
+#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#elif defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) &&                      \
+    ((defined(__clang__) && __clang_major__ >= 14) || (defined(__GNUC__) && __GNUC__ >= 8))
+#define MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
 #define MAX_DATA_BUFFERS 1048576
 
 typedef struct {
@@ -433,7 +446,7 @@ static inline __attribute__((always_inline)) int all_hex_digits(const uint8_t *p
     return bad == 0;
 }
 
-static int hex_value(const uint8_t *p, uint32_t length) {
+static inline __attribute__((always_inline)) int hex_value(const uint8_t *p, uint32_t length) {
     switch (length) {
     case 40:
         return all_hex_digits(p, 40);
@@ -444,6 +457,31 @@ static int hex_value(const uint8_t *p, uint32_t length) {
     default:
         return all_hex_digits(p, length);
     }
+}
+
+/* 1 when every present value has an allowed length and only hex digits; *bad is set to
+ * the first value whose view points outside its buffer. */
+MULTIVERSION static int every_hex(const StringViews *array, const uint32_t *allowed,
+                                  Py_ssize_t allowed_count, Py_ssize_t *bad) {
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        if (!is_present(array, i)) {
+            continue;
+        }
+        uint32_t length;
+        const uint8_t *bytes = value_bytes(array, i, &length);
+        if (bytes == NULL) {
+            *bad = i;
+            return 0;
+        }
+        int length_ok = 0;
+        for (Py_ssize_t k = 0; k < allowed_count; k++) {
+            length_ok |= length == allowed[k];
+        }
+        if (!length_ok || !hex_value(bytes, length)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static PyObject *hex_digests(PyObject *self, PyObject *args) {
@@ -477,24 +515,9 @@ static PyObject *hex_digests(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t bad = -1;
-    int every = 1;
+    int every;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < array.count && every; i++) {
-        if (!is_present(&array, i)) {
-            continue;
-        }
-        uint32_t length;
-        const uint8_t *bytes = value_bytes(&array, i, &length);
-        if (bytes == NULL) {
-            bad = i;
-            break;
-        }
-        int length_ok = 0;
-        for (Py_ssize_t k = 0; k < allowed_count; k++) {
-            length_ok |= length == allowed[k];
-        }
-        every = length_ok && hex_value(bytes, length);
-    }
+    every = every_hex(&array, allowed, allowed_count, &bad);
     Py_END_ALLOW_THREADS
     release_views(&array);
     if (bad >= 0) {
@@ -505,40 +528,257 @@ static PyObject *hex_digests(PyObject *self, PyObject *args) {
 
 /* -- bytes in a range ----------------------------------------------------------------- */
 
-static PyObject *any_byte_between(PyObject *self, PyObject *args) {
+/* Bytes of a word in [low, low + span], as the top bit of each byte: exact for low and
+ * low + span under 0x80 (the rules' bytes are ASCII), with no carry between bytes. */
+static inline uint64_t bytes_in_range(uint64_t word, uint64_t below_low, uint64_t above_high) {
+    const uint64_t high_bits = 0x8080808080808080ULL, low_bits = 0x7F7F7F7F7F7F7F7FULL;
+    uint64_t seven = word & low_bits, top = word & high_bits;
+    uint64_t at_least_low = (seven + below_low) | top;
+    uint64_t over_high = (seven + above_high) | top;
+    return at_least_low & ~over_high & high_bits;
+}
+
+/* The text bytes of a short value's view (4 to 15) that its length covers, as masks of the
+ * view's two words; a long value's (its view holds a prefix only) are none. */
+static inline void text_masks(uint32_t length, uint64_t *first, uint64_t *second) {
+    uint64_t in_first = length < 4 ? length : 4;
+    uint64_t in_second = length < 4 ? 0 : (length > INLINE_MAX ? 0 : length - 4);
+    *first = length > INLINE_MAX ? 0 : (((1ULL << (8 * in_first)) - 1) << 32);
+    *second = in_second == 8 ? ~0ULL : ((1ULL << (8 * in_second)) - 1);
+}
+
+/* 1 when a present short value has a byte in [low, high] (both under 0x80), else 2 when
+ * there are present long values (their bytes are in the data buffers), else 0. */
+MULTIVERSION static int short_between(const StringViews *array, uint8_t low, uint8_t high) {
+    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t below_low = (0x80 - (uint64_t)low) * ones, above_high = (0x7F - (uint64_t)high) * ones;
+    uint64_t hit = 0, long_values = 0;
+    if (array->validity.obj == NULL) {
+        for (Py_ssize_t i = 0; i < array->count; i++) {
+            const uint8_t *view = views + i * VIEW_SIZE;
+            uint32_t length = load32(view);
+            uint64_t first, second;
+            text_masks(length, &first, &second);
+            hit |= bytes_in_range(load64(view), below_low, above_high) & first;
+            hit |= bytes_in_range(load64(view + 8), below_low, above_high) & second;
+            long_values |= length > INLINE_MAX;
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < array->count; i++) {
+            if (!is_present(array, i)) {
+                continue;
+            }
+            const uint8_t *view = views + i * VIEW_SIZE;
+            uint32_t length = load32(view);
+            uint64_t first, second;
+            text_masks(length, &first, &second);
+            hit |= bytes_in_range(load64(view), below_low, above_high) & first;
+            hit |= bytes_in_range(load64(view + 8), below_low, above_high) & second;
+            long_values |= length > INLINE_MAX;
+        }
+    }
+    return hit ? 1 : (long_values ? 2 : 0);
+}
+
+MULTIVERSION static int bytes_between(const uint8_t *bytes, Py_ssize_t size, uint8_t low,
+                                      uint8_t span) {
+    uint8_t hit = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        hit |= (uint8_t)((uint8_t)(bytes[i] - low) <= span);
+    }
+    return hit;
+}
+
+static PyObject *short_values_between(PyObject *self, PyObject *args) {
     PyObject *description;
     unsigned char low, high;
     if (!PyArg_ParseTuple(args, "Obb", &description, &low, &high)) {
+        return NULL;
+    }
+    if (low > high || high > 0x7F) {
+        PyErr_SetString(PyExc_ValueError, "low and high: ASCII bytes, low <= high");
         return NULL;
     }
     StringViews array;
     if (acquire_views(description, &array) < 0) {
         return NULL;
     }
-    Py_ssize_t bad = -1;
-    uint8_t found = 0;
-    uint8_t span = (uint8_t)(high - low);
+    int found;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < array.count && !found; i++) {
-        if (!is_present(&array, i)) {
-            continue;
+    found = short_between(&array, low, high);
+    Py_END_ALLOW_THREADS
+    release_views(&array);
+    return PyLong_FromLong(found);
+}
+
+static PyObject *buffer_between(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    unsigned char low, high;
+    if (!PyArg_ParseTuple(args, "y*bb", &buffer, &low, &high)) {
+        return NULL;
+    }
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = bytes_between(buffer.buf, buffer.len, low, (uint8_t)(high - low));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buffer);
+    return PyBool_FromLong(found);
+}
+
+/* -- codes: each value's place in a short list ------------------------------------------- */
+
+#define MAX_CODES 250
+#define CODE_MISSING 254
+#define CODE_OTHER 255
+
+typedef struct {
+    uint64_t low, high;           /* the value's own view, as two words */
+    uint64_t low_mask, high_mask; /* the bytes of a view that a short value decides */
+    const uint8_t *bytes;
+    uint32_t length;
+} Wanted;
+
+#define CODE_BLOCK 512
+
+/* The common case (class names, regions, plans: every wanted value fits in a view): per
+ * block of rows, one pass per wanted value over the views as four 32-bit words, which the
+ * compiler vectorises; a later (lower) index overwrites, so the first equal value wins. */
+MULTIVERSION static void code_short_values(const StringViews *array, const Wanted *wanted,
+                                           Py_ssize_t wanted_count, uint8_t *found) {
+    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    for (Py_ssize_t start = 0; start < array->count; start += CODE_BLOCK) {
+        Py_ssize_t end = start + CODE_BLOCK < array->count ? start + CODE_BLOCK : array->count;
+        for (Py_ssize_t i = start; i < end; i++) {
+            found[i] = CODE_OTHER;
         }
-        uint32_t length;
-        const uint8_t *bytes = value_bytes(&array, i, &length);
-        if (bytes == NULL) {
-            bad = i;
-            break;
+        for (Py_ssize_t j = wanted_count - 1; j >= 0; j--) {
+            const Wanted *w = &wanted[j];
+            uint32_t w0 = (uint32_t)w->low, w1 = (uint32_t)(w->low >> 32);
+            uint32_t w2 = (uint32_t)w->high, w3 = (uint32_t)(w->high >> 32);
+            uint32_t m1 = (uint32_t)(w->low_mask >> 32), m2 = (uint32_t)w->high_mask;
+            uint32_t m3 = (uint32_t)(w->high_mask >> 32);
+            for (Py_ssize_t i = start; i < end; i++) {
+                const uint8_t *v = views + i * VIEW_SIZE;
+                uint32_t diff = (load32(v) ^ w0) | ((load32(v + 4) & m1) ^ w1) |
+                                ((load32(v + 8) & m2) ^ w2) | ((load32(v + 12) & m3) ^ w3);
+                found[i] = diff == 0 ? (uint8_t)j : found[i];
+            }
         }
-        for (uint32_t k = 0; k < length; k++) {
-            found |= (uint8_t)((uint8_t)(bytes[k] - low) <= span);
+    }
+}
+
+/* Any wanted value: a long one is compared by its length and prefix in the view, then by
+ * its bytes. Returns the first value whose view points outside its buffer, or -1. */
+static Py_ssize_t code_values(const StringViews *array, const Wanted *wanted,
+                              Py_ssize_t wanted_count, uint8_t *found) {
+    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        uint64_t low = load64(views + i * VIEW_SIZE);
+        uint64_t high = load64(views + i * VIEW_SIZE + 8);
+        uint8_t code = CODE_OTHER;
+        for (Py_ssize_t j = wanted_count - 1; j >= 0; j--) {
+            const Wanted *w = &wanted[j];
+            int same = ((low & w->low_mask) == w->low) & ((high & w->high_mask) == w->high);
+            if (same && w->length > INLINE_MAX && is_present(array, i)) {
+                uint32_t length;
+                const uint8_t *bytes = value_bytes(array, i, &length);
+                if (bytes == NULL) {
+                    return i;
+                }
+                same = memcmp(bytes, w->bytes, length) == 0;
+            }
+            code = same ? (uint8_t)j : code;
+        }
+        found[i] = code;
+    }
+    return -1;
+}
+
+/* For each value, the index of the first equal one in ``values`` (a sequence of bytes),
+ * CODE_OTHER where none is equal, CODE_MISSING where the value is missing. A value of up
+ * to 12 bytes is compared as its masked view: two words, no branch. */
+static PyObject *codes(PyObject *self, PyObject *args) {
+    PyObject *description, *values_object, *out_object;
+    if (!PyArg_ParseTuple(args, "OOO", &description, &values_object, &out_object)) {
+        return NULL;
+    }
+    PyObject *values = PySequence_Fast(values_object, "values: a sequence of bytes");
+    if (values == NULL) {
+        return NULL;
+    }
+    Py_ssize_t wanted_count = PySequence_Fast_GET_SIZE(values);
+    if (wanted_count > MAX_CODES) {
+        Py_DECREF(values);
+        PyErr_SetString(PyExc_ValueError, "values: at most 250");
+        return NULL;
+    }
+    Wanted wanted[MAX_CODES];
+    for (Py_ssize_t j = 0; j < wanted_count; j++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(values, j);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) > UINT32_MAX) {
+            Py_DECREF(values);
+            PyErr_SetString(PyExc_TypeError, "values: bytes, each under 4 GiB");
+            return NULL;
+        }
+        Wanted *w = &wanted[j];
+        w->bytes = (const uint8_t *)PyBytes_AS_STRING(item);
+        w->length = (uint32_t)PyBytes_GET_SIZE(item);
+        uint8_t view[VIEW_SIZE] = {0}, mask[VIEW_SIZE] = {0};
+        memcpy(view, &w->length, 4);
+        memset(mask, 0xFF, 4);
+        uint32_t shown = w->length <= INLINE_MAX ? w->length : 4; /* a long value: its prefix */
+        memcpy(view + 4, w->bytes, shown);
+        memset(mask + 4, 0xFF, shown);
+        w->low = load64(view);
+        w->high = load64(view + 8);
+        w->low_mask = load64(mask);
+        w->high_mask = load64(mask + 8);
+    }
+    StringViews array;
+    if (acquire_views(description, &array) < 0) {
+        Py_DECREF(values);
+        return NULL;
+    }
+    Py_buffer out;
+    if (PyObject_GetBuffer(out_object, &out, PyBUF_WRITABLE) < 0) {
+        release_views(&array);
+        Py_DECREF(values);
+        return NULL;
+    }
+    if (out.len < array.count) {
+        PyBuffer_Release(&out);
+        release_views(&array);
+        Py_DECREF(values);
+        PyErr_SetString(PyExc_ValueError, "out: a byte a value needed");
+        return NULL;
+    }
+    int all_short = 1;
+    for (Py_ssize_t j = 0; j < wanted_count; j++) {
+        all_short &= wanted[j].length <= INLINE_MAX;
+    }
+    Py_ssize_t bad = -1;
+    uint8_t *found = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    if (all_short) {
+        code_short_values(&array, wanted, wanted_count, found);
+    } else {
+        bad = code_values(&array, wanted, wanted_count, found);
+    }
+    /* A missing value's view is undefined: whatever its code came out as, it is missing. */
+    if (array.validity.obj != NULL) {
+        for (Py_ssize_t i = 0; i < array.count; i++) {
+            found[i] = is_present(&array, i) ? found[i] : CODE_MISSING;
         }
     }
     Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
     release_views(&array);
+    Py_DECREF(values);
     if (bad >= 0) {
         return bad_view(bad);
     }
-    return PyBool_FromLong(found);
+    Py_RETURN_NONE;
 }
 
 /* -- hashes: partitions and repeats ---------------------------------------------------- */
@@ -692,8 +932,13 @@ static PyMethodDef methods[] = {
      "hash_views(array, out, seed): the hash of every present value into out; how many."},
     {"hex_digests", hex_digests, METH_VARARGS,
      "hex_digests(array, lengths): whether every present value is hex digits of a length."},
-    {"any_byte_between", any_byte_between, METH_VARARGS,
-     "any_byte_between(array, low, high): whether a present value has a byte in the range."},
+    {"short_values_between", short_values_between, METH_VARARGS,
+     "short_values_between(array, low, high): 1 when a short value has a byte in the range, "
+     "else 2 when there are long values, else 0."},
+    {"buffer_between", buffer_between, METH_VARARGS,
+     "buffer_between(buffer, low, high): whether a byte of the buffer is in the range."},
+    {"codes", codes, METH_VARARGS,
+     "codes(array, values, out): each value's index in values; 255 none, 254 missing."},
     {"partition", partition, METH_VARARGS,
      "partition(hashes, bits, out, bounds): hashes into out by their top bits."},
     {"repeats", repeats, METH_VARARGS,

@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from mlops_ci.core.gates import GateResult
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
+from mlops_ci.data import kernels
 from mlops_ci.data.fingerprint import Fingerprint, fingerprint, hash_in_background
 from mlops_ci.data.kernels import all_digests, may_contain
 from mlops_ci.data.reader import DataFileError, Table
@@ -31,7 +34,7 @@ ROWS_SHOWN = 5
 _EXAMPLES = 3
 _MAX_GROUPS = 100_000
 _EQUALITIES = 16
-_COMPARED_GROUPS = 64
+_MAX_CELLS = 1 << 20  # a bincount of at most 8 MiB
 _CACHE_LIMIT = 100_000
 _DIGITS = b"0123456789"
 # The bytes without which a rule of core.pii cannot match.
@@ -132,6 +135,9 @@ class _RowCheck:
     allowed: Sequence[Scalar] | None = None
     # A cheaper test that a batch has no offender (True) or may have (False).
     clean: Callable[[pl.DataFrame], bool] | None = None
+    # The allowed values as the column's type, when the check counts the column's codes
+    # (kernels.codes: OTHER is an offender) rather than its violation mask.
+    wanted: pl.Series | None = None
 
 
 @dataclass
@@ -152,12 +158,15 @@ class _Scan:
         self.rows = 0
         self.row_checks = _row_checks(table.schema, checks, label)
         self.offenders = [_Offenders() for _ in self.row_checks]
-        self.sums = [
-            check.violation.sum().alias(str(i))
+        self.coded = {
+            i: check for i, check in enumerate(self.row_checks) if check.wanted is not None
+        }
+        self.summed = [
+            i
             for i, check in enumerate(self.row_checks)
-            if check.clean is None
+            if check.clean is None and check.wanted is None
         ]
-        self.summed = [i for i, check in enumerate(self.row_checks) if check.clean is None]
+        self.sums = [self.row_checks[i].violation.sum().alias(str(i)) for i in self.summed]
         self.spills = {
             column: HashSpill(spill / f"{index}") for index, column in enumerate(checks.unique)
         }
@@ -165,6 +174,15 @@ class _Scan:
             [checks.balance.column, *checks.balance.sensitive] if checks.balance else []
         )
         self.balance_counts: dict[tuple[object, ...], int] = {}
+        # The codes a balance column is counted by: an allowed-values check's, else the
+        # values seen so far (None once there are too many to code).
+        self.coded_columns = {check.column: i for i, check in self.coded.items()}
+        self.cells: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
+        self.seen: dict[str, set[object] | None] = {
+            column: set()
+            for column in self.balance_columns
+            if column not in self.coded_columns and _codable(table.schema[column])
+        }
         pii = checks.pii
         self.pii_kinds: tuple[PiiKind, ...] = pii.forbid if pii else ()
         hashed = set(pii.hashed) if pii else set()
@@ -189,14 +207,19 @@ class _Scan:
     def add(self, batch: pl.DataFrame) -> None:
         offset = self.rows
         self.rows += batch.height
-        # One select for every count: Polars spreads its expressions over the cores.
-        known = list(self.balance_counts) if len(self.balance_counts) <= _COMPARED_GROUPS else []
-        counted = self._class_counts(known)
-        sums = batch.select(self.sums + counted).row(0) if self.sums or counted else ()
-        totals = dict(zip(self.summed, sums, strict=False))
+        coded = {
+            index: kernels.codes(batch.get_column(check.column), check.wanted)
+            for index, check in self.coded.items()
+            if check.wanted is not None
+        }
+        # One select for every other count: Polars spreads its expressions over the cores.
+        sums = batch.select(self.sums).row(0) if self.sums else ()
+        totals = dict(zip(self.summed, sums, strict=True))
+        for index, codes in coded.items():
+            totals[index] = int(np.count_nonzero(codes == kernels.OTHER))
         for index, total in totals.items():
             if total:
-                self._note_offenders(batch, offset, index, int(total))
+                self._note_offenders(batch, offset, index, int(total), coded.get(index))
         for index, check in enumerate(self.row_checks):
             if check.clean is not None and not check.clean(batch):
                 total = batch.select(check.violation.sum()).item()
@@ -205,7 +228,7 @@ class _Scan:
         for column, spill in self.spills.items():
             spill.add(batch.get_column(column))
         if self.balance_columns:
-            self._count_classes(batch, known, sums[len(self.sums) :])
+            self._count_classes(batch, coded)
         if self.pii_kinds:
             for column in self.pii_columns:
                 if totals.get(self.vouched_by.get(column, -1), 1) != 0:
@@ -233,13 +256,25 @@ class _Scan:
 
     # -- row checks ---------------------------------------------------------------------
 
-    def _note_offenders(self, batch: pl.DataFrame, offset: int, index: int, total: int) -> None:
+    def _note_offenders(
+        self,
+        batch: pl.DataFrame,
+        offset: int,
+        index: int,
+        total: int,
+        codes: kernels.Codes | None = None,
+    ) -> None:
         offenders = self.offenders[index]
         offenders.count += total
         need = ROWS_SHOWN - len(offenders.rows)
-        if need > 0:
-            where = batch.select(self.row_checks[index].violation.arg_true().head(need))
-            offenders.rows += [offset + int(i) + 1 for i in where.to_series()]
+        if need <= 0:
+            return
+        if codes is not None:
+            where = np.flatnonzero(codes == kernels.OTHER)[:need]
+        else:
+            violation = self.row_checks[index].violation
+            where = batch.select(violation.arg_true().head(need)).to_series().to_numpy()
+        offenders.rows += [offset + int(i) + 1 for i in where]
 
     def _row_outcome(self, check: _RowCheck, offenders: _Offenders) -> CheckOutcome:
         if check.check == "labels.max_missing":
@@ -291,27 +326,11 @@ class _Scan:
 
     # -- balance ------------------------------------------------------------------------
 
-    def _class_counts(self, known: list[tuple[object, ...]]) -> list[pl.Expr]:
-        """Once the combinations of the balance columns are known, a comparison per
-        combination counts them cheaper than grouping; the first sum is the rows with a
-        class, so a batch with a new combination shows (its counts fall short)."""
-        if not known:
-            return []
-        return [
-            pl.col(self.balance_columns[0]).is_not_null().sum().alias("classes"),
-            *(self._combination(key).sum().alias(f"class{i}") for i, key in enumerate(known)),
-        ]
-
-    def _count_classes(
-        self, batch: pl.DataFrame, known: list[tuple[object, ...]], counted: Sequence[int]
-    ) -> None:
-        if known and sum(counted[1:]) == counted[0]:
-            for key, count in zip(known, counted[1:], strict=True):
-                self.balance_counts[key] += count
-            return
-        groups = batch.group_by(self.balance_columns).len()
-        for row in groups.iter_rows():
-            key, count = tuple(row[:-1]), row[-1]
+    def _count_classes(self, batch: pl.DataFrame, coded: Mapping[int, kernels.Codes]) -> None:
+        found = self._classes_by_code(batch, coded)
+        if found is None:
+            found = self._classes_by_group(batch)
+        for key, count in found:
             if key[0] is None:
                 continue  # a row without a class is the labels check's business
             self.balance_counts[key] = self.balance_counts.get(key, 0) + count
@@ -321,12 +340,60 @@ class _Scan:
                 "combinations of its columns; name a column with few values (a class or a band)"
             )
 
-    def _combination(self, key: tuple[object, ...]) -> pl.Expr:
-        matches = [
-            pl.col(column).is_null() if value is None else pl.col(column).eq(value)
-            for column, value in zip(self.balance_columns, key, strict=True)
+    def _classes_by_code(
+        self, batch: pl.DataFrame, coded: Mapping[int, kernels.Codes]
+    ) -> list[tuple[tuple[object, ...], int]] | None:
+        """The combinations counted as cells of a table indexed by each column's code (one
+        bincount); None when a column has no codes yet or a value outside them."""
+        books: list[list[object]] = []
+        if len(self.cells) < batch.height:
+            self.cells = np.empty(batch.height, np.uint32)
+        cells = self.cells[: batch.height]  # kept from batch to batch: a new array costs more
+        cells.fill(0)
+        for column in self.balance_columns:
+            index = self.coded_columns.get(column)
+            if index is not None:
+                wanted = self.row_checks[index].wanted
+                codes = coded[index]
+            else:
+                seen = self.seen.get(column)
+                if not seen:
+                    return None
+                wanted = pl.Series(sorted(seen, key=repr), dtype=self.table.schema[column])
+                codes = kernels.codes(batch.get_column(column), wanted)
+            if wanted is None or codes.max(initial=0) == kernels.OTHER:
+                return None
+            book = [*wanted.to_list(), None]  # the last cell: missing
+            books.append(book)
+            if math.prod(len(b) for b in books) > _MAX_CELLS:
+                return None
+            # Codes run 0..len(wanted) - 1, and MISSING is larger: the minimum puts it last.
+            cells *= len(book)
+            cells += np.minimum(codes, len(book) - 1)
+        counts = np.bincount(cells, minlength=1)
+        found = []
+        for cell in np.flatnonzero(counts):
+            key: list[object] = []
+            rest = int(cell)
+            for book in reversed(books):
+                rest, slot = divmod(rest, len(book))
+                key.append(book[slot])
+            found.append((tuple(reversed(key)), int(counts[cell])))
+        return found
+
+    def _classes_by_group(self, batch: pl.DataFrame) -> list[tuple[tuple[object, ...], int]]:
+        """The combinations grouped by Polars; the values seen give the columns their codes."""
+        groups = [
+            (tuple(row[:-1]), int(row[-1]))
+            for row in batch.group_by(self.balance_columns).len().iter_rows()
         ]
-        return functools.reduce(operator.and_, matches)
+        for position, column in enumerate(self.balance_columns):
+            seen = self.seen.get(column)
+            if seen is not None:
+                seen.update(key[position] for key, _ in groups if key[position] is not None)
+                if len(seen) > kernels.MAX_CODES:
+                    self.seen[column] = None
+        return groups
 
     def _balance_outcomes(self) -> list[CheckOutcome]:
         balance = self.checks.balance
@@ -492,6 +559,7 @@ def _row_checks(
                     f"every value of {column!r} is one of {_listing(allowed)}",
                 ),
                 allowed=allowed,
+                wanted=_wanted(schema[column], allowed),
             )
         )
     if checks.labels is not None and label is not None:
@@ -508,6 +576,7 @@ def _row_checks(
                         f"every label is one of {_listing(allowed)}",
                     ),
                     allowed=allowed,
+                    wanted=_wanted(schema[label], allowed),
                 )
             )
         found.append(
@@ -579,6 +648,17 @@ def _not_in(column: pl.Expr, kind: pl.DataType, allowed: Sequence[Scalar]) -> pl
     # A few comparisons beat a hash lookup: a string view compares its first bytes inline.
     one_of = functools.reduce(operator.or_, (column == value for value in values), pl.lit(False))
     return column.is_not_null() & ~one_of
+
+
+def _wanted(kind: pl.DataType, allowed: Sequence[Scalar]) -> pl.Series | None:
+    """The allowed values to code the column by, when it can be coded."""
+    values = _typed(allowed, kind)
+    return values if _codable(kind) and len(values) <= kernels.MAX_CODES else None
+
+
+def _codable(kind: pl.DataType) -> bool:
+    """Whether equal values of this type are equal codes (floats have NaN and -0.0)."""
+    return kind in (pl.String, pl.Boolean) or kind.is_integer()
 
 
 def _typed(values: Iterable[Scalar], kind: pl.DataType) -> pl.Series:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,11 @@ import polars as pl
 from mlops_ci.data import bytescan
 
 Hashes = npt.NDArray[np.uint64]
+Codes = npt.NDArray[np.uint8]
 DIGEST_LENGTHS = (40, 64, 128)  # hex digits of sha1, sha256, sha512
+MAX_CODES = 250
+MISSING = 254  # the code of a missing value
+OTHER = 255  # the code of a value not in the list
 
 
 def _compiled() -> ModuleType | None:
@@ -66,11 +71,40 @@ def all_digests(values: pl.Series) -> bool:
 def may_contain(values: pl.Series, wanted: bytes) -> bool:
     """False only when no value holds a byte from the smallest to the largest of ``wanted``
     (the personal-data rules' bytes, digits to ``@``, make one narrow range)."""
-    if _KERNELS is None or values.dtype != pl.String or not wanted:
+    if _KERNELS is None or values.dtype != pl.String or not wanted or max(wanted) >= 0x80:
         return bytescan.may_contain(values, wanted)
-    kernels = _KERNELS
     low, high = min(wanted), max(wanted)
-    return any(kernels.any_byte_between(array, low, high) for array in _string_views(values))
+    arrays = list(_string_views(values))
+    answers = [_KERNELS.short_values_between(array, low, high) for array in arrays]
+    if 1 in answers:
+        return True
+    if 2 not in answers:
+        return False
+    # Long values live in the data buffers, which chunks share: each is scanned once, whole
+    # (bytes in it past the values can only turn a "no" into a "maybe").
+    buffers = {(buffer.address, buffer.size): buffer for array in arrays for buffer in array[4]}
+    return any(_KERNELS.buffer_between(buffer, low, high) for buffer in buffers.values())
+
+
+def codes(values: pl.Series, wanted: pl.Series) -> Codes:
+    """Each value's index in ``wanted`` (the first equal one; at most MAX_CODES of them, of
+    the column's type), OTHER where it is in none, MISSING where it is missing."""
+    if len(wanted) > MAX_CODES:
+        raise ValueError(f"codes: at most {MAX_CODES} values, not {len(wanted)}")
+    if _KERNELS is not None and values.dtype == pl.String and wanted.dtype == pl.String:
+        found: Codes = np.empty(len(values), np.uint8)
+        texts = [text.encode() for text in wanted.to_list()]
+        start = 0
+        for array in _string_views(values):
+            _KERNELS.codes(array, texts, found[start : start + array[3]])
+            start += array[3]
+        return found
+    code = pl.lit(OTHER, pl.UInt8)
+    for index, value in reversed(list(enumerate(wanted))):
+        code = pl.when(pl.col("v") == value).then(pl.lit(index, pl.UInt8)).otherwise(code)
+    code = pl.when(pl.col("v").is_null()).then(pl.lit(MISSING, pl.UInt8)).otherwise(code)
+    numbered: Codes = pl.DataFrame({"v": values}).select(code).to_series().to_numpy()
+    return numbered
 
 
 def partition(hashes: Hashes, bits: int) -> tuple[Hashes, npt.NDArray[np.int64]]:
@@ -102,7 +136,7 @@ def repeats(hashes: Hashes, limit: int) -> tuple[int, Hashes]:
     return int(same.sum()), np.unique(ordered[1:][same])[:limit]
 
 
-def _string_views(values: pl.Series) -> Iterator[tuple[object, object, int, int, list[object]]]:
+def _string_views(values: pl.Series) -> Iterator[tuple[Any, Any, int, int, list[Any]]]:
     """Each chunk as the compiled functions take it: views, validity, offset, length, data.
     Read through the Arrow stream interface, which hands over Polars' chunks as they are
     (``to_arrow`` would copy them into one)."""
