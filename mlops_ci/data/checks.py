@@ -103,12 +103,12 @@ def check_table(table: Table, name: str, checks: DataChecks, label: str | None) 
         try:
             for batch in table.batches():
                 scan.add(batch)
+            if not scan.rows:
+                raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
+            outcomes = scan.outcomes()
         finally:
             for spill in scan.spills.values():
                 spill.close()
-        if not scan.rows:
-            raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
-        outcomes = scan.outcomes()
     return DataSetReport(
         name=name,
         file=table.name,

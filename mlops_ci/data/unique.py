@@ -1,18 +1,22 @@
 """Exact uniqueness over more rows than fit in memory.
 
-Each value becomes a 64-bit hash; hashes go to partition files on disk by their top bits, so
-finding repeats needs one partition in memory at a time. A repeated hash is only a suspect:
-a second read of the column compares the values themselves, so a hash collision never fails
-a data set.
+Each value becomes a 64-bit hash. A batch's hashes are grouped by their top bits and
+appended to one spill file as a run; finding repeats then reads one group (a partition) at
+a time, gathered from every run, so memory holds a partition, not the column. A repeated
+hash is only a suspect: a second read of the column compares the values themselves, so a
+hash collision never fails a data set.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from mlops_ci.data import kernels
@@ -21,85 +25,92 @@ from mlops_ci.data.worker import OrderedWorker
 
 PARTITION_BITS = 6
 _PARTITIONS = 1 << PARTITION_BITS
-_FLUSH_BYTES = 1 << 20
 # Suspects compared value by value; past this many, the count comes from the hashes alone
 # (a 64-bit collision among that many real repeats is beyond unlikely).
 MAX_SUSPECTS = 100_000
 
 
-class HashSpill:
-    """The hashes of one column, partitioned on disk.
+@dataclass(frozen=True)
+class _Run:
+    """One batch's hashes in the spill file: partition p is bytes
+    ``start + 8 * bounds[p]`` to ``start + 8 * bounds[p + 1]``."""
 
-    The work happens on a thread of its own (hashing, numpy and file writes let go of the
-    GIL), at most two batches behind the reader, so memory stays bounded."""
+    start: int
+    bounds: npt.NDArray[np.int64]
+
+
+class HashSpill:
+    """The hashes of one column, spilled to a file in partitioned runs.
+
+    The work happens on a thread of its own (hashing, partitioning and the file write let
+    go of the GIL), at most two batches behind the reader, so memory stays bounded."""
 
     def __init__(self, folder: Path) -> None:
         # A seed of each run's own: data cannot be made to collide on purpose (a flood of
         # suspects, or one overfull partition) without knowing it.
         self.seed = secrets.randbits(64)
-        self._folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self._buffers: list[list[Hashes]] = [[] for _ in range(_PARTITIONS)]
-        self._buffered = [0] * _PARTITIONS
+        self._path = folder / "hashes.u64"
+        self._file = self._path.open("w+b", buffering=0)
+        self._size = 0
+        self._runs: list[_Run] = []
         self._worker = OrderedWorker("unique")
 
     def add(self, values: pl.Series) -> None:
         self._worker.submit(self._add, values)
 
     def close(self) -> None:
-        """Waits for the work in hand (its errors are the caller's) and stops the thread."""
-        self._worker.close()
+        """Waits for the work in hand (its errors are the caller's), stops the thread and
+        removes the spill file; safe to call again."""
+        try:
+            self._worker.close()
+        finally:
+            if not self._file.closed:
+                self._file.close()
+                self._path.unlink(missing_ok=True)
+
+    def repeated(self) -> tuple[int, Hashes]:
+        """How many values repeat an earlier one (by hash), and the repeated hashes (at most
+        MAX_SUSPECTS of them). Two partitions are counted at a time."""
+        self._worker.drain()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlops-ci-repeats") as pool:
+            found = list(pool.map(self._repeats, range(_PARTITIONS)))
+        count = sum(repeats for repeats, _ in found)
+        suspects = np.concatenate([hashes for _, hashes in found])[:MAX_SUSPECTS]
+        return count, suspects
 
     def _add(self, values: pl.Series) -> None:
         hashes = kernels.hashes(values, self.seed)
         if not len(hashes):
             return
         ordered, bounds = kernels.partition(hashes, PARTITION_BITS)
-        for part in range(_PARTITIONS):
-            start, end = bounds[part], bounds[part + 1]
-            if start == end:
-                continue
-            self._buffers[part].append(ordered[start:end])
-            self._buffered[part] += int(end - start) * 8
-            if self._buffered[part] >= _FLUSH_BYTES:
-                self._flush(part)
+        written = self._file.write(ordered.data.cast("B"))
+        if written != ordered.nbytes:
+            raise OSError(f"the spill file took {written} of {ordered.nbytes} bytes")
+        self._runs.append(_Run(self._size, bounds))
+        self._size += ordered.nbytes
 
-    def repeated(self) -> tuple[int, Hashes]:
-        """How many values repeat an earlier one (by hash), and the repeated hashes (at most
-        MAX_SUSPECTS of them)."""
-        self.close()
-        count = 0
-        suspects: list[Hashes] = []
-        kept = 0
-        for part in range(_PARTITIONS):
-            repeats, found = kernels.repeats(self._load(part), MAX_SUSPECTS - kept)
-            count += repeats
-            if len(found):
-                suspects.append(found)
-                kept += len(found)
-        joined = np.concatenate(suspects) if suspects else np.empty(0, np.uint64)
-        return count, joined
-
-    def _flush(self, part: int) -> None:
-        if not self._buffers[part]:
-            return
-        with self._file(part).open("ab") as handle:
-            for chunk in self._buffers[part]:
-                handle.write(chunk.tobytes())
-        self._buffers[part] = []
-        self._buffered[part] = 0
+    def _repeats(self, part: int) -> tuple[int, Hashes]:
+        return kernels.repeats(self._load(part), MAX_SUSPECTS)
 
     def _load(self, part: int) -> Hashes:
-        self._flush(part)
-        path = self._file(part)
-        if not path.exists():
-            return np.empty(0, np.uint64)
-        hashes = np.fromfile(path, dtype=np.uint64)
-        path.unlink()
+        """Partition ``part``, gathered from every run (positional reads: no shared offset)."""
+        sizes = [int(run.bounds[part + 1] - run.bounds[part]) for run in self._runs]
+        hashes = np.empty(sum(sizes), np.uint64)
+        view = hashes.data.cast("B")
+        position = 0
+        for run, size in zip(self._runs, sizes, strict=True):
+            if not size:
+                continue
+            target = view[position * 8 : (position + size) * 8]
+            offset = run.start + 8 * int(run.bounds[part])
+            while len(target):
+                got = os.preadv(self._file.fileno(), [target], offset)
+                if got <= 0:
+                    raise OSError(f"the spill file ended at byte {offset}")
+                target, offset = target[got:], offset + got
+            position += size
         return hashes
-
-    def _file(self, part: int) -> Path:
-        return self._folder / f"{part:02x}.u64"
 
 
 @dataclass

@@ -157,7 +157,6 @@ def test_unique_over_many_partitions_and_spills(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reader_module, "BATCH_ROWS", 1000)
-    monkeypatch.setattr("mlops_ci.data.unique._FLUSH_BYTES", 64)
     frame = pl.DataFrame({"id": range(20_000)}).with_columns(pl.col("id").cast(pl.String))
     frame = pl.concat([frame, pl.DataFrame({"id": ["17", "19999"]})])
     path = tmp_path / "big.csv"
