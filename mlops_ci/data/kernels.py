@@ -41,14 +41,15 @@ _KERNELS = _compiled()
 COMPILED = _KERNELS is not None
 
 
-def hashes(values: pl.Series, seed: int) -> Hashes:
+def hashes(values: pl.Series, seed: int, room: Hashes | None = None) -> Hashes:
     """A 64-bit hash of every value that is not missing, in order: XXH3 of a text's UTF-8
     bytes (XXH64 past 240 bytes) when compiled, Polars' own hash otherwise (and for every
-    other type)."""
+    other type). ``room``, when large enough, holds the answer (fresh memory costs a page
+    fault every 4 KiB)."""
     if _KERNELS is None or values.dtype != pl.String:
         found: Hashes = values.drop_nulls().hash(seed).to_numpy()
         return found
-    out = np.empty(len(values) - values.null_count(), np.uint64)
+    out = _room(room, len(values) - values.null_count())
     written = 0
     for array in _string_views(values):
         written += _KERNELS.hash_views(array, out[written:], seed)
@@ -107,12 +108,14 @@ def codes(values: pl.Series, wanted: pl.Series) -> Codes:
     return numbered
 
 
-def partition(hashes: Hashes, bits: int) -> tuple[Hashes, npt.NDArray[np.int64]]:
+def partition(
+    hashes: Hashes, bits: int, room: Hashes | None = None
+) -> tuple[Hashes, npt.NDArray[np.int64]]:
     """The hashes grouped by their top ``bits``: partition p is
-    ``ordered[bounds[p]:bounds[p + 1]]``."""
+    ``ordered[bounds[p]:bounds[p + 1]]`` (in ``room`` when it is large enough)."""
     parts = 1 << bits
     if _KERNELS is not None:
-        ordered = np.empty_like(hashes)
+        ordered = _room(room, len(hashes))
         bounds = np.empty(parts + 1, np.int64)
         _KERNELS.partition(np.ascontiguousarray(hashes), bits, ordered, bounds)
         return ordered, bounds
@@ -134,6 +137,12 @@ def repeats(hashes: Hashes, limit: int) -> tuple[int, Hashes]:
     ordered = np.sort(hashes)
     same = ordered[1:] == ordered[:-1]
     return int(same.sum()), np.unique(ordered[1:][same])[:limit]
+
+
+def _room(room: Hashes | None, size: int) -> Hashes:
+    if room is not None and len(room) >= size:
+        return room[:size]
+    return np.empty(size, np.uint64)
 
 
 def _string_views(values: pl.Series) -> Iterator[tuple[Any, Any, int, int, list[Any]]]:

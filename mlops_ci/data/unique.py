@@ -54,6 +54,10 @@ class HashSpill:
         self._file = self._path.open("w+b", buffering=0)
         self._size = 0
         self._runs: list[_Run] = []
+        # Reused from batch to batch (the worker does one at a time): fresh arrays would
+        # fault in their pages anew for every batch.
+        self._hashes: Hashes = np.empty(0, np.uint64)
+        self._ordered: Hashes = np.empty(0, np.uint64)
         self._worker = OrderedWorker("unique")
 
     def add(self, values: pl.Series) -> None:
@@ -80,10 +84,13 @@ class HashSpill:
         return count, suspects
 
     def _add(self, values: pl.Series) -> None:
-        hashes = kernels.hashes(values, self.seed)
+        if len(self._hashes) < len(values):
+            self._hashes = np.empty(len(values), np.uint64)
+            self._ordered = np.empty(len(values), np.uint64)
+        hashes = kernels.hashes(values, self.seed, self._hashes)
         if not len(hashes):
             return
-        ordered, bounds = kernels.partition(hashes, PARTITION_BITS)
+        ordered, bounds = kernels.partition(hashes, PARTITION_BITS, self._ordered)
         written = self._file.write(ordered.data.cast("B"))
         if written != ordered.nbytes:
             raise OSError(f"the spill file took {written} of {ordered.nbytes} bytes")
