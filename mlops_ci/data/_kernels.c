@@ -626,6 +626,132 @@ static PyObject *buffer_between(PyObject *self, PyObject *args) {
     return PyBool_FromLong(found);
 }
 
+/* -- CSV fields: empty values and ISO dates ------------------------------------------ */
+
+MULTIVERSION static int has_empty(const StringViews *array) {
+    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    uint32_t empty = 0;
+    if (array->validity.obj == NULL) {
+        for (Py_ssize_t i = 0; i < array->count; i++) {
+            empty |= load32(views + i * VIEW_SIZE) == 0;
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < array->count; i++) {
+            empty |= (load32(views + i * VIEW_SIZE) == 0) & (uint32_t)is_present(array, i);
+        }
+    }
+    return empty != 0;
+}
+
+static PyObject *any_empty(PyObject *self, PyObject *args) {
+    PyObject *description;
+    if (!PyArg_ParseTuple(args, "O", &description)) {
+        return NULL;
+    }
+    StringViews array;
+    if (acquire_views(description, &array) < 0) {
+        return NULL;
+    }
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = has_empty(&array);
+    Py_END_ALLOW_THREADS
+    release_views(&array);
+    return PyBool_FromLong(found);
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static inline int32_t days_from_civil(int32_t year, uint32_t month, uint32_t day) {
+    year -= month <= 2;
+    int32_t era = year / 400;
+    uint32_t year_of_era = (uint32_t)(year - era * 400);
+    uint32_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+    uint32_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + (int32_t)day_of_era - 719468;
+}
+
+static inline uint32_t decimal(uint8_t c) { return (uint32_t)(uint8_t)(c - '0'); }
+
+/* 1 and the day number when p holds YYYY-MM-DD, a real date of the years 0001 to 9999. */
+static inline int iso_date(const uint8_t *p, int32_t *days) {
+    uint32_t d[8] = {decimal(p[0]), decimal(p[1]), decimal(p[2]), decimal(p[3]),
+                     decimal(p[5]), decimal(p[6]), decimal(p[8]), decimal(p[9])};
+    uint32_t worst = 0;
+    for (int k = 0; k < 8; k++) {
+        worst |= d[k] > 9;
+    }
+    if (worst || p[4] != '-' || p[7] != '-') {
+        return 0;
+    }
+    uint32_t year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+    uint32_t month = d[4] * 10 + d[5], day = d[6] * 10 + d[7];
+    static const uint8_t month_days[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year == 0 || month == 0 || month > 12 || day == 0 || day > month_days[month]) {
+        return 0;
+    }
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap) {
+        return 0;
+    }
+    *days = days_from_civil((int32_t)year, month, day);
+    return 1;
+}
+
+/* Each present value as days since 1970-01-01 into days (int32 a value) with missing (a
+ * byte a value) 0; a missing or empty value gets missing 1. Returns the first present,
+ * non-empty value that is not YYYY-MM-DD, or -1 when there is none. */
+static PyObject *iso_dates(PyObject *self, PyObject *args) {
+    PyObject *description, *days_object, *missing_object;
+    if (!PyArg_ParseTuple(args, "OOO", &description, &days_object, &missing_object)) {
+        return NULL;
+    }
+    StringViews array;
+    if (acquire_views(description, &array) < 0) {
+        return NULL;
+    }
+    Py_buffer days, missing;
+    if (PyObject_GetBuffer(days_object, &days, PyBUF_WRITABLE) < 0) {
+        release_views(&array);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(missing_object, &missing, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&days);
+        release_views(&array);
+        return NULL;
+    }
+    if (days.len < array.count * 4 || missing.len < array.count) {
+        PyBuffer_Release(&days);
+        PyBuffer_Release(&missing);
+        release_views(&array);
+        PyErr_SetString(PyExc_ValueError, "days and missing: room for every value needed");
+        return NULL;
+    }
+    Py_ssize_t first_bad = -1;
+    int32_t *day_numbers = days.buf;
+    uint8_t *absent = missing.buf;
+    const uint8_t *views = (const uint8_t *)array.views.buf + array.offset * VIEW_SIZE;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < array.count; i++) {
+        const uint8_t *view = views + i * VIEW_SIZE;
+        uint32_t length = load32(view);
+        int32_t number = 0;
+        if (!is_present(&array, i) || length == 0) {
+            absent[i] = 1;
+        } else if (length == 10 && iso_date(view + 4, &number)) {
+            absent[i] = 0;
+        } else {
+            first_bad = i;
+            break;
+        }
+        day_numbers[i] = number;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&days);
+    PyBuffer_Release(&missing);
+    release_views(&array);
+    return PyLong_FromSsize_t(first_bad);
+}
+
 /* -- codes: each value's place in a short list ------------------------------------------- */
 
 #define MAX_CODES 250
@@ -937,6 +1063,10 @@ static PyMethodDef methods[] = {
      "else 2 when there are long values, else 0."},
     {"buffer_between", buffer_between, METH_VARARGS,
      "buffer_between(buffer, low, high): whether a byte of the buffer is in the range."},
+    {"any_empty", any_empty, METH_VARARGS,
+     "any_empty(array): whether a present value is the empty text."},
+    {"iso_dates", iso_dates, METH_VARARGS,
+     "iso_dates(array, days, missing): YYYY-MM-DD values as days; the first other, or -1."},
     {"codes", codes, METH_VARARGS,
      "codes(array, values, out): each value's index in values; 255 none, 254 missing."},
     {"partition", partition, METH_VARARGS,

@@ -87,6 +87,32 @@ def may_contain(values: pl.Series, wanted: bytes) -> bool:
     return any(_KERNELS.buffer_between(buffer, low, high) for buffer in buffers.values())
 
 
+def any_empty(values: pl.Series) -> bool:
+    """Whether a text that is not missing is empty."""
+    if _KERNELS is None:
+        return bool((values.str.len_bytes() == 0).any())
+    kernels = _KERNELS
+    return any(kernels.any_empty(array) for array in _string_views(values))
+
+
+def iso_dates(values: pl.Series) -> pl.Series | None:
+    """The texts as dates, empty ones missing, when every other is YYYY-MM-DD (a real date
+    of the years 1 to 9999); None when one is not, or when not compiled (Polars' own,
+    slower parser then decides)."""
+    if _KERNELS is None:
+        return None
+    import pyarrow as pa
+
+    chunks = []
+    for array in _string_views(values):
+        days = np.empty(array[3], np.int32)
+        missing = np.empty(array[3], np.uint8)
+        if _KERNELS.iso_dates(array, days, missing) >= 0:
+            return None
+        chunks.append(pa.array(days, pa.int32(), mask=missing.view(np.bool_)).cast(pa.date32()))
+    return pl.Series(values.name, pa.chunked_array(chunks, pa.date32()))
+
+
 def codes(values: pl.Series, wanted: pl.Series) -> Codes:
     """Each value's index in ``wanted`` (the first equal one; at most MAX_CODES of them, of
     the column's type), OTHER where it is in none, MISSING where it is missing."""
