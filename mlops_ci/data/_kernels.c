@@ -1,15 +1,15 @@
-/* The ingest checks' inner loops over Arrow string views, in C.
+/* The ingest checks' inner loops over text columns, in C.
  *
  * Python reaches every value of a text column at memory speed only through whole-buffer
- * numpy operations, and a per-value question (is this a hex digest? what is its hash?)
- * has no such form: Polars' own hash costs ~32 ns a 64-byte value here, binascii ~40 ns.
- * These loops cost a few. Each function takes one Arrow string-view array as the tuple
- * (views, validity, offset, length, data): its 16-byte views, its validity bitmap or None,
- * the array's offset into both, its length, and the variadic buffers the long values live
- * in. Missing values are skipped; every view is checked against its buffer before it is
- * read; the GIL is let go while a loop runs, so it overlaps with Polars' parsing.
- * mlops_ci/data/kernels.py is the typed face of this module and holds the equivalents
- * used where it could not be built.
+ * numpy operations, and a per-value question (is this a hex digest? what is its hash?
+ * which allowed value is it?) has no such form. These loops answer it over a Polars
+ * Series' own memory: they take the column through the Arrow PyCapsule stream interface
+ * (__arrow_c_stream__), chunk by chunk, as Arrow string views (16 bytes a value: a length
+ * and either the text itself, up to 12 bytes, or a prefix and the text's place in one of
+ * the data buffers). Missing values are skipped; every view is checked against its buffer
+ * before it is read; the GIL is let go while a loop runs, so it overlaps with Polars'
+ * parsing. mlops_ci/data/kernels.py is the typed face of this module and holds the
+ * equivalents used where it could not be built.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -32,95 +32,147 @@
 #else
 #define MULTIVERSION
 #endif
-#define MAX_DATA_BUFFERS 1048576
 
+/* -- the Arrow C data interface (its ABI is a stable specification) -------------------- */
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+/* One chunk of a string-view column: buffers are validity (NULL: none missing), views,
+ * the data buffers, and last the data buffers' sizes. */
 typedef struct {
-    Py_buffer views;
-    Py_buffer validity; /* .obj is NULL when every value is present */
-    Py_buffer *data;
-    Py_ssize_t data_count;
+    const uint8_t *views;
+    const uint8_t *validity;
+    const void *const *data;
+    const int64_t *data_sizes;
+    int64_t data_count;
     Py_ssize_t offset; /* of the first value, in views and validity */
     Py_ssize_t count;  /* values */
 } StringViews;
 
-static void release_views(StringViews *array) {
-    if (array->data != NULL) {
-        for (Py_ssize_t i = 0; i < array->data_count; i++) {
-            PyBuffer_Release(&array->data[i]);
-        }
-        PyMem_Free(array->data);
-        array->data = NULL;
+typedef struct {
+    struct ArrowArrayStream stream;
+    struct ArrowArray chunk;
+} Column;
+
+static void close_column(Column *column) {
+    if (column->chunk.release != NULL) {
+        column->chunk.release(&column->chunk);
     }
-    if (array->validity.obj != NULL) {
-        PyBuffer_Release(&array->validity);
-    }
-    if (array->views.obj != NULL) {
-        PyBuffer_Release(&array->views);
+    if (column->stream.release != NULL) {
+        column->stream.release(&column->stream);
     }
 }
 
-static int fail(StringViews *array, const char *message) {
-    PyErr_SetString(PyExc_ValueError, message);
-    release_views(array);
+static int stream_error(Column *column, const char *what) {
+    const char *detail = column->stream.get_last_error != NULL
+                             ? column->stream.get_last_error(&column->stream)
+                             : NULL;
+    PyErr_Format(PyExc_ValueError, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     return -1;
 }
 
-/* Takes the buffers of one array; 0 on success, -1 with an exception set. */
-static int acquire_views(PyObject *description, StringViews *array) {
-    PyObject *views, *validity, *data;
-    memset(array, 0, sizeof(*array));
-    if (!PyArg_ParseTuple(description, "OOnnO;array: (views, validity, offset, length, data)",
-                          &views, &validity, &array->offset, &array->count, &data)) {
+/* Takes the stream of ``values`` (moved out of its capsule, so it is released here);
+ * 0 on success, -1 with an exception set (TypeError: not a column of string views). */
+static int open_column(PyObject *values, Column *column) {
+    memset(column, 0, sizeof(*column));
+    PyObject *capsule = PyObject_CallMethod(values, "__arrow_c_stream__", NULL);
+    if (capsule == NULL) {
         return -1;
     }
-    if (array->offset < 0 || array->count < 0) {
-        PyErr_SetString(PyExc_ValueError, "array: a negative offset or length");
+    struct ArrowArrayStream *stream = PyCapsule_GetPointer(capsule, "arrow_array_stream");
+    if (stream == NULL) {
+        Py_DECREF(capsule);
         return -1;
     }
-    if (PyObject_GetBuffer(views, &array->views, PyBUF_SIMPLE) < 0) {
+    column->stream = *stream;
+    stream->release = NULL;
+    Py_DECREF(capsule);
+    struct ArrowSchema schema;
+    memset(&schema, 0, sizeof(schema));
+    if (column->stream.get_schema(&column->stream, &schema) != 0) {
+        stream_error(column, "the column's schema");
+        close_column(column);
         return -1;
     }
-    if (array->views.len / VIEW_SIZE < array->offset + array->count) {
-        return fail(array, "views: shorter than offset + length");
+    int views = schema.format != NULL &&
+                (strcmp(schema.format, "vu") == 0 || strcmp(schema.format, "vz") == 0);
+    if (schema.release != NULL) {
+        schema.release(&schema);
     }
-    if (validity != Py_None) {
-        if (PyObject_GetBuffer(validity, &array->validity, PyBUF_SIMPLE) < 0) {
-            release_views(array);
-            return -1;
-        }
-        if (array->validity.len * 8 < array->offset + array->count) {
-            return fail(array, "validity: shorter than offset + length");
-        }
-    }
-    PyObject *items = PySequence_Fast(data, "data: a sequence of buffers");
-    if (items == NULL) {
-        release_views(array);
+    if (!views) {
+        PyErr_SetString(PyExc_TypeError, "values: a column of Arrow string views needed");
+        close_column(column);
         return -1;
     }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
-    if (count > MAX_DATA_BUFFERS) {
-        Py_DECREF(items);
-        return fail(array, "data: too many buffers");
-    }
-    array->data = PyMem_Calloc(count > 0 ? (size_t)count : 1, sizeof(Py_buffer));
-    if (array->data == NULL) {
-        Py_DECREF(items);
-        release_views(array);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(items, i), &array->data[i],
-                               PyBUF_SIMPLE) < 0) {
-            array->data_count = i;
-            Py_DECREF(items);
-            release_views(array);
-            return -1;
-        }
-    }
-    array->data_count = count;
-    Py_DECREF(items);
     return 0;
+}
+
+/* The next chunk with values: 1, 0 at the end, -1 with an exception set. */
+static int next_chunk(Column *column, StringViews *array) {
+    for (;;) {
+        if (column->chunk.release != NULL) {
+            column->chunk.release(&column->chunk);
+        }
+        memset(&column->chunk, 0, sizeof(column->chunk));
+        if (column->stream.get_next(&column->stream, &column->chunk) != 0) {
+            return stream_error(column, "the column's next chunk");
+        }
+        const struct ArrowArray *chunk = &column->chunk;
+        if (chunk->release == NULL) {
+            return 0;
+        }
+        if (chunk->n_buffers < 3 || chunk->offset < 0 || chunk->length < 0 ||
+            chunk->buffers == NULL) {
+            PyErr_SetString(PyExc_ValueError, "a chunk that is no string-view array");
+            return -1;
+        }
+        if (chunk->length == 0) {
+            continue;
+        }
+        array->validity = chunk->null_count == 0 ? NULL : chunk->buffers[0];
+        array->views = chunk->buffers[1];
+        array->data = chunk->buffers + 2;
+        array->data_count = chunk->n_buffers - 3;
+        array->data_sizes = chunk->buffers[chunk->n_buffers - 1];
+        array->offset = (Py_ssize_t)chunk->offset;
+        array->count = (Py_ssize_t)chunk->length;
+        if (array->views == NULL || (array->data_count > 0 && array->data_sizes == NULL)) {
+            PyErr_SetString(PyExc_ValueError, "a string-view chunk without its buffers");
+            return -1;
+        }
+        return 1;
+    }
 }
 
 /* Native byte order: Arrow's own (little-endian on every platform Polars runs on). */
@@ -136,36 +188,39 @@ static inline uint64_t load64(const uint8_t *p) {
     return value;
 }
 
+static inline const uint8_t *view_at(const StringViews *array, Py_ssize_t i) {
+    return array->views + (array->offset + i) * VIEW_SIZE;
+}
+
 static inline int is_present(const StringViews *array, Py_ssize_t i) {
-    if (array->validity.obj == NULL) {
+    if (array->validity == NULL) {
         return 1;
     }
     Py_ssize_t bit = array->offset + i;
-    return (((const uint8_t *)array->validity.buf)[bit >> 3] >> (bit & 7)) & 1;
+    return (array->validity[bit >> 3] >> (bit & 7)) & 1;
 }
 
 /* The bytes of value ``i``, or NULL when its view points outside the data buffers. */
 static inline const uint8_t *value_bytes(const StringViews *array, Py_ssize_t i,
                                          uint32_t *length) {
-    const uint8_t *view = (const uint8_t *)array->views.buf + (array->offset + i) * VIEW_SIZE;
+    const uint8_t *view = view_at(array, i);
     *length = load32(view);
     if (*length <= INLINE_MAX) {
         return view + 4;
     }
     uint32_t index = load32(view + 8);
     uint32_t offset = load32(view + 12);
-    if ((Py_ssize_t)index >= array->data_count) {
+    if ((int64_t)index >= array->data_count || array->data[index] == NULL) {
         return NULL;
     }
-    const Py_buffer *buffer = &array->data[index];
-    if ((uint64_t)offset + *length > (uint64_t)buffer->len) {
+    if ((uint64_t)offset + *length > (uint64_t)array->data_sizes[index]) {
         return NULL;
     }
-    return (const uint8_t *)buffer->buf + offset;
+    return (const uint8_t *)array->data[index] + offset;
 }
 
 static PyObject *bad_view(Py_ssize_t i) {
-    PyErr_Format(PyExc_ValueError, "view %zd points outside its data buffer", i);
+    PyErr_Format(PyExc_ValueError, "view %zd of a chunk points outside its data buffer", i);
     return NULL;
 }
 
@@ -381,52 +436,66 @@ static inline uint64_t value_hash(const uint8_t *p, size_t length, uint64_t seed
 }
 
 /* Writes the hash of every present value into out, in order; returns how many it wrote. */
-static PyObject *hash_views(PyObject *self, PyObject *args) {
-    PyObject *description, *out_object;
-    unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "OOK", &description, &out_object, &seed)) {
-        return NULL;
+/* Writes the hash of every present value of a chunk into out[*written...]; returns the
+ * first value whose view points outside its buffer, -2 when out is full, else -1. */
+static Py_ssize_t hash_chunk(const StringViews *array, uint64_t seed, uint8_t *out,
+                             Py_ssize_t capacity, Py_ssize_t *written) {
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        if (!is_present(array, i)) {
+            continue;
+        }
+        if (*written == capacity) {
+            return -2;
+        }
+        uint32_t length;
+        const uint8_t *bytes = value_bytes(array, i, &length);
+        if (bytes == NULL) {
+            return i;
+        }
+        uint64_t hash = value_hash(bytes, length, seed);
+        memcpy(out + *written * 8, &hash, 8);
+        (*written)++;
     }
-    StringViews array;
-    if (acquire_views(description, &array) < 0) {
+    return -1;
+}
+
+static PyObject *hash_views(PyObject *self, PyObject *args) {
+    PyObject *values, *out_object;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "OOK", &values, &out_object, &seed)) {
         return NULL;
     }
     Py_buffer out;
     if (PyObject_GetBuffer(out_object, &out, PyBUF_WRITABLE) < 0) {
-        release_views(&array);
         return NULL;
     }
-    Py_ssize_t bad = -1, written = 0, capacity = out.len / 8;
-    int full = 0;
-    uint8_t *hashes = out.buf;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < array.count; i++) {
-        if (!is_present(&array, i)) {
-            continue;
-        }
-        if (written == capacity) {
-            full = 1;
-            break;
-        }
-        uint32_t length;
-        const uint8_t *bytes = value_bytes(&array, i, &length);
-        if (bytes == NULL) {
-            bad = i;
-            break;
-        }
-        uint64_t hash = value_hash(bytes, length, (uint64_t)seed);
-        memcpy(hashes + written * 8, &hash, 8);
-        written++;
+    Column column;
+    if (open_column(values, &column) < 0) {
+        PyBuffer_Release(&out);
+        return NULL;
     }
-    Py_END_ALLOW_THREADS
+    Py_ssize_t bad = -1, written = 0;
+    StringViews array;
+    int next;
+    while ((next = next_chunk(&column, &array)) == 1) {
+        Py_BEGIN_ALLOW_THREADS
+        bad = hash_chunk(&array, (uint64_t)seed, out.buf, out.len / 8, &written);
+        Py_END_ALLOW_THREADS
+        if (bad != -1) {
+            break;
+        }
+    }
+    close_column(&column);
     PyBuffer_Release(&out);
-    release_views(&array);
-    if (bad >= 0) {
-        return bad_view(bad);
+    if (next < 0) {
+        return NULL;
     }
-    if (full) {
+    if (bad == -2) {
         PyErr_SetString(PyExc_ValueError, "out: 8 bytes a present value needed");
         return NULL;
+    }
+    if (bad >= 0) {
+        return bad_view(bad);
     }
     return PyLong_FromSsize_t(written);
 }
@@ -485,8 +554,8 @@ MULTIVERSION static int every_hex(const StringViews *array, const uint32_t *allo
 }
 
 static PyObject *hex_digests(PyObject *self, PyObject *args) {
-    PyObject *description, *lengths_object;
-    if (!PyArg_ParseTuple(args, "OO", &description, &lengths_object)) {
+    PyObject *values, *lengths_object;
+    if (!PyArg_ParseTuple(args, "OO", &values, &lengths_object)) {
         return NULL;
     }
     /* The lengths a digest may have (40, 64, 128 hex digits: sha1, sha256, sha512). */
@@ -510,16 +579,26 @@ static PyObject *hex_digests(PyObject *self, PyObject *args) {
         allowed[i] = (uint32_t)value;
     }
     Py_DECREF(lengths);
-    StringViews array;
-    if (acquire_views(description, &array) < 0) {
+    Column column;
+    if (open_column(values, &column) < 0) {
         return NULL;
     }
     Py_ssize_t bad = -1;
-    int every;
-    Py_BEGIN_ALLOW_THREADS
-    every = every_hex(&array, allowed, allowed_count, &bad);
-    Py_END_ALLOW_THREADS
-    release_views(&array);
+    int every = 1;
+    StringViews array;
+    int next;
+    while ((next = next_chunk(&column, &array)) == 1) {
+        Py_BEGIN_ALLOW_THREADS
+        every = every_hex(&array, allowed, allowed_count, &bad);
+        Py_END_ALLOW_THREADS
+        if (!every) {
+            break;
+        }
+    }
+    close_column(&column);
+    if (next < 0) {
+        return NULL;
+    }
     if (bad >= 0) {
         return bad_view(bad);
     }
@@ -550,113 +629,127 @@ static inline void text_masks(uint32_t length, uint64_t *first, uint64_t *second
 /* 1 when a present short value has a byte in [low, high] (both under 0x80), else 2 when
  * there are present long values (their bytes are in the data buffers), else 0. */
 MULTIVERSION static int short_between(const StringViews *array, uint8_t low, uint8_t high) {
-    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    const uint8_t *views = view_at(array, 0);
     const uint64_t ones = 0x0101010101010101ULL;
     uint64_t below_low = (0x80 - (uint64_t)low) * ones, above_high = (0x7F - (uint64_t)high) * ones;
     uint64_t hit = 0, long_values = 0;
-    if (array->validity.obj == NULL) {
-        for (Py_ssize_t i = 0; i < array->count; i++) {
-            const uint8_t *view = views + i * VIEW_SIZE;
-            uint32_t length = load32(view);
-            uint64_t first, second;
-            text_masks(length, &first, &second);
-            hit |= bytes_in_range(load64(view), below_low, above_high) & first;
-            hit |= bytes_in_range(load64(view + 8), below_low, above_high) & second;
-            long_values |= length > INLINE_MAX;
-        }
-    } else {
-        for (Py_ssize_t i = 0; i < array->count; i++) {
-            if (!is_present(array, i)) {
-                continue;
-            }
-            const uint8_t *view = views + i * VIEW_SIZE;
-            uint32_t length = load32(view);
-            uint64_t first, second;
-            text_masks(length, &first, &second);
-            hit |= bytes_in_range(load64(view), below_low, above_high) & first;
-            hit |= bytes_in_range(load64(view + 8), below_low, above_high) & second;
-            long_values |= length > INLINE_MAX;
-        }
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        const uint8_t *view = views + i * VIEW_SIZE;
+        uint32_t length = load32(view);
+        uint64_t first, second;
+        text_masks(length, &first, &second);
+        uint64_t present = array->validity == NULL || is_present(array, i) ? ~0ULL : 0;
+        hit |= bytes_in_range(load64(view), below_low, above_high) & first & present;
+        hit |= bytes_in_range(load64(view + 8), below_low, above_high) & second & present;
+        long_values |= (length > INLINE_MAX) & present;
     }
     return hit ? 1 : (long_values ? 2 : 0);
 }
 
-MULTIVERSION static int bytes_between(const uint8_t *bytes, Py_ssize_t size, uint8_t low,
+MULTIVERSION static int bytes_between(const uint8_t *bytes, int64_t size, uint8_t low,
                                       uint8_t span) {
     uint8_t hit = 0;
-    for (Py_ssize_t i = 0; i < size; i++) {
+    for (int64_t i = 0; i < size; i++) {
         hit |= (uint8_t)((uint8_t)(bytes[i] - low) <= span);
     }
     return hit;
 }
 
-static PyObject *short_values_between(PyObject *self, PyObject *args) {
-    PyObject *description;
+/* Whether a present value may hold a byte in [low, high]: "no" is exact. Short values are
+ * looked at in their views; long ones through their data buffers, each scanned whole and
+ * once (chunks share them; bytes past the values can only turn a "no" into a "yes"). */
+static PyObject *may_contain(PyObject *self, PyObject *args) {
+    PyObject *values;
     unsigned char low, high;
-    if (!PyArg_ParseTuple(args, "Obb", &description, &low, &high)) {
+    if (!PyArg_ParseTuple(args, "Obb", &values, &low, &high)) {
         return NULL;
     }
     if (low > high || high > 0x7F) {
         PyErr_SetString(PyExc_ValueError, "low and high: ASCII bytes, low <= high");
         return NULL;
     }
+    Column column;
+    if (open_column(values, &column) < 0) {
+        return NULL;
+    }
+    const void **seen = NULL;
+    Py_ssize_t seen_count = 0, seen_room = 0;
+    int found = 0, failed = 0;
     StringViews array;
-    if (acquire_views(description, &array) < 0) {
+    int next;
+    while (!found && !failed && (next = next_chunk(&column, &array)) == 1) {
+        int answer;
+        Py_BEGIN_ALLOW_THREADS
+        answer = short_between(&array, low, high);
+        Py_END_ALLOW_THREADS
+        found = answer == 1;
+        for (int64_t b = 0; answer == 2 && !found && b < array.data_count; b++) {
+            const void *buffer = array.data[b];
+            int known = buffer == NULL;
+            for (Py_ssize_t k = 0; k < seen_count && !known; k++) {
+                known = seen[k] == buffer;
+            }
+            if (known) {
+                continue;
+            }
+            if (seen_count == seen_room) {
+                seen_room = seen_room ? seen_room * 2 : 64;
+                const void **grown = PyMem_Realloc(seen, (size_t)seen_room * sizeof(*seen));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    failed = 1;
+                    break;
+                }
+                seen = grown;
+            }
+            seen[seen_count++] = buffer;
+            int64_t size = array.data_sizes[b];
+            Py_BEGIN_ALLOW_THREADS
+            found = bytes_between(buffer, size, low, (uint8_t)(high - low));
+            Py_END_ALLOW_THREADS
+        }
+    }
+    close_column(&column);
+    PyMem_Free(seen);
+    if (failed || (!found && next < 0)) {
         return NULL;
     }
-    int found;
-    Py_BEGIN_ALLOW_THREADS
-    found = short_between(&array, low, high);
-    Py_END_ALLOW_THREADS
-    release_views(&array);
-    return PyLong_FromLong(found);
-}
-
-static PyObject *buffer_between(PyObject *self, PyObject *args) {
-    Py_buffer buffer;
-    unsigned char low, high;
-    if (!PyArg_ParseTuple(args, "y*bb", &buffer, &low, &high)) {
-        return NULL;
-    }
-    int found;
-    Py_BEGIN_ALLOW_THREADS
-    found = bytes_between(buffer.buf, buffer.len, low, (uint8_t)(high - low));
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&buffer);
     return PyBool_FromLong(found);
 }
 
 /* -- CSV fields: empty values and ISO dates ------------------------------------------ */
 
 MULTIVERSION static int has_empty(const StringViews *array) {
-    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    const uint8_t *views = view_at(array, 0);
     uint32_t empty = 0;
-    if (array->validity.obj == NULL) {
-        for (Py_ssize_t i = 0; i < array->count; i++) {
-            empty |= load32(views + i * VIEW_SIZE) == 0;
-        }
-    } else {
-        for (Py_ssize_t i = 0; i < array->count; i++) {
-            empty |= (load32(views + i * VIEW_SIZE) == 0) & (uint32_t)is_present(array, i);
-        }
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        uint32_t present = array->validity == NULL || is_present(array, i);
+        empty |= (load32(views + i * VIEW_SIZE) == 0) & present;
     }
     return empty != 0;
 }
 
 static PyObject *any_empty(PyObject *self, PyObject *args) {
-    PyObject *description;
-    if (!PyArg_ParseTuple(args, "O", &description)) {
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "O", &values)) {
         return NULL;
     }
+    Column column;
+    if (open_column(values, &column) < 0) {
+        return NULL;
+    }
+    int found = 0;
     StringViews array;
-    if (acquire_views(description, &array) < 0) {
+    int next;
+    while (!found && (next = next_chunk(&column, &array)) == 1) {
+        Py_BEGIN_ALLOW_THREADS
+        found = has_empty(&array);
+        Py_END_ALLOW_THREADS
+    }
+    close_column(&column);
+    if (!found && next < 0) {
         return NULL;
     }
-    int found;
-    Py_BEGIN_ALLOW_THREADS
-    found = has_empty(&array);
-    Py_END_ALLOW_THREADS
-    release_views(&array);
     return PyBool_FromLong(found);
 }
 
@@ -697,58 +790,70 @@ static inline int iso_date(const uint8_t *p, int32_t *days) {
     return 1;
 }
 
-/* Each present value as days since 1970-01-01 into days (int32 a value) with missing (a
- * byte a value) 0; a missing or empty value gets missing 1. Returns the first present,
- * non-empty value that is not YYYY-MM-DD, or -1 when there is none. */
-static PyObject *iso_dates(PyObject *self, PyObject *args) {
-    PyObject *description, *days_object, *missing_object;
-    if (!PyArg_ParseTuple(args, "OOO", &description, &days_object, &missing_object)) {
-        return NULL;
+/* A chunk's values as days into days[] and missing[] (1: missing or empty); returns the
+ * first present, non-empty value that is not YYYY-MM-DD, or -1. */
+static Py_ssize_t date_chunk(const StringViews *array, int32_t *days, uint8_t *missing) {
+    for (Py_ssize_t i = 0; i < array->count; i++) {
+        const uint8_t *view = view_at(array, i);
+        uint32_t length = load32(view);
+        int32_t number = 0;
+        if (!is_present(array, i) || length == 0) {
+            missing[i] = 1;
+        } else if (length == 10 && iso_date(view + 4, &number)) {
+            missing[i] = 0;
+        } else {
+            return i;
+        }
+        days[i] = number;
     }
-    StringViews array;
-    if (acquire_views(description, &array) < 0) {
+    return -1;
+}
+
+static PyObject *iso_dates(PyObject *self, PyObject *args) {
+    PyObject *values, *days_object, *missing_object;
+    if (!PyArg_ParseTuple(args, "OOO", &values, &days_object, &missing_object)) {
         return NULL;
     }
     Py_buffer days, missing;
     if (PyObject_GetBuffer(days_object, &days, PyBUF_WRITABLE) < 0) {
-        release_views(&array);
         return NULL;
     }
     if (PyObject_GetBuffer(missing_object, &missing, PyBUF_WRITABLE) < 0) {
         PyBuffer_Release(&days);
-        release_views(&array);
         return NULL;
     }
-    if (days.len < array.count * 4 || missing.len < array.count) {
+    Column column;
+    if (open_column(values, &column) < 0) {
         PyBuffer_Release(&days);
         PyBuffer_Release(&missing);
-        release_views(&array);
+        return NULL;
+    }
+    Py_ssize_t start = 0, first_bad = -1;
+    int full = 0;
+    StringViews array;
+    int next;
+    while (first_bad < 0 && (next = next_chunk(&column, &array)) == 1) {
+        if (days.len / 4 < start + array.count || missing.len < start + array.count) {
+            full = 1;
+            break;
+        }
+        Py_ssize_t bad;
+        Py_BEGIN_ALLOW_THREADS
+        bad = date_chunk(&array, (int32_t *)days.buf + start, (uint8_t *)missing.buf + start);
+        Py_END_ALLOW_THREADS
+        first_bad = bad < 0 ? -1 : start + bad;
+        start += array.count;
+    }
+    close_column(&column);
+    PyBuffer_Release(&days);
+    PyBuffer_Release(&missing);
+    if (full) {
         PyErr_SetString(PyExc_ValueError, "days and missing: room for every value needed");
         return NULL;
     }
-    Py_ssize_t first_bad = -1;
-    int32_t *day_numbers = days.buf;
-    uint8_t *absent = missing.buf;
-    const uint8_t *views = (const uint8_t *)array.views.buf + array.offset * VIEW_SIZE;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < array.count; i++) {
-        const uint8_t *view = views + i * VIEW_SIZE;
-        uint32_t length = load32(view);
-        int32_t number = 0;
-        if (!is_present(&array, i) || length == 0) {
-            absent[i] = 1;
-        } else if (length == 10 && iso_date(view + 4, &number)) {
-            absent[i] = 0;
-        } else {
-            first_bad = i;
-            break;
-        }
-        day_numbers[i] = number;
+    if (first_bad < 0 && next < 0) {
+        return NULL;
     }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&days);
-    PyBuffer_Release(&missing);
-    release_views(&array);
     return PyLong_FromSsize_t(first_bad);
 }
 
@@ -772,7 +877,7 @@ typedef struct {
  * compiler vectorises; a later (lower) index overwrites, so the first equal value wins. */
 MULTIVERSION static void code_short_values(const StringViews *array, const Wanted *wanted,
                                            Py_ssize_t wanted_count, uint8_t *found) {
-    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    const uint8_t *views = view_at(array, 0);
     for (Py_ssize_t start = 0; start < array->count; start += CODE_BLOCK) {
         Py_ssize_t end = start + CODE_BLOCK < array->count ? start + CODE_BLOCK : array->count;
         for (Py_ssize_t i = start; i < end; i++) {
@@ -798,7 +903,7 @@ MULTIVERSION static void code_short_values(const StringViews *array, const Wante
  * its bytes. Returns the first value whose view points outside its buffer, or -1. */
 static Py_ssize_t code_values(const StringViews *array, const Wanted *wanted,
                               Py_ssize_t wanted_count, uint8_t *found) {
-    const uint8_t *views = (const uint8_t *)array->views.buf + array->offset * VIEW_SIZE;
+    const uint8_t *views = view_at(array, 0);
     for (Py_ssize_t i = 0; i < array->count; i++) {
         uint64_t low = load64(views + i * VIEW_SIZE);
         uint64_t high = load64(views + i * VIEW_SIZE + 8);
@@ -821,30 +926,31 @@ static Py_ssize_t code_values(const StringViews *array, const Wanted *wanted,
     return -1;
 }
 
-/* For each value, the index of the first equal one in ``values`` (a sequence of bytes),
+/* For each value, the index of the first equal one in ``wanted`` (a sequence of bytes),
  * CODE_OTHER where none is equal, CODE_MISSING where the value is missing. A value of up
- * to 12 bytes is compared as its masked view: two words, no branch. */
+ * to 12 bytes is compared as its masked view: four words, no branch. */
 static PyObject *codes(PyObject *self, PyObject *args) {
-    PyObject *description, *values_object, *out_object;
-    if (!PyArg_ParseTuple(args, "OOO", &description, &values_object, &out_object)) {
+    PyObject *values, *wanted_object, *out_object;
+    if (!PyArg_ParseTuple(args, "OOO", &values, &wanted_object, &out_object)) {
         return NULL;
     }
-    PyObject *values = PySequence_Fast(values_object, "values: a sequence of bytes");
-    if (values == NULL) {
+    PyObject *wanted_values = PySequence_Fast(wanted_object, "wanted: a sequence of bytes");
+    if (wanted_values == NULL) {
         return NULL;
     }
-    Py_ssize_t wanted_count = PySequence_Fast_GET_SIZE(values);
+    Py_ssize_t wanted_count = PySequence_Fast_GET_SIZE(wanted_values);
     if (wanted_count > MAX_CODES) {
-        Py_DECREF(values);
-        PyErr_SetString(PyExc_ValueError, "values: at most 250");
+        Py_DECREF(wanted_values);
+        PyErr_SetString(PyExc_ValueError, "wanted: at most 250");
         return NULL;
     }
     Wanted wanted[MAX_CODES];
+    int all_short = 1;
     for (Py_ssize_t j = 0; j < wanted_count; j++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(values, j);
+        PyObject *item = PySequence_Fast_GET_ITEM(wanted_values, j);
         if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) > UINT32_MAX) {
-            Py_DECREF(values);
-            PyErr_SetString(PyExc_TypeError, "values: bytes, each under 4 GiB");
+            Py_DECREF(wanted_values);
+            PyErr_SetString(PyExc_TypeError, "wanted: bytes, each under 4 GiB");
             return NULL;
         }
         Wanted *w = &wanted[j];
@@ -860,49 +966,56 @@ static PyObject *codes(PyObject *self, PyObject *args) {
         w->high = load64(view + 8);
         w->low_mask = load64(mask);
         w->high_mask = load64(mask + 8);
-    }
-    StringViews array;
-    if (acquire_views(description, &array) < 0) {
-        Py_DECREF(values);
-        return NULL;
+        all_short &= w->length <= INLINE_MAX;
     }
     Py_buffer out;
     if (PyObject_GetBuffer(out_object, &out, PyBUF_WRITABLE) < 0) {
-        release_views(&array);
-        Py_DECREF(values);
+        Py_DECREF(wanted_values);
         return NULL;
     }
-    if (out.len < array.count) {
+    Column column;
+    if (open_column(values, &column) < 0) {
         PyBuffer_Release(&out);
-        release_views(&array);
-        Py_DECREF(values);
+        Py_DECREF(wanted_values);
+        return NULL;
+    }
+    Py_ssize_t start = 0, bad = -1;
+    int full = 0;
+    StringViews array;
+    int next;
+    while (bad < 0 && (next = next_chunk(&column, &array)) == 1) {
+        if (out.len < start + array.count) {
+            full = 1;
+            break;
+        }
+        uint8_t *found = (uint8_t *)out.buf + start;
+        Py_BEGIN_ALLOW_THREADS
+        if (all_short) {
+            code_short_values(&array, wanted, wanted_count, found);
+        } else {
+            bad = code_values(&array, wanted, wanted_count, found);
+        }
+        /* A missing value's view is undefined: whatever its code came out as, it is missing. */
+        if (array.validity != NULL) {
+            for (Py_ssize_t i = 0; i < array.count; i++) {
+                found[i] = is_present(&array, i) ? found[i] : CODE_MISSING;
+            }
+        }
+        Py_END_ALLOW_THREADS
+        start += array.count;
+    }
+    close_column(&column);
+    PyBuffer_Release(&out);
+    Py_DECREF(wanted_values);
+    if (full) {
         PyErr_SetString(PyExc_ValueError, "out: a byte a value needed");
         return NULL;
     }
-    int all_short = 1;
-    for (Py_ssize_t j = 0; j < wanted_count; j++) {
-        all_short &= wanted[j].length <= INLINE_MAX;
-    }
-    Py_ssize_t bad = -1;
-    uint8_t *found = out.buf;
-    Py_BEGIN_ALLOW_THREADS
-    if (all_short) {
-        code_short_values(&array, wanted, wanted_count, found);
-    } else {
-        bad = code_values(&array, wanted, wanted_count, found);
-    }
-    /* A missing value's view is undefined: whatever its code came out as, it is missing. */
-    if (array.validity.obj != NULL) {
-        for (Py_ssize_t i = 0; i < array.count; i++) {
-            found[i] = is_present(&array, i) ? found[i] : CODE_MISSING;
-        }
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    release_views(&array);
-    Py_DECREF(values);
     if (bad >= 0) {
         return bad_view(bad);
+    }
+    if (next < 0) {
+        return NULL;
     }
     Py_RETURN_NONE;
 }
@@ -1055,20 +1168,17 @@ static PyObject *repeats(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"hash_views", hash_views, METH_VARARGS,
-     "hash_views(array, out, seed): the hash of every present value into out; how many."},
+     "hash_views(values, out, seed): the hash of every present value into out; how many."},
     {"hex_digests", hex_digests, METH_VARARGS,
-     "hex_digests(array, lengths): whether every present value is hex digits of a length."},
-    {"short_values_between", short_values_between, METH_VARARGS,
-     "short_values_between(array, low, high): 1 when a short value has a byte in the range, "
-     "else 2 when there are long values, else 0."},
-    {"buffer_between", buffer_between, METH_VARARGS,
-     "buffer_between(buffer, low, high): whether a byte of the buffer is in the range."},
+     "hex_digests(values, lengths): whether every present value is hex digits of a length."},
+    {"may_contain", may_contain, METH_VARARGS,
+     "may_contain(values, low, high): False only when no value has a byte in the range."},
     {"any_empty", any_empty, METH_VARARGS,
-     "any_empty(array): whether a present value is the empty text."},
+     "any_empty(values): whether a present value is the empty text."},
     {"iso_dates", iso_dates, METH_VARARGS,
-     "iso_dates(array, days, missing): YYYY-MM-DD values as days; the first other, or -1."},
+     "iso_dates(values, days, missing): YYYY-MM-DD values as days; the first other, or -1."},
     {"codes", codes, METH_VARARGS,
-     "codes(array, values, out): each value's index in values; 255 none, 254 missing."},
+     "codes(values, wanted, out): each value's index in wanted; 255 none, 254 missing."},
     {"partition", partition, METH_VARARGS,
      "partition(hashes, bits, out, bounds): hashes into out by their top bits."},
     {"repeats", repeats, METH_VARARGS,
@@ -1078,8 +1188,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "mlops_ci.data._kernels",
-    "The ingest checks' inner loops over Arrow string views, in C.", -1, methods, NULL, NULL,
-    NULL, NULL,
+    "The ingest checks' inner loops over text columns, in C.", -1, methods, NULL, NULL, NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -9,15 +9,10 @@ data buffers in place; a column in another layout goes the slower way.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from types import ModuleType
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-
-from mlops_ci.data import bytescan
 
 Hashes = npt.NDArray[np.uint64]
 Codes = npt.NDArray[np.uint8]
@@ -27,18 +22,13 @@ MISSING = 254  # the code of a missing value
 OTHER = 255  # the code of a value not in the list
 
 
-def _compiled() -> ModuleType | None:
-    if os.environ.get("MLOPS_CI_PURE_PYTHON"):
-        return None
-    try:
-        from mlops_ci.data import _kernels
-    except ImportError:
-        return None
-    return _kernels
+try:
+    from mlops_ci.data import _kernels
+except ImportError:  # no C compiler where it was installed
+    _kernels = None  # type: ignore[assignment]
 
-
-_KERNELS = _compiled()
-COMPILED = _KERNELS is not None
+# MLOPS_CI_PURE_PYTHON=1 runs the equivalents, to compare or to rule the extension out.
+COMPILED = _kernels is not None and not os.environ.get("MLOPS_CI_PURE_PYTHON")
 
 
 def hashes(values: pl.Series, seed: int, room: Hashes | None = None) -> Hashes:
@@ -46,71 +36,57 @@ def hashes(values: pl.Series, seed: int, room: Hashes | None = None) -> Hashes:
     bytes (XXH64 past 240 bytes) when compiled, Polars' own hash otherwise (and for every
     other type). ``room``, when large enough, holds the answer (fresh memory costs a page
     fault every 4 KiB)."""
-    if _KERNELS is None or values.dtype != pl.String:
+    if not COMPILED or values.dtype != pl.String:
         found: Hashes = values.drop_nulls().hash(seed).to_numpy()
         return found
     out = _room(room, len(values) - values.null_count())
-    written = 0
-    for array in _string_views(values):
-        written += _KERNELS.hash_views(array, out[written:], seed)
+    _kernels.hash_views(values, out, seed)
     return out
 
 
 def all_digests(values: pl.Series) -> bool:
     """Whether every value that is not missing is a sha1, sha256 or sha512 hex digest (True
     is exact; False may also mean "look value by value")."""
-    if _KERNELS is None or values.dtype != pl.String:
+    if not COMPILED or values.dtype != pl.String:
         present = values.drop_nulls()
         lengths = present.cast(pl.String).str.len_bytes()
         if not lengths.is_in(pl.Series(DIGEST_LENGTHS).implode()).all():
             return False
+        from mlops_ci.data import bytescan  # it imports pyarrow
+
         return bytescan.all_hex(present)
-    kernels = _KERNELS
-    return all(kernels.hex_digests(array, DIGEST_LENGTHS) for array in _string_views(values))
+    return _kernels.hex_digests(values, DIGEST_LENGTHS)
 
 
 def may_contain(values: pl.Series, wanted: bytes) -> bool:
     """False only when no value holds a byte from the smallest to the largest of ``wanted``
     (the personal-data rules' bytes, digits to ``@``, make one narrow range)."""
-    if _KERNELS is None or values.dtype != pl.String or not wanted or max(wanted) >= 0x80:
+    if not COMPILED or values.dtype != pl.String or not wanted or max(wanted) >= 0x80:
+        from mlops_ci.data import bytescan
+
         return bytescan.may_contain(values, wanted)
-    low, high = min(wanted), max(wanted)
-    arrays = list(_string_views(values))
-    answers = [_KERNELS.short_values_between(array, low, high) for array in arrays]
-    if 1 in answers:
-        return True
-    if 2 not in answers:
-        return False
-    # Long values live in the data buffers, which chunks share: each is scanned once, whole
-    # (bytes in it past the values can only turn a "no" into a "maybe").
-    buffers = {(buffer.address, buffer.size): buffer for array in arrays for buffer in array[4]}
-    return any(_KERNELS.buffer_between(buffer, low, high) for buffer in buffers.values())
+    return _kernels.may_contain(values, min(wanted), max(wanted))
 
 
 def any_empty(values: pl.Series) -> bool:
     """Whether a text that is not missing is empty."""
-    if _KERNELS is None:
+    if not COMPILED:
         return bool((values.str.len_bytes() == 0).any())
-    kernels = _KERNELS
-    return any(kernels.any_empty(array) for array in _string_views(values))
+    return _kernels.any_empty(values)
 
 
 def iso_dates(values: pl.Series) -> pl.Series | None:
     """The texts as dates, empty ones missing, when every other is YYYY-MM-DD (a real date
     of the years 1 to 9999); None when one is not, or when not compiled (Polars' own,
     slower parser then decides)."""
-    if _KERNELS is None:
+    if not COMPILED:
         return None
-    import pyarrow as pa
-
-    chunks = []
-    for array in _string_views(values):
-        days = np.empty(array[3], np.int32)
-        missing = np.empty(array[3], np.uint8)
-        if _KERNELS.iso_dates(array, days, missing) >= 0:
-            return None
-        chunks.append(pa.array(days, pa.int32(), mask=missing.view(np.bool_)).cast(pa.date32()))
-    return pl.Series(values.name, pa.chunked_array(chunks, pa.date32()))
+    days = np.empty(len(values), np.int32)
+    missing = np.empty(len(values), np.bool_)
+    if _kernels.iso_dates(values, days, missing.view(np.uint8)) >= 0:
+        return None
+    dates = pl.Series(values.name, days, dtype=pl.Int32).cast(pl.Date)
+    return dates.scatter(np.flatnonzero(missing), None) if missing.any() else dates
 
 
 def codes(values: pl.Series, wanted: pl.Series) -> Codes:
@@ -118,13 +94,9 @@ def codes(values: pl.Series, wanted: pl.Series) -> Codes:
     the column's type), OTHER where it is in none, MISSING where it is missing."""
     if len(wanted) > MAX_CODES:
         raise ValueError(f"codes: at most {MAX_CODES} values, not {len(wanted)}")
-    if _KERNELS is not None and values.dtype == pl.String and wanted.dtype == pl.String:
+    if COMPILED and values.dtype == pl.String and wanted.dtype == pl.String:
         found: Codes = np.empty(len(values), np.uint8)
-        texts = [text.encode() for text in wanted.to_list()]
-        start = 0
-        for array in _string_views(values):
-            _KERNELS.codes(array, texts, found[start : start + array[3]])
-            start += array[3]
+        _kernels.codes(values, [text.encode() for text in wanted.to_list()], found)
         return found
     code = pl.lit(OTHER, pl.UInt8)
     for index, value in reversed(list(enumerate(wanted))):
@@ -140,10 +112,10 @@ def partition(
     """The hashes grouped by their top ``bits``: partition p is
     ``ordered[bounds[p]:bounds[p + 1]]`` (in ``room`` when it is large enough)."""
     parts = 1 << bits
-    if _KERNELS is not None:
+    if COMPILED:
         ordered = _room(room, len(hashes))
         bounds = np.empty(parts + 1, np.int64)
-        _KERNELS.partition(np.ascontiguousarray(hashes), bits, ordered, bounds)
+        _kernels.partition(np.ascontiguousarray(hashes), bits, ordered, bounds)
         return ordered, bounds
     # Small unsigned keys: numpy sorts them by radix, in linear time.
     keys = (hashes >> np.uint64(64 - bits)).astype(np.uint8 if bits <= 8 else np.uint16)
@@ -154,8 +126,8 @@ def partition(
 
 def repeats(hashes: Hashes, limit: int) -> tuple[int, Hashes]:
     """How many hashes repeat an earlier one, and up to ``limit`` of the repeated hashes."""
-    if _KERNELS is not None:
-        count, found = _KERNELS.repeats(np.ascontiguousarray(hashes), limit)
+    if COMPILED:
+        count, found = _kernels.repeats(np.ascontiguousarray(hashes), limit)
         return int(count), np.frombuffer(found, np.uint64).copy()
     # Polars counts distinct values on every core; sorting is for when some repeat.
     if len(hashes) < 2 or pl.Series(hashes).n_unique() == len(hashes):
@@ -169,17 +141,3 @@ def _room(room: Hashes | None, size: int) -> Hashes:
     if room is not None and len(room) >= size:
         return room[:size]
     return np.empty(size, np.uint64)
-
-
-def _string_views(values: pl.Series) -> Iterator[tuple[Any, Any, int, int, list[Any]]]:
-    """Each chunk as the compiled functions take it: views, validity, offset, length, data.
-    Read through the Arrow stream interface, which hands over Polars' chunks as they are
-    (``to_arrow`` would copy them into one)."""
-    import pyarrow as pa
-
-    for chunk in pa.chunked_array(values).chunks:
-        array = chunk if chunk.type == pa.string_view() else chunk.cast(pa.string_view())
-        if not len(array):
-            continue
-        buffers = array.buffers()
-        yield buffers[1], buffers[0], array.offset, len(array), buffers[2:]

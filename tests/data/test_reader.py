@@ -53,7 +53,7 @@ def test_csv_reads_as_polars_with_every_empty_field_missing(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         if pure:
-            patch.setattr(kernels, "_KERNELS", None)
+            patch.setattr(kernels, "COMPILED", False)
         path = Path(folder, "data.csv")
         write(path, content, quote)
         expected = pl.read_csv(path, schema=SCHEMA, null_values=[""])
