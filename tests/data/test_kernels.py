@@ -7,6 +7,8 @@ import collections
 import datetime
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import polars as pl
@@ -221,3 +223,28 @@ def test_any_empty(mode: str) -> None:
     assert kernels.any_empty(pl.Series(["a", "", None]))
     assert not kernels.any_empty(pl.Series(["a", None, "a longer text value"]))
     assert not kernels.any_empty(pl.Series([None], dtype=pl.String))
+
+
+def test_the_blas_thread_setting_does_not_reach_the_models_commands() -> None:
+    code = (
+        "import os, subprocess, sys\n"
+        "import mlops_ci.data.checks\n"
+        "assert 'OPENBLAS_NUM_THREADS' not in os.environ\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"},
+    )
+    # numpy was loaded with one BLAS thread: no thread beyond Polars' own pool
+    threads = int(found.stdout)
+    bare = subprocess.run(
+        [sys.executable, "-c", "import os, polars\nprint(len(os.listdir('/proc/self/task')))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert threads <= int(bare.stdout)
