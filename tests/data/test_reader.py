@@ -56,7 +56,9 @@ def test_csv_reads_as_polars_with_every_empty_field_missing(
             patch.setattr(kernels, "COMPILED", False)
         path = Path(folder, "data.csv")
         write(path, content, quote)
-        expected = pl.read_csv(path, schema=SCHEMA, null_values=[""])
+        # Polars' reader refuses a quoted date, so the reference reads the text and parses it
+        as_text = pl.read_csv(path, schema={**SCHEMA, "day": pl.String}, null_values=[""])
+        expected = as_text.with_columns(pl.col("day").str.to_date("%Y-%m-%d"))
         assert read(path).to_dicts() == expected.to_dicts()
 
 
