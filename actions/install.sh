@@ -11,7 +11,7 @@ action_path="${2:?the action folder}"
 source_root="$(cd "$action_path/../.." && pwd)"
 
 sources_hash() {
-  (cd "$source_root" && find pyproject.toml mlops_ci -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-40)
+  (cd "$source_root" && find pyproject.toml setup.py mlops_ci -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-40)
 }
 
 case "$mode" in

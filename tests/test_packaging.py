@@ -12,14 +12,17 @@ from pathlib import Path
 from tests.conftest import PROJECT
 
 
-def test_the_wheel_carries_the_schemas_and_types(tmp_path: Path) -> None:
-    # A copy of the sources: a build/ folder left in the project would hide a gap.
+def test_the_wheel_carries_the_schemas_types_and_compiled_kernels(tmp_path: Path) -> None:
+    # A copy of the sources: a build/ folder, or the extension an editable install built in
+    # place, left in the project would hide a gap.
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(PROJECT / name, source / name)
     shutil.copytree(
-        PROJECT / "mlops_ci", source / "mlops_ci", ignore=shutil.ignore_patterns("__pycache__")
+        PROJECT / "mlops_ci",
+        source / "mlops_ci",
+        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"),
     )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
@@ -30,3 +33,6 @@ def test_the_wheel_carries_the_schemas_and_types(tmp_path: Path) -> None:
     for schema in (PROJECT / "mlops_ci" / "schemas").glob("*.json"):
         assert f"mlops_ci/schemas/{schema.name}" in names
     assert "mlops_ci/py.typed" in names
+    assert "mlops_ci/data/_kernels.pyi" in names
+    # The C extension is optional for users without a compiler; this machine has one.
+    assert any(n.startswith("mlops_ci/data/_kernels.") and n.endswith(".so") for n in names)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 from blake3 import blake3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops_ci.data import checks as checks_module
+from mlops_ci.data import kernels
 from mlops_ci.data import reader as reader_module
 from mlops_ci.data.checks import CheckOutcome, DataSetReport, check_table
 from mlops_ci.data.reader import open_table
@@ -269,6 +273,70 @@ def test_balance_counts_a_class_first_seen_in_a_later_batch(
     path = write_csv(tmp_path, rows)
     found = outcome(run_checks(path, DataChecks(balance=BalanceCheck("y", 0.3))), "balance", "y")
     assert (found.passed, found.value) == (False, 0.25)
+
+
+def expected_balance(rows: Sequence[tuple[int | None, str | None]]) -> tuple[float, float]:
+    """The smallest class share overall and within any region, counted the plain way."""
+    classes = sorted({c for c, _ in rows if c is not None})
+    overall = [sum(1 for c, _ in rows if c == k) for k in classes]
+    within = []
+    for region in {r for c, r in rows if c is not None}:
+        counts = [sum(1 for c, r in rows if c == k and r == region) for k in classes]
+        within.append(min(counts) / sum(counts))
+    return min(overall) / sum(overall), min(within)
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["compiled", "pure"])
+@pytest.mark.parametrize("allowed", [False, True], ids=["learned-codes", "allowed-codes"])
+@pytest.mark.parametrize("label_type", [None, "int"], ids=["text-label", "int-label"])
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, None]),
+            st.sampled_from(["north", "south", "a region with a long name", None, "x"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda rows: any(c is not None for c, _ in rows)),
+    batch=st.sampled_from([2, 5, 1000]),
+)
+def test_balance_by_codes_counts_as_plain_counting(
+    pure: bool,
+    allowed: bool,
+    label_type: ColumnType | None,
+    rows: list[tuple[int | None, str | None]],
+    batch: int,
+) -> None:
+    checks = DataChecks(
+        columns=(("churned", label_type),) if label_type else (),
+        balance=BalanceCheck("churned", 0.0, ("region",)),
+        allowed=(("region", ("north", "south", "a region with a long name")),) if allowed else (),
+        labels=LabelChecks(allowed=(0, 1)),
+    )
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader_module, "BATCH_ROWS", batch)
+        if pure:
+            patch.setattr(kernels, "COMPILED", False)
+        path = write_csv(Path(folder), [{"churned": c, "region": r} for c, r in rows])
+        report = run_checks(path, checks, label="churned")
+    overall, within = expected_balance(rows)
+    assert outcome(report, "balance", "churned").value == pytest.approx(overall)
+    assert outcome(report, "balance within region", "churned").value == pytest.approx(within)
+
+
+def test_balance_on_a_column_of_many_values_is_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # past kernels.MAX_CODES values a column is no longer coded, and past _MAX_CELLS the
+    # combinations are not either: both are counted by grouping, the same
+    monkeypatch.setattr(reader_module, "BATCH_ROWS", 100)
+    monkeypatch.setattr(checks_module, "_MAX_CELLS", 8)
+    rows = [{"y": i % 2, "band": f"b{i % 300}"} for i in range(1200)]
+    path = write_csv(tmp_path, rows)
+    report = run_checks(path, DataChecks(balance=BalanceCheck("y", 0.4, ("band",))))
+    assert outcome(report, "balance", "y").value == pytest.approx(0.5)
+    assert outcome(report, "balance within band", "y").value == pytest.approx(0.0)
 
 
 @pytest.mark.parametrize(

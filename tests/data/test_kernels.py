@@ -154,26 +154,36 @@ def test_codes_of_numbers_and_the_pure_path(mode: str) -> None:
         kernels.codes(pl.Series(["a"]), pl.Series([str(i) for i in range(251)]))
 
 
+def both_ways() -> list[bool]:
+    return [True, False] if kernels.COMPILED else [False]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(1, 10))
 def test_partition_groups_by_the_top_bits(numbers: list[int], bits: int) -> None:
     hashes = np.array(numbers, np.uint64)
-    ordered, bounds = kernels.partition(hashes, bits)
-    assert sorted(ordered.tolist()) == sorted(numbers)
-    for part in range(1 << bits):
-        group = ordered[bounds[part] : bounds[part + 1]]
-        assert all(int(h) >> (64 - bits) == part for h in group)
+    for compiled in both_ways():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(kernels, "COMPILED", compiled)
+            ordered, bounds = kernels.partition(hashes, bits)
+        assert sorted(ordered.tolist()) == sorted(numbers)
+        for part in range(1 << bits):
+            group = ordered[bounds[part] : bounds[part + 1]]
+            assert all(int(h) >> (64 - bits) == part for h in group)
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2]), max_size=300))
 def test_repeats_count_every_value_after_its_first(numbers: list[int]) -> None:
     counts = collections.Counter(numbers)
-    count, repeated = kernels.repeats(np.array(numbers, np.uint64), 1000)
-    assert count == sum(n - 1 for n in counts.values())
-    assert sorted(repeated.tolist()) == sorted(v for v, n in counts.items() if n > 1)
-    limited = kernels.repeats(np.array(numbers, np.uint64), 1)[1]
-    assert len(limited) == min(1, len(repeated))
+    for compiled in both_ways():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(kernels, "COMPILED", compiled)
+            count, repeated = kernels.repeats(np.array(numbers, np.uint64), 1000)
+            limited = kernels.repeats(np.array(numbers, np.uint64), 1)[1]
+        assert count == sum(n - 1 for n in counts.values())
+        assert sorted(repeated.tolist()) == sorted(v for v, n in counts.items() if n > 1)
+        assert len(limited) == min(1, len(repeated))
 
 
 @needs_compiled
@@ -183,7 +193,7 @@ def test_repeats_count_every_value_after_its_first(numbers: list[int]) -> None:
         st.one_of(
             st.none(),
             st.just(""),
-            st.dates(min_value=datetime.date(1, 1, 1)).map(lambda d: f"{d:%Y-%m-%d}"),
+            st.dates(min_value=datetime.date(1, 1, 1)).map(datetime.date.isoformat),
             st.from_regex(r"\d{4}-\d{2}-\d{2}", fullmatch=True),
         ),
         max_size=30,

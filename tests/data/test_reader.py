@@ -24,7 +24,7 @@ days = st.dates(min_value=datetime.date(1, 1, 1))
 rows = st.lists(
     st.tuples(
         st.one_of(st.none(), st.just(""), st.text(alphabet="ab ,\"'é", max_size=15)),
-        st.one_of(st.none(), st.just(""), days.map(lambda d: f"{d:%Y-%m-%d}")),
+        st.one_of(st.none(), st.just(""), days.map(datetime.date.isoformat)),
         st.one_of(st.none(), st.integers(-5, 5)),
     ),
     min_size=1,
