@@ -78,11 +78,13 @@ def test_run_example_benchmark_splits_the_time() -> None:
 @pytest.mark.slow
 def test_ingest_benchmark_runs_every_measurement() -> None:
     figures = run_benchmark(
-        "ingest.py", "--rows", "20000", "--runs", "1", "--memory-rows", "10000,40000"
-    )
+        "ingest.py", "--rows", "20000", "--runs", "1", "--memory-rows", "10000,40000",
+        "--memory-runs", "1",
+    )  # fmt: skip
     assert figures["rows"] == 20000
     assert figures["checks"] == 23
     assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera", "pandera-polars"}  # type: ignore[arg-type]
+    assert set(figures["import_seconds"]) == set(figures["seconds"])  # type: ignore[arg-type]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
 
 
