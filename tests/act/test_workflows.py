@@ -52,9 +52,11 @@ def model_repository(folder: Path, *workflows: str) -> Path:
             PROJECT / name,
             folder / name,
             symlinks=True,
-            ignore=shutil.ignore_patterns("__pycache__"),
+            # the extension is built by the action's install, as a user's runner builds it
+            ignore=shutil.ignore_patterns("__pycache__", "*.so"),
         )
-    shutil.copy(PROJECT / "pyproject.toml", folder / "pyproject.toml")
+    for name in ("pyproject.toml", "setup.py"):
+        shutil.copy(PROJECT / name, folder / name)
     (folder / ".github" / "workflows").mkdir(parents=True)
     for workflow in workflows:
         text = (PROJECT / "examples" / "workflows" / workflow).read_text()
