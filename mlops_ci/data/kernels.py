@@ -2,8 +2,8 @@
 it, otherwise the same answers from Polars and numpy, slower.
 
 Which one runs is settled once per process (``COMPILED``), so every hash a run compares was
-made by the same function. The compiled loops read a text column's Arrow string views and
-data buffers in place; a column in another layout goes the slower way.
+made by the same function. The compiled loops read a Polars text column's Arrow string
+views and data buffers in place, through the Arrow PyCapsule stream (``__arrow_c_stream__``).
 """
 
 from __future__ import annotations
