@@ -158,8 +158,11 @@ class _Scan:
         self.rows = 0
         self.row_checks = _row_checks(table.schema, checks, label)
         self.offenders = [_Offenders() for _ in self.row_checks]
+        # The checks answered by codes: index -> (column, the allowed values as its type).
         self.coded = {
-            i: check for i, check in enumerate(self.row_checks) if check.wanted is not None
+            i: (check.column, check.wanted)
+            for i, check in enumerate(self.row_checks)
+            if check.wanted is not None
         }
         self.summed = [
             i
@@ -176,7 +179,7 @@ class _Scan:
         self.balance_counts: dict[tuple[object, ...], int] = {}
         # The codes a balance column is counted by: an allowed-values check's, else the
         # values seen so far (None once there are too many to code).
-        self.coded_columns = {check.column: i for i, check in self.coded.items()}
+        self.coded_columns = {column: i for i, (column, _) in self.coded.items()}
         self.cells: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
         self.seen: dict[str, set[object] | None] = {
             column: set()
@@ -208,9 +211,8 @@ class _Scan:
         offset = self.rows
         self.rows += batch.height
         coded = {
-            index: kernels.codes(batch.get_column(check.column), check.wanted)
-            for index, check in self.coded.items()
-            if check.wanted is not None
+            index: kernels.codes(batch.get_column(column), wanted)
+            for index, (column, wanted) in self.coded.items()
         }
         # One select for every other count: Polars spreads its expressions over the cores.
         sums = batch.select(self.sums).row(0) if self.sums else ()
@@ -353,7 +355,7 @@ class _Scan:
         for column in self.balance_columns:
             index = self.coded_columns.get(column)
             if index is not None:
-                wanted = self.row_checks[index].wanted
+                wanted = self.coded[index][1]
                 codes = coded[index]
             else:
                 seen = self.seen.get(column)
@@ -361,7 +363,7 @@ class _Scan:
                     return None
                 wanted = pl.Series(sorted(seen, key=repr), dtype=self.table.schema[column])
                 codes = kernels.codes(batch.get_column(column), wanted)
-            if wanted is None or codes.max(initial=0) == kernels.OTHER:
+            if codes.max(initial=0) == kernels.OTHER:
                 return None
             book = [*wanted.to_list(), None]  # the last cell: missing
             books.append(book)
