@@ -63,11 +63,11 @@ def child_build(artifacts: Path, base: str, registry: str | None, state: Path) -
     """Our build (and push, with ``registry``): the library calls `mlops-ci image build`
     and `image push` make, without git and records around them."""
     from mlops_ci.adapters.registry import RegistryClient
-    from mlops_ci.artifacts import walk_artifacts
+    from mlops_ci.core.image_reference import parse_reference
+    from mlops_ci.files.artifacts import walk_artifacts
     from mlops_ci.image.base import BlobCache, resolve_base
     from mlops_ci.image.build import DigestCache, build_image
     from mlops_ci.image.publish import Blobs, push
-    from mlops_ci.image.reference import parse_reference
 
     clients: dict[str, RegistryClient] = {}
 
@@ -242,7 +242,7 @@ def main() -> None:
 
 def _write_layout(artifacts: Path, base: str, folder: Path, state: Path) -> None:
     from mlops_ci.adapters.registry import RegistryClient
-    from mlops_ci.artifacts import walk_artifacts
+    from mlops_ci.files.artifacts import walk_artifacts
     from mlops_ci.image.base import BlobCache, resolve_base
     from mlops_ci.image.build import build_image
     from mlops_ci.image.publish import Blobs, write_oci_layout

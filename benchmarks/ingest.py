@@ -93,9 +93,9 @@ def generate(rows: int) -> Path:
 
 
 def manifest_checks() -> Any:
+    from mlops_ci.core.gates import Bounds
     from mlops_ci.manifest.model import (
         BalanceCheck,
-        Bounds,
         DataChecks,
         LabelChecks,
         PiiChecks,

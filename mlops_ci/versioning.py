@@ -20,6 +20,7 @@ from mlops_ci.core.history import (
     tagged_versions,
 )
 from mlops_ci.core.records import StageRecord
+from mlops_ci.core.signature import Signature
 from mlops_ci.core.versions import (
     Version,
     next_candidate,
@@ -29,7 +30,7 @@ from mlops_ci.core.versions import (
 )
 from mlops_ci.errors import ManifestError
 from mlops_ci.manifest.loader import manifest_from_bytes
-from mlops_ci.manifest.model import Manifest, Signature
+from mlops_ci.manifest.model import Manifest
 
 
 class GitHistory(Protocol):

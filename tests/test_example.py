@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mlops_ci.core.commands import Command
 from mlops_ci.manifest.loader import load_manifest
-from mlops_ci.manifest.model import Command
 from tests.conftest import EXAMPLE
 
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 def load_image(image: BuiltImage, blobs: Blobs, environ: Mapping[str, str]) -> None:
     """Streams the image into the engine as a ``docker load`` tar (nothing on disk)."""
+    from mlops_ci.core.image_reference import registry_tag
     from mlops_ci.image.publish import docker_archive
-    from mlops_ci.image.reference import registry_tag
 
     client = engine(environ)
     try:

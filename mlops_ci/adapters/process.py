@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_ci.core.commands import Command
 from mlops_ci.errors import ExitStatus, MlopsCiError
-from mlops_ci.manifest.model import Command
 
 _GRACE_SECONDS = 5.0
 

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mlops_ci.adapters.atomic import write_atomically
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.files.atomic import write_atomically
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _LOCK = ".lock"

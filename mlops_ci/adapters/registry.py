@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
+from mlops_ci.core.image_reference import Reference
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError
 from mlops_ci.image.oci import INDEX_TYPES, MANIFEST_TYPES, sha256_digest
-from mlops_ci.image.reference import Reference
 
 log = logging.getLogger(__name__)
 

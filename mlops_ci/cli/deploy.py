@@ -59,8 +59,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def init_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.atomic import write_atomically
     from mlops_ci.deploy import scaffold
+    from mlops_ci.files.atomic import write_atomically
 
     manifest = load_manifest(arguments.manifest)
     image = manifest.release.image if manifest.release else None

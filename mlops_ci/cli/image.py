@@ -256,9 +256,9 @@ def _destination(text: str) -> tuple[str, str]:
 
 
 def _write(kind: str, target: Path, image: BuiltImage, blobs: Blobs) -> None:
-    from mlops_ci.adapters.atomic import write_atomically
+    from mlops_ci.core.image_reference import registry_tag
+    from mlops_ci.files.atomic import write_atomically
     from mlops_ci.image.publish import docker_archive, write_oci_layout
-    from mlops_ci.image.reference import registry_tag
 
     tag = registry_tag(image.version)
     if kind == "oci":

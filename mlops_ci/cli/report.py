@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def report_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.atomic import write_atomically
+    from mlops_ci.files.atomic import write_atomically
     from mlops_ci.report.dashboard import html, markdown, to_json
 
     if arguments.observations < 0:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
+from datetime import timedelta
 
 # Characters that give a POSIX shell-like split something to do beyond whitespace.
 _QUOTING = frozenset("'\"\\")
@@ -14,3 +16,11 @@ def split_command(text: str) -> list[str]:
     if _QUOTING.isdisjoint(text):
         return text.split()  # the same answer as shlex, at a fraction of the cost
     return shlex.split(text)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command's arguments, placeholders (``{artifacts}``) not yet filled in."""
+
+    argv: tuple[str, ...]
+    timeout: timedelta

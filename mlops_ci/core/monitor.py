@@ -15,11 +15,17 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from mlops_ci.core.gates import GateResult, absolute_gates
-from mlops_ci.manifest.model import Bounds, Regression
+from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
 
 BreachKind = Literal["slo", "sudden-change"]
 BREACH_KINDS: tuple[BreachKind, ...] = ("slo", "sudden-change")
+
+
+@dataclass(frozen=True)
+class Regression:
+    window: int = 5
+    max_change: float = 0.1
+
 
 # Series of the exporter itself (its process, runtime and client library), watched only
 # when named in monitor.slo or monitor.metrics.

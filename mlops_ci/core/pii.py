@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from typing import Literal
 
-from mlops_ci.manifest.model import PiiKind
+PiiKind = Literal["email", "phone", "ip_address", "card_number"]
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # An international or North-American style number: 9 to 15 digits in groups, optionally

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from mlops_ci.deploy import kubernetes, nomad
-from mlops_ci.manifest.edit import set_model_version
+from mlops_ci.deploy.model_version import set_model_version
 
 MARKER = "<!-- mlops-ci:release"
 _MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}

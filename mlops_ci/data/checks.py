@@ -21,14 +21,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from mlops_ci.core.gates import GateResult
-from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
+from mlops_ci.core.gates import Bounds, GateResult
+from mlops_ci.core.pii import HEX_DIGEST, PiiKind, found_kinds, mask, prefilter
 from mlops_ci.data import kernels
 from mlops_ci.data.fingerprint import Fingerprint, fingerprint, hash_in_background
 from mlops_ci.data.kernels import all_digests, may_contain
 from mlops_ci.data.reader import DataFileError, Table
 from mlops_ci.data.unique import HashSpill, RepeatFinder
-from mlops_ci.manifest.model import Bounds, DataChecks, PiiKind, Scalar
+from mlops_ci.manifest.model import DataChecks, Scalar
 
 ROWS_SHOWN = 5
 _EXAMPLES = 3

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_ci.core.image_reference import in_repository
 from mlops_ci.deploy.text import (
     DeployFileError,
     Splice,
@@ -21,7 +22,6 @@ from mlops_ci.deploy.text import (
     value_splice,
 )
 from mlops_ci.errors import UsageError
-from mlops_ci.image.reference import in_repository
 
 SLOTS = ("blue", "green")
 _POD_TEMPLATES = {

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_ci.core.image_reference import in_repository
 from mlops_ci.deploy.text import DeployFileError, Splice, apply_splices
 from mlops_ci.errors import UsageError
-from mlops_ci.image.reference import in_repository
 
 _IMAGE = re.compile(r'\bimage\s*=\s*"([^"\\]*)"')
 _SETTING = re.compile(r"\b(canary|auto_promote)\s*=\s*([A-Za-z0-9_]+)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlops_ci.core.image_reference import Reference, parse_reference
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError
 from mlops_ci.image.oci import (
     INDEX_TYPES,
@@ -23,7 +24,6 @@ from mlops_ci.image.oci import (
     oci_name,
     sha256_digest,
 )
-from mlops_ci.image.reference import Reference, parse_reference
 
 DEFAULT_PLATFORM = ("linux", "amd64")
 

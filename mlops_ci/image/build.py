@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.atomic import write_atomically
-from mlops_ci.artifacts import ArtifactPath
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.files.artifacts import ArtifactPath
+from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BaseImage
 from mlops_ci.image.deploy_script import MODEL_FOLDER, ShippedFile, deploy_files
 from mlops_ci.image.oci import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlops_ci.artifacts import ArtifactPath
+from mlops_ci.files.artifacts import ArtifactPath
 from mlops_ci.image.deploy_script import ShippedFile, deploy_files
 from mlops_ci.image.tarstream import Member, TarLayer, data_member, members_with_folders
 

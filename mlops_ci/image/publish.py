@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mlops_ci.adapters.atomic import write_atomically
+from mlops_ci.core.image_reference import Reference
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BlobCache, Registry
 from mlops_ci.image.build import BuiltImage, changed_sources
 from mlops_ci.image.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, canonical_json
-from mlops_ci.image.reference import Reference
 from mlops_ci.image.tarstream import SourceChangedError
 
 log = logging.getLogger(__name__)

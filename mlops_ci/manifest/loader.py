@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from mlops_ci.core.commands import split_command
+from mlops_ci.core.commands import Command, split_command
+from mlops_ci.core.gates import Bounds, RelativeBounds
+from mlops_ci.core.monitor import Regression
+from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
@@ -107,17 +110,17 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _bounds(value: Mapping[str, Any]) -> m.Bounds:
-    return m.Bounds(min=value.get("min"), max=value.get("max"))
+def _bounds(value: Mapping[str, Any]) -> Bounds:
+    return Bounds(min=value.get("min"), max=value.get("max"))
 
 
-def _bounds_map(value: Any) -> tuple[tuple[str, m.Bounds], ...]:
+def _bounds_map(value: Any) -> tuple[tuple[str, Bounds], ...]:
     return tuple((name, _bounds(bounds)) for name, bounds in _mapping(value).items())
 
 
-def _field(value: Mapping[str, Any]) -> m.Field:
+def _field(value: Mapping[str, Any]) -> Field:
     shape = value.get("shape")
-    return m.Field(
+    return Field(
         value["name"], value["type"], tuple(map(int, shape)) if shape is not None else None
     )
 
@@ -129,7 +132,7 @@ def _model(value: Mapping[str, Any]) -> m.Model:
         version=value["version"],
         description=value.get("description", ""),
         owners=tuple(value.get("owners", ())),
-        signature=m.Signature(
+        signature=Signature(
             inputs=tuple(_field(f) for f in signature.get("inputs", ())),
             outputs=tuple(_field(f) for f in signature.get("outputs", ())),
         )
@@ -182,12 +185,12 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
     )
 
 
-def _command(section: Mapping[str, Any], *path: str) -> m.Command:
+def _command(section: Mapping[str, Any], *path: str) -> Command:
     """The command of ``section`` (at ``path`` in the manifest) with its timeout."""
     value = section["command"]
     argv = split_command(value) if isinstance(value, str) else value
     timeout = section.get("timeout", schema_default(*path, "timeout"))
-    return m.Command(argv=tuple(argv), timeout=parse_duration(timeout))
+    return Command(argv=tuple(argv), timeout=parse_duration(timeout))
 
 
 def _build(value: Mapping[str, Any], root: Path) -> m.Build:
@@ -205,7 +208,7 @@ def _test(value: Mapping[str, Any]) -> m.Test:
         metrics=tuple(value.get("metrics", [name for name, _ in gates])),
         gates=gates,
         against_production=tuple(
-            (name, m.RelativeBounds(bounds.get("max_drop"), bounds.get("max_rise")))
+            (name, RelativeBounds(bounds.get("max_drop"), bounds.get("max_rise")))
             for name, bounds in _mapping(value.get("against_production")).items()
         ),
     )
@@ -281,7 +284,7 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
         ),
         slo=_bounds_map(value.get("slo")),
         metrics=tuple(str(name) for name in value.get("metrics") or ()),
-        regression=m.Regression(
+        regression=Regression(
             window=int(regression.get("window", schema_default("monitor", "regression", "window"))),
             max_change=regression.get(
                 "max_change", schema_default("monitor", "regression", "max_change")

@@ -11,30 +11,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from mlops_ci.core.bump import BumpLevel
+from mlops_ci.core.commands import Command
+from mlops_ci.core.gates import Bounds, RelativeBounds
+from mlops_ci.core.monitor import Regression
+from mlops_ci.core.pii import PiiKind
+from mlops_ci.core.signature import Signature
 from mlops_ci.core.versions import Scheme
 
-BumpLevel = Literal["auto", "major", "minor", "patch"]
-FieldType = Literal["float", "int", "string", "bool", "bytes", "tensor"]
 ColumnType = Literal["string", "int", "float", "bool", "date", "datetime"]
 DataFormat = Literal["csv", "parquet", "jsonl"]
-PiiKind = Literal["email", "phone", "ip_address", "card_number"]
 Strategy = Literal["rolling", "blue-green"]
 ImageBackend = Literal["auto", "oci", "docker"]
-TargetKind = Literal["kubernetes", "nomad"]
 Scalar = str | int | float | bool
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    type: FieldType
-    shape: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Signature:
-    inputs: tuple[Field, ...] = ()
-    outputs: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,20 +40,6 @@ class Versioning:
     scheme: Scheme = "semver"
     bump: BumpLevel = "auto"
     tag: str = "{name}@{version}"
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Inclusive bounds; either side may be open."""
-
-    min: float | None = None
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class RelativeBounds:
-    max_drop: float | None = None
-    max_rise: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,14 +81,6 @@ class DataSet:
     format: DataFormat
     label: str | None = None
     checks: DataChecks = field(default_factory=DataChecks)
-
-
-@dataclass(frozen=True)
-class Command:
-    """A command's arguments, placeholders (``{artifacts}``) not yet filled in."""
-
-    argv: tuple[str, ...]
-    timeout: timedelta
 
 
 @dataclass(frozen=True)
@@ -160,7 +127,7 @@ class Image:
 
 @dataclass(frozen=True)
 class Target:
-    kind: TargetKind
+    kind: str  # the manifest's key for it, as deploy.targets names them
     path: Path
 
 
@@ -202,12 +169,6 @@ class Retention:
 class MonitorSource:
     prometheus: str | None = None
     file: Path | None = None
-
-
-@dataclass(frozen=True)
-class Regression:
-    window: int = 5
-    max_change: float = 0.1
 
 
 @dataclass(frozen=True)

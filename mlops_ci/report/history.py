@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mlops_ci.adapters.mlflow import Observation
-from mlops_ci.core.gates import absolute_gates
+from mlops_ci.core.gates import Bounds, absolute_gates
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.versions import Scheme, try_parse_version
-from mlops_ci.manifest.model import Bounds, Manifest
+from mlops_ci.manifest.model import Manifest
 
 STAGE_ORDER = ("ingest", "build", "test", "validate", "publish", "expire")
 MEASURES = ("size_mib", "p50_ms", "p95_ms", "peak_rss_mib")

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.atomic import write_atomically
 from mlops_ci.adapters.registry import RegistryClient
-from mlops_ci.artifacts import walk_artifacts
+from mlops_ci.core.image_reference import Reference, parse_reference, registry_tag
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.retention import ImageDeletion, plan_image_deletions
 from mlops_ci.errors import ServiceError, UsageError
+from mlops_ci.files.artifacts import walk_artifacts
+from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BlobCache, resolve_base
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image
 from mlops_ci.image.deploy_script import ShippedFile
 from mlops_ci.image.oci import sha256_digest
 from mlops_ci.image.publish import Blobs, PushResult, push, write_oci_layout
-from mlops_ci.image.reference import Reference, parse_reference, registry_tag
 from mlops_ci.manifest.model import Image
 from mlops_ci.stages.candidates import current_candidate, latest_state
 from mlops_ci.stages.workspace import STATE_FOLDER, StageInputError, Workspace

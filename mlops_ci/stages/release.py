@@ -16,11 +16,11 @@ from typing import Any
 from mlops_ci.adapters.git import GitError
 from mlops_ci.adapters.github import GitHub, PullRequest
 from mlops_ci.core.history import tag_name
+from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.release import Candidate, ReleasePlan, Target, plan_release
 from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import UsageError
-from mlops_ci.image.reference import parse_reference, registry_tag
 from mlops_ci.manifest.model import Environment
 from mlops_ci.stages.candidates import current_candidate, latest_state, production_metrics
 from mlops_ci.stages.image import (

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from mlops_ci.adapters.process import run_command
-from mlops_ci.core.gates import GateResult, absolute_gates
-from mlops_ci.manifest.model import Bounds
+from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
 from mlops_ci.stages.candidates import conclude, current_candidate, state_before
 from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
 

@@ -12,11 +12,11 @@ from typing import Any
 from mlops_ci.adapters.git import Git
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.records import RecordStore
-from mlops_ci.artifacts import walk_artifacts
 from mlops_ci.core.gates import GateResult, Verdict
 from mlops_ci.core.lifecycle import State
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.manifest.model import Manifest
 
 STATE_FOLDER = ".mlops-ci"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.adapters.process import CommandError, render, run_command
-from mlops_ci.manifest.model import Command
+from mlops_ci.core.commands import Command
 
 
 def python(code: str, timeout: float = 60) -> Command:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_ci.core.bump import Commit, SignatureChange, commit_level, decide_bump, diff_signature
-from mlops_ci.manifest.model import Field, Signature
+from mlops_ci.core.signature import Field, Signature
 
 PRODUCTION = Signature(
     inputs=(Field("tenure", "float"), Field("plan", "string")),

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from mlops_ci.core.gates import absolute_gates, flatten_metrics, overall, relative_gates
-from mlops_ci.manifest.model import Bounds, RelativeBounds
+from mlops_ci.core.gates import (
+    Bounds,
+    RelativeBounds,
+    absolute_gates,
+    flatten_metrics,
+    overall,
+    relative_gates,
+)
 
 
 def test_flatten_reads_nested_objects_as_dotted_names() -> None:

@@ -15,6 +15,7 @@ from blake3 import blake3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlops_ci.core.gates import Bounds
 from mlops_ci.data import checks as checks_module
 from mlops_ci.data import kernels
 from mlops_ci.data import reader as reader_module
@@ -22,7 +23,6 @@ from mlops_ci.data.checks import CheckOutcome, DataSetReport, check_table
 from mlops_ci.data.reader import open_table
 from mlops_ci.manifest.model import (
     BalanceCheck,
-    Bounds,
     ColumnType,
     DataChecks,
     DataFormat,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.artifacts import walk_artifacts
+from mlops_ci.core.image_reference import parse_reference
+from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.image.base import BaseImage
 from mlops_ci.image.build import BuiltImage, DigestCache, build_image, shards
 from mlops_ci.image.oci import OCI_LAYER_GZIP, Descriptor
-from mlops_ci.image.reference import parse_reference
 
 LAYER_SIZE = 1 << 30
 

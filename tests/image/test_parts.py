@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_ci.artifacts import ArtifactError, safe_relative_path, walk_artifacts
+from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.errors import UsageError
+from mlops_ci.files.artifacts import ArtifactError, safe_relative_path, walk_artifacts
 from mlops_ci.image.oci import stored_gzip
-from mlops_ci.image.reference import parse_reference, registry_tag
 from mlops_ci.image.tarstream import (
     Member,
     SourceChangedError,

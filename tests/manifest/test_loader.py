@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mlops_ci.core.commands import Command
+from mlops_ci.core.gates import Bounds
+from mlops_ci.core.monitor import Regression
 from mlops_ci.errors import ManifestError
 from mlops_ci.manifest import model as m
 from mlops_ci.manifest.loader import find_repository, load_manifest
@@ -29,11 +32,11 @@ def test_example_loads_into_the_typed_model() -> None:
     assert manifest.build.command.argv[:2] == ("python", "train.py")
     assert manifest.build.command.timeout == timedelta(minutes=30)
     assert manifest.test is not None
-    assert dict(manifest.test.gates)["log_loss"] == m.Bounds(max=0.30)
+    assert dict(manifest.test.gates)["log_loss"] == Bounds(max=0.30)
     assert manifest.validate == m.Validate(
         max_size=10 * 1024**2,
         latency=m.Latency(
-            m.Command(("python", "bench.py", "--model", "{artifacts}"), timedelta(minutes=30)),
+            Command(("python", "bench.py", "--model", "{artifacts}"), timedelta(minutes=30)),
             p95_ms=25,
         ),
         max_memory=512 * 1024**2,
@@ -100,8 +103,8 @@ def test_dataclass_defaults_agree_with_the_schema() -> None:
     assert default(m.Retention, "keep_last") == schema_default(
         "retention", "candidates", "keep_last"
     )
-    assert default(m.Regression, "window") == schema_default("monitor", "regression", "window")
-    assert default(m.Regression, "max_change") == schema_default(
+    assert default(Regression, "window") == schema_default("monitor", "regression", "window")
+    assert default(Regression, "max_change") == schema_default(
         "monitor", "regression", "max_change"
     )
     assert default(m.MlflowTracking, "tracking_uri") == schema_default(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlops_ci.deploy.model_version import set_model_version
 from mlops_ci.deploy.text import DeployFileError
-from mlops_ci.manifest.edit import set_model_version
 from tests.conftest import EXAMPLE
 from tests.deploy.test_kubernetes import changed_lines
 
