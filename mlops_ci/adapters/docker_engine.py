@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.errors import ServiceError
@@ -12,20 +12,38 @@ from mlops_ci.errors import ServiceError
 if TYPE_CHECKING:
     import docker
 
-    from mlops_ci.image.build import BuiltImage
-    from mlops_ci.image.publish import Blobs
+
+class DockerEngine:
+    """The Engine port: the Docker engine at ``DOCKER_HOST``, through its SDK."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def build(self, context: Iterator[bytes], tag: str, base: str) -> str:
+        image_id, _ = build_with_dockerfile(context, tag, base, self._environ)
+        return image_id
+
+    def push(self, repository: str, tag: str) -> str:
+        from mlops_ci.adapters.registry import find_credentials
+        from mlops_ci.core.image_reference import parse_reference
+
+        found = find_credentials(parse_reference(repository).registry, self._environ)
+        credentials = (found.username, found.password) if found else None
+        return push_with_docker(repository, tag, credentials, self._environ)
+
+    def load(self, archive: Iterable[bytes], name: str, config_digest: str) -> None:
+        load_image(archive, name, config_digest, self._environ)
 
 
-def load_image(image: BuiltImage, blobs: Blobs, environ: Mapping[str, str]) -> None:
-    """Streams the image into the engine as a ``docker load`` tar (nothing on disk)."""
-    from mlops_ci.core.image_reference import registry_tag
-    from mlops_ci.image.publish import docker_archive
-
+def load_image(
+    archive: Iterable[bytes], name: str, config_digest: str, environ: Mapping[str, str]
+) -> None:
+    """Streams a ``docker load`` tar into the engine (nothing on disk) and checks that the
+    image it made is the one whose config is ``config_digest``."""
     client = engine(environ)
     try:
-        name = f"{image.name}:{registry_tag(image.version)}"
         # Sent chunked: an empty chunk would end the body early.
-        chunks = (chunk for chunk in docker_archive(image, blobs, name) if chunk)
+        chunks = (chunk for chunk in archive if chunk)
         answers = client.api.load_image(chunks)  # type: ignore[no-untyped-call]
         # The engine answers with a stream of JSON lines; an error is one of them.
         for answer in answers or ():
@@ -38,10 +56,10 @@ def load_image(image: BuiltImage, blobs: Blobs, environ: Mapping[str, str]) -> N
         raise ServiceError(f"the Docker engine did not load the image ({_reason(error)})") from None
     finally:
         client.close()
-    if found.id != image.config_descriptor.digest:
+    if found.id != config_digest:
         raise ServiceError(
             f"the Docker engine loaded {str(found.id)[:19]}, not the image's config "
-            f"{image.config_descriptor.digest[:19]}"
+            f"{config_digest[:19]}"
         )
 
 

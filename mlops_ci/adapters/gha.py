@@ -174,3 +174,38 @@ class SecretMasker(logging.Filter):
 def write_annotations(annotations: Iterable[Annotation], stream: TextIO) -> None:
     for annotation in annotations:
         stream.write(annotation.render() + "\n")
+
+
+class GitHubActions:
+    """The CiHost port: workflow commands on ``stream`` (stderr), outputs and the summary in
+    the files the runner names; outside Actions, outputs and the summary go nowhere."""
+
+    def __init__(self, environ: Mapping[str, str], stream: TextIO) -> None:
+        self._environ = environ
+        self._stream = stream
+
+    def running(self) -> bool:
+        return running_in_actions(self._environ)
+
+    def set_outputs(self, outputs: Mapping[str, str]) -> None:
+        set_outputs(outputs, self._environ)
+
+    def append_summary(self, markdown: str) -> None:
+        if self._environ.get("GITHUB_STEP_SUMMARY"):
+            append_summary(markdown, self._environ)
+
+    def annotate(self, level: str, message: str, *, file: str, line: int, column: int) -> None:
+        if level not in ("error", "warning", "notice"):
+            raise ValueError(f"no annotation level {level!r}")
+        annotation = Annotation(
+            level,  # type: ignore[arg-type]
+            message,
+            file=file,
+            line=line,
+            column=column,
+            title="mlops-ci manifest",
+        )
+        write_annotations([annotation], self._stream)
+
+    def pull_request_number(self) -> int | None:
+        return pull_request_number(self._environ)

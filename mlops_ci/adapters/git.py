@@ -11,11 +11,11 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from mlops_ci.core.bump import Commit
+from mlops_ci.core.history import Tag
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 _FIELD = "\x1f"
@@ -28,15 +28,8 @@ class GitError(MlopsCiError):
     exit_status = ExitStatus.BAD_INPUT
 
 
-@dataclass(frozen=True)
-class Tag:
-    name: str
-    commit: str
-    date: datetime
-
-
 class Git:
-    """A work tree, read with the git command line."""
+    """The Vcs port: a work tree, read and written with the git command line."""
 
     def __init__(self, work_tree: Path, environ: Mapping[str, str] | None = None) -> None:
         self.work_tree = work_tree
@@ -84,6 +77,15 @@ class Git:
         """The commit checked out, or None in a repository with no commit yet."""
         output = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return output.strip() or None
+
+    def is_commit(self, revision: str) -> bool:
+        return bool(
+            self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+        )
+
+    def changed_files(self, since: str) -> list[str]:
+        """The paths that differ between ``since`` and HEAD (renames as a delete and an add)."""
+        return self.run("diff", "--name-only", "--no-renames", since, "HEAD").splitlines()
 
     def tracked_manifests(self) -> list[Path]:
         """Every mlops.yaml git tracks in the work tree, resolved, sorted."""
@@ -133,8 +135,28 @@ class Git:
             raise GitError("git is not installed; install it (apt-get install git)") from None
         return result.stdout if result.returncode == 0 else None
 
+    def create_tag(self, name: str, commit: str, message: str, identity: tuple[str, str]) -> None:
+        """An annotated tag ``name`` at ``commit``, made by ``identity`` (name, e-mail)."""
+        user, email = identity
+        self.run(
+            "-c", f"user.name={user}", "-c", f"user.email={email}",
+            "tag", "-a", "-m", message, name, commit,
+        )  # fmt: skip
+
     def delete_tag(self, name: str) -> None:
         self.run("tag", "--delete", name)
+
+    def push_tag(self, remote: str, name: str) -> bool:
+        """Pushes the tag; False when the remote refused it (another run may have pushed it
+        first: the caller looks)."""
+        try:
+            self.run("push", "--quiet", remote, f"refs/tags/{name}")
+        except GitError:
+            return False
+        return True
+
+    def delete_remote_tag(self, remote: str, name: str) -> None:
+        self.run("push", remote, f":refs/tags/{name}")
 
     # -- release branches: commits made without touching the work tree ----------------
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from mlops_ci.core.codehost import Issue, PullRequest
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError, UsageError
 
 log = logging.getLogger(__name__)
@@ -30,31 +30,6 @@ class GitHubRefused(MlopsCiError):
     """GitHub refused a request for a reason a retry does not fix (422, 404, 403)."""
 
     exit_status = ExitStatus.SERVICE_FAILED
-
-
-@dataclass(frozen=True)
-class Issue:
-    number: int
-    url: str
-    title: str
-    body: str
-    state: str
-    labels: tuple[str, ...]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    number: int
-    url: str
-    title: str
-    body: str
-    head: str
-    base: str
-    state: str
-    merged: bool
-    merge_commit_sha: str | None
-    labels: tuple[str, ...]
 
 
 def connect(environ: Mapping[str, str], repository: str | None = None) -> GitHub:

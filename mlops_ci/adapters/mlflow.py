@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ServiceError
 
@@ -40,29 +41,6 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 TAG = "mlops-ci."  # the prefix of every tag mlops-ci sets
 MONITOR = "monitor"  # the stage tag of production observations
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]+")
-
-
-def mlflow_key(series: str) -> str:
-    """A series name as MLflow accepts a metric key: ``name{quantile="0.95"}`` becomes
-    ``name.quantile.0.95`` (MLflow allows letters, digits, _ - . / and spaces)."""
-    if "{" not in series:
-        return _UNSAFE.sub("_", series)
-    name, _, labels = series.partition("{")
-    parts = re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', labels)
-    flat = ".".join(f"{label}.{value}" for label, value in parts)
-    return _UNSAFE.sub("_", f"{name}.{flat}")
-
-
-@dataclass(frozen=True)
-class Observation:
-    """The model in production, measured once."""
-
-    model: str
-    version: str
-    at: datetime
-    metrics: Mapping[str, float]
-    breaches: Mapping[str, Sequence[str]]
 
 
 _NO_SUCH_ALIAS = ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
@@ -217,7 +195,7 @@ class MlflowTracker:
         )
         run_id: str = run.info.run_id
         metrics = [
-            Metric(mlflow_key(name), value, when, 0)
+            Metric(metric_key(name), value, when, 0)
             for name, value in sorted(observation.metrics.items())
             if math.isfinite(value)
         ]
@@ -235,7 +213,7 @@ class MlflowTracker:
 
     def observations(self, model: str, limit: int) -> list[Observation]:
         """The latest ``limit`` observations of ``model`` in production, newest first;
-        metric names as MLflow keeps them (see mlflow_key)."""
+        metric names as MLflow keeps them (see metric_key)."""
         query = f"tags.`{TAG}model` = '{_quoted(model)}' AND tags.`{TAG}stage` = '{MONITOR}'"
         found: list[Observation] = []
         for run in self._search(query, limit, "attributes.start_time DESC"):
@@ -281,6 +259,13 @@ class MlflowTracker:
         return list(
             self._call("search runs", self.client.search_runs, [self.experiment_id()], query)
         )
+
+    def stage_metrics(self, model: str, version: str, stage: str) -> dict[str, float] | None:
+        """The metrics of ``version``'s run of ``stage``, or None when it has none."""
+        for run in self.runs_of(model, version):
+            if run.data.tags.get(f"{TAG}stage") == stage:
+                return dict(run.data.metrics)
+        return None
 
     def built_at(self, model: str, git_sha: str) -> list[str]:
         """The candidates of ``model`` whose build passed at commit ``git_sha``, newest

@@ -12,10 +12,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_ci.core.commands import Command
+from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 _GRACE_SECONDS = 5.0
@@ -46,26 +45,6 @@ class CommandError(MlopsCiError):
     """A command that cannot start (not found, not executable)."""
 
     exit_status = ExitStatus.BAD_INPUT
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    argv: tuple[str, ...]
-    exit_code: int | None  # None when it was stopped at its timeout
-    seconds: float
-    peak_rss_bytes: int
-    log: Path
-
-    @property
-    def timed_out(self) -> bool:
-        return self.exit_code is None
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 def render(command: Command, placeholders: Mapping[str, str]) -> tuple[str, ...]:
@@ -113,7 +92,36 @@ def run_command(
     finally:
         os.close(report)
     peak = int(reported) * 1024 if reported.isdigit() else launcher_peak
-    return CommandResult(argv, exit_code, time.monotonic() - started, peak, log)
+    return CommandResult(argv, exit_code, time.monotonic() - started, peak, log, _tail(log))
+
+
+class ProcessRunner:
+    """The Runner port: manifest commands as child processes of this machine."""
+
+    def run(
+        self,
+        what: str,
+        command: Command,
+        *,
+        placeholders: Mapping[str, str],
+        cwd: Path,
+        environ: Mapping[str, str],
+        log: Path,
+    ) -> CommandResult:
+        return run_command(
+            what, command, placeholders=placeholders, cwd=cwd, environ=environ, log=log
+        )
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    """The last lines of the command's output, for a failure's message."""
+    try:
+        with log.open("rb") as output:
+            output.seek(max(0, output.seek(0, os.SEEK_END) - 64 * 1024))
+            text = output.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int]:

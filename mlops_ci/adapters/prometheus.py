@@ -10,20 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from mlops_ci.core.exposition import ExpositionError
+from mlops_ci.core.exposition import MAX_BYTES, ExpositionError, shown_url
 from mlops_ci.errors import ServiceError
 
-MAX_BYTES = 32 * 1024 * 1024
 ACCEPT = "text/plain;version=0.0.4;q=0.9, application/openmetrics-text;version=1.0.0;q=0.5"
-
-
-def shown_url(url: str) -> str:
-    """The URL without its user and password, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
@@ -71,3 +61,13 @@ def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
         raise ExpositionError(
             f"the metrics endpoint {shown} answered bytes that are not UTF-8"
         ) from None
+
+
+class PrometheusScraper:
+    """The Scraper port over HTTP; ``MLOPS_CI_PROMETHEUS_TOKEN`` from ``environ``."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def scrape(self, url: str, timeout: float) -> str:
+        return scrape(url, self._environ, timeout)

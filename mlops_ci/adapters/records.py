@@ -28,12 +28,14 @@ class RecordStoreError(MlopsCiError):
 
 
 class RecordStore:
+    """The RecordStore port: record files under ``root``."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    @classmethod
-    def for_repository(cls, repository: Path) -> RecordStore:
-        return cls(repository / ".mlops-ci" / "records")
+    def check_names(self, model: str, version: str, stage: str) -> None:
+        """Refuses names that could not name a record file."""
+        self.path(model, version, stage)
 
     def path(self, model: str, version: str, stage: str) -> Path:
         for part in (model, version, stage):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.deploy.targets import TARGETS
+from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
 
 
@@ -27,9 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "emptyDir, or an image volume) or Nomad (a prestart task over a host volume), "
         "rolling or blue/green. The model image is release.image.repository at model.version.",
     )
-    init.add_argument(
-        "--target", required=True, choices=("kubernetes", "nomad"), help="the orchestrator"
-    )
+    init.add_argument("--target", required=True, choices=tuple(TARGETS), help="the orchestrator")
     init.add_argument(
         "--strategy",
         choices=("rolling", "blue-green"),
@@ -59,35 +58,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def init_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.deploy import scaffold
-    from mlops_ci.files.atomic import write_atomically
+    from mlops_ci.app.deploy import DeployFile, init_deploy_file
 
     manifest = load_manifest(arguments.manifest)
-    image = manifest.release.image if manifest.release else None
-    if image is None or image.repository.startswith("oci:"):
-        raise UsageError(
-            f"{manifest.path}: deploy files need release.image.repository in a registry "
-            "(the cluster pulls the model image from there)"
-        )
-    app = arguments.app or manifest.model.name
-    files = scaffold.Scaffold(
-        app=app,
+    wanted = DeployFile(
+        kind=arguments.target,
+        strategy=arguments.strategy,
+        app=arguments.app or manifest.model.name,
         app_image=arguments.app_image,
-        model_image=f"{image.repository}:{manifest.model.version}",
         replicas=arguments.replicas,
         port=arguments.port,
         namespace=arguments.namespace,
+        pattern=arguments.pattern,
     )
-    if arguments.target == "kubernetes":
-        text = scaffold.kubernetes(files, arguments.strategy, arguments.pattern)
-        default = f"deploy/kubernetes/{app}.yaml"
-    else:
-        text = scaffold.nomad(files, arguments.strategy)
-        default = f"deploy/nomad/{app}.nomad.hcl"
-    target = manifest.root / (arguments.output or default)
-    if target.exists() and not arguments.force:
-        raise UsageError(f"{target} exists; pass --force to overwrite it")
-    write_atomically(target, text.encode())
+    target = init_deploy_file(manifest, wanted, arguments.output, force=arguments.force)
     relative = target.relative_to(manifest.root) if target.is_relative_to(manifest.root) else target
     console.out.write(
         f"wrote {relative}\nadd it to an environment in {manifest.path.name}:\n"

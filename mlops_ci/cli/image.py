@@ -11,12 +11,8 @@ from mlops_ci.errors import ExitStatus, UsageError
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from mlops_ci.image.build import BuiltImage
-    from mlops_ci.image.publish import Blobs
-    from mlops_ci.stages.image import ImageTools
-    from mlops_ci.stages.workspace import Workspace
+    from mlops_ci.app.context import Context
+    from mlops_ci.app.image import ImageTools
 
 DEFAULT_EPOCH = 0
 
@@ -96,11 +92,11 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.stages.image import DockerBuilt, blobs_of, build_candidate_image
+    from mlops_ci.app.image import DockerBuilt, build_candidate_image, load_into_engine, write_image
 
-    workspace, tools = _prepare(arguments, console)
+    context, tools = _prepare(arguments, console)
     destinations = [_destination(text) for text in arguments.output]
-    image = build_candidate_image(workspace, arguments.version, tools, _epoch(console))
+    image = build_candidate_image(context, arguments.version, tools, _epoch(console))
     if isinstance(image, DockerBuilt):
         if destinations or arguments.load:
             raise UsageError(
@@ -120,13 +116,11 @@ def build_command(arguments: argparse.Namespace, console: Console) -> int:
         return ExitStatus.PASSED
     written = []
     for kind, path in destinations:
-        target = workspace.manifest.root / path
-        _write(kind, target, image, blobs_of(image, tools))
+        target = context.manifest.root / path
+        write_image(kind, target, image, tools)
         written.append(f"{kind}:{target}")
     if arguments.load:
-        from mlops_ci.adapters.docker_engine import load_image
-
-        load_image(image, blobs_of(image, tools), console.environ)
+        load_into_engine(image, tools)
         written.append("docker engine")
     summary = {
         "name": image.name,
@@ -142,12 +136,12 @@ def build_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def push_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.app.image import DockerBuilt, load_image, push_image
     from mlops_ci.image.publish import PushResult
-    from mlops_ci.stages.image import DockerBuilt, load_image, push_image
 
-    workspace, tools = _prepare(arguments, console)
-    image = load_image(workspace, arguments.version)
-    result = push_image(workspace, image, tools)
+    context, tools = _prepare(arguments, console)
+    image = load_image(context, arguments.version)
+    result = push_image(context, image, tools)
     if isinstance(result, PushResult):
         summary: dict[str, Any] = {
             "reference": result.reference,
@@ -168,23 +162,22 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
         summary = {"reference": f"oci:{result}", "digest": image.digest}
         line = f"wrote {image.name}:{image.version} {image.digest} into {result}"
     _render(console, arguments.json, summary, line)
-    from mlops_ci.adapters.gha import set_outputs
+    from mlops_ci import wiring
 
-    set_outputs(
-        {"digest": str(summary["digest"]), "reference": str(summary["reference"])},
-        console.environ,
+    wiring.ci_host(console.environ, console.err).set_outputs(
+        {"digest": str(summary["digest"]), "reference": str(summary["reference"])}
     )
     return ExitStatus.PASSED
 
 
 def promote_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.app.promote import promote_image
     from mlops_ci.core.versions import parse_version
-    from mlops_ci.stages.image import promote_image
 
-    workspace, tools = _prepare(arguments, console)
-    parse_version(arguments.to, workspace.manifest.versioning.scheme)
+    context, tools = _prepare(arguments, console)
+    parse_version(arguments.to, context.manifest.versioning.scheme)
     promotion = promote_image(
-        workspace, arguments.version, arguments.to, arguments.environment, tools
+        context, arguments.version, arguments.to, arguments.environment, tools
     )
     summary = {
         "reference": promotion.reference,
@@ -203,13 +196,14 @@ def promote_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.stages.image import DockerBuilt, inspect_remote, load_image
+    from mlops_ci.app.image import DockerBuilt, load_image
+    from mlops_ci.app.promote import inspect_remote
 
-    workspace, tools = _prepare(arguments, console)
+    context, tools = _prepare(arguments, console)
     if arguments.reference:
         summary = inspect_remote(arguments.reference, tools)
     else:
-        image = load_image(workspace, arguments.version)
+        image = load_image(context, arguments.version)
         if isinstance(image, DockerBuilt):
             raise UsageError(
                 f"{image.reference} is in the Docker engine: `docker image inspect` it, or "
@@ -236,13 +230,12 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
     return ExitStatus.PASSED
 
 
-def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Workspace, ImageTools]:
-    from mlops_ci.cli.stages import workspace_for
-    from mlops_ci.stages.image import default_tools
+def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Context, ImageTools]:
+    from mlops_ci import wiring
 
     manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=True)
-    return workspace, default_tools(console.environ, console.add_secret)
+    context = wiring.context(manifest, console.environ, "off")
+    return context, wiring.image_tools(console.environ, console.add_secret)
 
 
 def _destination(text: str) -> tuple[str, str]:
@@ -253,18 +246,6 @@ def _destination(text: str) -> tuple[str, str]:
             "for a tar that `docker load` reads"
         )
     return kind, path
-
-
-def _write(kind: str, target: Path, image: BuiltImage, blobs: Blobs) -> None:
-    from mlops_ci.core.image_reference import registry_tag
-    from mlops_ci.files.atomic import write_atomically
-    from mlops_ci.image.publish import docker_archive, write_oci_layout
-
-    tag = registry_tag(image.version)
-    if kind == "oci":
-        write_oci_layout(image, blobs, target, tag)
-    else:
-        write_atomically(target, docker_archive(image, blobs, f"{image.name}:{tag}"))
 
 
 def _epoch(console: Console) -> int:

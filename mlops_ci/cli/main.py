@@ -11,8 +11,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
-from mlops_ci import __version__
-from mlops_ci.adapters.gha import SecretMasker
+from mlops_ci import __version__, wiring
 from mlops_ci.cli import (
     changed,
     deploy,
@@ -75,7 +74,7 @@ def main(
 ) -> int:
     """Run one command and return its exit status (DESIGN.md, "The CLI")."""
     environ = os.environ if environ is None else environ
-    masker = SecretMasker()
+    masker = wiring.secret_masker()
     masker.add_from_environment(environ)
     in_actions = environ.get("GITHUB_ACTIONS") == "true"
     console = Console(
@@ -130,7 +129,7 @@ def _parse(
         sys.stdout, sys.stderr = stdout, stderr
 
 
-def _configure_logging(stream: TextIO, masker: SecretMasker, verbose: bool) -> None:
+def _configure_logging(stream: TextIO, masker: logging.Filter, verbose: bool) -> None:
     handler = logging.StreamHandler(stream)
     handler.addFilter(masker)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mlops_ci.adapters.gha import Annotation, running_in_actions, write_annotations
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus, ManifestError, ManifestIssue
 from mlops_ci.manifest.loader import DEFAULT_MANIFEST, load_manifest
@@ -62,8 +61,15 @@ def validate_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(json.dumps(_report(outcomes), indent=2) + "\n")
     else:
         _print_outcomes(outcomes, console)
-    if running_in_actions(console.environ):
-        write_annotations(_annotations(outcomes), console.err)
+    from mlops_ci import wiring
+
+    ci = wiring.ci_host(console.environ, console.err)
+    if ci.running():
+        for outcome in outcomes:
+            for issue in outcome.issues:
+                ci.annotate(
+                    "error", issue.message, file=issue.file, line=issue.line, column=issue.column
+                )
     valid = all(outcome.manifest is not None for outcome in outcomes)
     return ExitStatus.PASSED if valid else ExitStatus.BAD_INPUT
 
@@ -123,16 +129,3 @@ def _print_outcomes(outcomes: list[Outcome], console: Console) -> None:
             f"{problems} problem{'s' * (problems != 1)} in {invalid} of {len(outcomes)} "
             f"manifest{'s' * (len(outcomes) != 1)}\n"
         )
-
-
-def _annotations(outcomes: Iterable[Outcome]) -> Iterable[Annotation]:
-    for outcome in outcomes:
-        for issue in outcome.issues:
-            yield Annotation(
-                "error",
-                issue.message,
-                file=issue.file,
-                line=issue.line,
-                column=issue.column,
-                title="mlops-ci manifest",
-            )

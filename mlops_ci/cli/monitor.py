@@ -49,48 +49,45 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.gha import append_summary, running_in_actions, set_outputs
-    from mlops_ci.adapters.github import GitHub, connect
-    from mlops_ci.cli import wiring
-    from mlops_ci.cli.stages import workspace_for
+    from mlops_ci import wiring
+    from mlops_ci.app.monitor import run_monitor
     from mlops_ci.report.monitor import markdown, monitor_report, terminal
-    from mlops_ci.stages.monitor import run_monitor
 
     if not 0 < arguments.timeout <= 600:
         raise UsageError(f"--timeout {arguments.timeout:g}: give between 0 and 600 seconds")
     manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
     environ = console.environ
-    if not arguments.no_tracking and running_in_actions(environ):
-        uri = wiring.tracking_target(manifest, environ).uri
-        if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
-            # The runner is thrown away after the job, and the history with it.
-            log.warning(
-                "monitor keeps its history in MLflow, here %s on this runner, which is "
-                "discarded after the job: set MLFLOW_TRACKING_URI to a tracking server so "
-                "sudden changes can be seen across runs",
-                uri,
-            )
-    github: GitHub | None = None
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
-    if not arguments.no_issues and token and environ.get("GITHUB_REPOSITORY"):
-        github = connect(environ)
+    context = wiring.context(manifest, environ, "off" if arguments.no_tracking else "on")
+    ci = wiring.ci_host(environ, console.err)
+    if not arguments.no_tracking and ci.running() and wiring.tracking_on_runner(manifest, environ):
+        # The runner is thrown away after the job, and the history with it.
+        log.warning(
+            "monitor keeps its history in MLflow, here %s on this runner, which is "
+            "discarded after the job: set MLFLOW_TRACKING_URI to a tracking server so "
+            "sudden changes can be seen across runs",
+            wiring.tracking_target(manifest, environ).uri,
+        )
+    github = None
+    if not arguments.no_issues and wiring.has_code_host(environ):
+        github = wiring.code_host(environ)
     outcome = run_monitor(
-        workspace, github=github, timeout=arguments.timeout, source=arguments.source
+        context,
+        github=github,
+        scraper=wiring.scraper(environ),
+        timeout=arguments.timeout,
+        source=arguments.source,
     )
     report = monitor_report(outcome)
     if arguments.json:
         console.out.write(json.dumps(report, indent=2) + "\n")
     else:
         console.out.write(terminal(report))
-    if environ.get("GITHUB_STEP_SUMMARY"):
-        append_summary(markdown(report), environ)
-    set_outputs(
+    ci.append_summary(markdown(report))
+    ci.set_outputs(
         {
             "verdict": report["verdict"],
             "breaches": ",".join(report["breaches"]),
             "feedback": str(report["feedback"]["count"]) if report["feedback"] else "",
-        },
-        environ,
+        }
     )
     return ExitStatus.CHECK_FAILED if report["breaches"] else ExitStatus.PASSED

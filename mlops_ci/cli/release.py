@@ -7,14 +7,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_ci.adapters.gha import set_outputs
 from mlops_ci.cli.options import Console, common_options
-from mlops_ci.errors import ExitStatus, UsageError
+from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
-    from mlops_ci.adapters.github import GitHub
-    from mlops_ci.manifest.model import Manifest
+    pass
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,17 +70,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def pr_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.github import connect
-    from mlops_ci.cli.stages import workspace_for
-    from mlops_ci.stages.image import default_tools
-    from mlops_ci.stages.release import release_pr
+    from mlops_ci import wiring
+    from mlops_ci.app.release import release_pr
 
     manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=True)
-    github = connect(console.environ)
-    tools = default_tools(console.environ, console.add_secret)
+    context = wiring.context(manifest, console.environ, "off")
+    github = wiring.code_host(console.environ)
+    tools = wiring.image_tools(console.environ, console.add_secret)
     done = release_pr(
-        workspace,
+        context,
         github,
         tools,
         version=arguments.version,
@@ -115,19 +111,21 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def publish_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.github import connect
-    from mlops_ci.cli.stages import workspace_for
-    from mlops_ci.stages.image import default_tools
-    from mlops_ci.stages.release import release_publish
+    from mlops_ci import wiring
+    from mlops_ci.app.publish import release_publish
 
-    github = connect(console.environ)
+    github = wiring.code_host(console.environ)
     if arguments.merged_model:
-        manifest = _merged_model_manifest(github)
+        from mlops_ci.app.publish import merged_model_manifest
+        from mlops_ci.manifest.loader import find_repository
+
+        repository = find_repository(Path.cwd()).resolve()
+        manifest = merged_model_manifest(wiring.vcs(repository), github, repository)
     else:
         manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
-    tools = default_tools(console.environ, console.add_secret)
-    done = release_publish(workspace, github, tools)
+    context = wiring.context(manifest, console.environ, "off" if arguments.no_tracking else "on")
+    tools = wiring.image_tools(console.environ, console.add_secret)
+    done = release_publish(context, github, tools)
     summary = {
         "version": done.version,
         "candidate": done.candidate,
@@ -143,28 +141,7 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(f"{done.tag} is already released ({done.release_url})\n")
     else:
         console.out.write(f"released {done.tag} ({done.digest[:19]}): {done.release_url}\n")
-    set_outputs(
-        {"tag": done.tag, "version": done.version, "release": done.release_url}, console.environ
+    wiring.ci_host(console.environ, console.err).set_outputs(
+        {"tag": done.tag, "version": done.version, "release": done.release_url}
     )
     return ExitStatus.PASSED
-
-
-def _merged_model_manifest(github: GitHub) -> Manifest:
-    from mlops_ci.adapters.git import Git
-    from mlops_ci.manifest.loader import find_repository
-    from mlops_ci.stages.release import released_model
-
-    repository = find_repository(Path.cwd()).resolve()
-    git = Git(repository)
-    head = git.head()
-    model = released_model(github, head) if head else None
-    if model is None:
-        raise UsageError(
-            f"HEAD ({(head or 'no commit')[:12]}) is not the merge of a release pull request; "
-            "run publish on the base branch right after the merge"
-        )
-    for path in git.tracked_manifests():
-        manifest = load_manifest(path)
-        if manifest.model.name == model:
-            return manifest
-    raise UsageError(f"no mlops.yaml tracked in {repository} names the model {model}")

@@ -14,7 +14,6 @@ from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.report.history import ModelHistory
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,13 +55,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def report_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci import wiring
+    from mlops_ci.app.report import gather_history
     from mlops_ci.files.atomic import write_atomically
     from mlops_ci.report.dashboard import html, markdown, to_json
 
     if arguments.observations < 0:
         raise UsageError("--observations must be 0 or more")
-    manifests = _manifests(arguments)
-    histories = [_history(m, console, arguments) for m in manifests]
+    histories = [
+        gather_history(
+            wiring.context(m, console.environ, "off" if arguments.no_tracking else "on"),
+            arguments.observations,
+        )
+        for m in _manifests(arguments)
+    ]
     generated = datetime.now(UTC)
     if arguments.format == "html":
         title = (
@@ -86,30 +92,11 @@ def report_command(arguments: argparse.Namespace, console: Console) -> int:
 def _manifests(arguments: argparse.Namespace) -> list[Manifest]:
     if not arguments.all:
         return [load_manifest(arguments.manifest)]
-    from mlops_ci.adapters.git import Git
+    from mlops_ci import wiring
     from mlops_ci.manifest.loader import find_repository
 
     repository = find_repository(Path.cwd()).resolve()
-    found = Git(repository).tracked_manifests()
+    found = wiring.vcs(repository).tracked_manifests()
     if not found:
         raise UsageError(f"no mlops.yaml is tracked in {repository}")
     return [load_manifest(path) for path in found]
-
-
-def _history(manifest: Manifest, console: Console, arguments: argparse.Namespace) -> ModelHistory:
-    from mlops_ci.cli import wiring
-    from mlops_ci.report.history import model_history
-
-    records = list(wiring.record_store(manifest).records(manifest.model.name))
-    observations = []
-    if not arguments.no_tracking:
-        tracker = wiring.tracker(manifest, console.environ)
-        here = {(r.version, r.stage) for r in records}
-        records += [
-            r
-            for r in tracker.stage_records(manifest.model.name)
-            if (r.version, r.stage) not in here
-        ]
-        if arguments.observations:
-            observations = tracker.observations(manifest.model.name, arguments.observations)
-    return model_history(manifest, records, observations)

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
+from mlops_ci.core.lifecycle import STAGES
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
-
-if TYPE_CHECKING:
-    from mlops_ci.adapters.mlflow import MlflowTracker
-    from mlops_ci.manifest.model import Manifest
-    from mlops_ci.stages.workspace import StageResult, Workspace
-
-STAGES = ("ingest", "build", "test", "validate")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,41 +75,34 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
 
 
 def stage_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.gha import append_summary, set_outputs
+    from mlops_ci import wiring
+    from mlops_ci.app.lifecycle import run_stages, stages_until
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
-    workspace = workspace_for(manifest, console, no_tracking=arguments.no_tracking)
-    stages = arguments.stages or [
-        stage
-        for stage in STAGES[: STAGES.index(arguments.until) + 1]
-        if stage != "ingest" or manifest.data  # a model without data sets has none to check
-    ]
-    keep_going = bool(getattr(arguments, "keep_going", False))
-    version = getattr(arguments, "version", None)
-    results: list[StageResult] = []
-    for stage in stages:
-        result = _run_stage(workspace, stage, version)
-        results.append(result)
-        version = result.version
-        if result.verdict == "failed" and not keep_going:
-            break
+    context = wiring.context(manifest, console.environ, "off" if arguments.no_tracking else "on")
+    stages = arguments.stages or stages_until(context, arguments.until)
+    results = run_stages(
+        context,
+        stages,
+        getattr(arguments, "version", None),
+        keep_going=bool(getattr(arguments, "keep_going", False)),
+    )
     report = run_report(manifest.model.name, results)
     if arguments.json:
         console.out.write(json.dumps(report, indent=2) + "\n")
     else:
         console.out.write(terminal(report))
-    if console.environ.get("GITHUB_STEP_SUMMARY"):
-        append_summary(markdown(report), console.environ)
+    ci = wiring.ci_host(console.environ, console.err)
+    ci.append_summary(markdown(report))
     if getattr(arguments, "pr_comment", False):
         _comment(manifest.model.name, markdown(report), console)
-    set_outputs(
+    ci.set_outputs(
         {
             "verdict": str(report["verdict"]),
             "version": str(report["version"] or ""),
             "state": str(report["state"] or ""),
-        },
-        console.environ,
+        }
     )
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
 
@@ -127,47 +111,13 @@ def _comment(model: str, report: str, console: Console) -> None:
     """The model's one comment on the pull request, made or updated with this report."""
     import logging
 
-    from mlops_ci.adapters.gha import pull_request_number
-    from mlops_ci.adapters.github import connect
+    from mlops_ci import wiring
 
-    number = pull_request_number(console.environ)
+    number = wiring.ci_host(console.environ, console.err).pull_request_number()
     if number is None:
         logging.getLogger(__name__).info("not a pull request's run: no comment")
         return
     marker = f"<!-- mlops-ci:check model={model} -->"
-    url, written = connect(console.environ).upsert_comment(number, marker, f"{report}\n{marker}\n")
+    github = wiring.code_host(console.environ)
+    url, written = github.upsert_comment(number, marker, f"{report}\n{marker}\n")
     console.err.write(f"{'commented' if written else 'comment up to date'}: {url}\n")
-
-
-def _run_stage(workspace: Workspace, stage: str, version: str | None) -> StageResult:
-    from mlops_ci.stages.build import run_build
-    from mlops_ci.stages.ingest import run_ingest
-    from mlops_ci.stages.test import run_test
-    from mlops_ci.stages.validate import run_validate
-
-    if stage == "ingest":
-        return run_ingest(workspace)
-    if stage == "build":
-        return run_build(workspace)
-    if stage == "test":
-        return run_test(workspace, version)
-    return run_validate(workspace, version)
-
-
-def workspace_for(manifest: Manifest, console: Console, *, no_tracking: bool) -> Workspace:
-    from mlops_ci.cli import wiring
-    from mlops_ci.stages.workspace import Workspace
-
-    @cache
-    def tracker() -> MlflowTracker | None:
-        # Made on first use: mlflow's import is a second, and some stages never need it.
-        return None if no_tracking else wiring.tracker(manifest, console.environ)
-
-    return Workspace(
-        manifest=manifest,
-        environ=console.environ,
-        store=wiring.record_store(manifest),
-        git=wiring.git(manifest),
-        tracker=tracker,
-        now=lambda: datetime.now(UTC),
-    )

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
-from mlops_ci.stages.build import register_unregistered
-
-log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from mlops_ci.core.records import StageRecord
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,34 +21,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sync.set_defaults(handler=sync_command)
 
 
-def _synced_as(run_id: str) -> Callable[[StageRecord], StageRecord]:
-    return lambda record: record.synced_as(run_id)
-
-
 def sync_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.adapters.mlflow import redact_uri
-    from mlops_ci.cli import wiring
+    from mlops_ci import wiring
+    from mlops_ci.app.sync import sync
 
     manifest = load_manifest(arguments.manifest)
-    store = wiring.record_store(manifest)
-    pending = sorted(
-        (r for r in store.records(manifest.model.name) if not r.synced),
-        key=lambda r: (r.finished_at, r.version, r.stage),
-    )
-    already = sum(1 for r in store.records(manifest.model.name) if r.synced)
-    sent = []
-    tracker = wiring.tracker(manifest, console.environ)
-    for record in pending:
-        run_id = tracker.log_stage(record)
-        # Marked one by one: a sync cut short keeps what it sent.
-        store.update(record.model, record.version, record.stage, _synced_as(run_id))
-        sent.append({"version": record.version, "stage": record.stage, "run_id": run_id})
-    registered, refused = register_unregistered(
-        tracker, manifest, store.records(manifest.model.name)
-    )
-    for sentence in refused:
-        log.warning("%s", sentence)
-    target = redact_uri(wiring.tracking_target(manifest, console.environ).uri)
+    context = wiring.context(manifest, console.environ, "off")
+    synced = sync(context, wiring.tracker(manifest, console.environ))
+    sent = [
+        {"version": r.version, "stage": r.stage, "run_id": r.mlflow_run_id} for r in synced.sent
+    ]
+    target = wiring.tracking_uri(manifest, console.environ)
     if arguments.json:
         console.out.write(
             json.dumps(
@@ -65,8 +39,8 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
                     "model": manifest.model.name,
                     "tracking_uri": target,
                     "synced": sent,
-                    "already_synced": already,
-                    "registered": registered,
+                    "already_synced": synced.already,
+                    "registered": list(synced.registered),
                 },
                 indent=2,
             )
@@ -75,8 +49,8 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
     else:
         console.out.write(
             f"{manifest.model.name}: sent {len(sent)} record"
-            f"{'s' * (len(sent) != 1)} to {target}; {already} already there\n"
+            f"{'s' * (len(sent) != 1)} to {target}; {synced.already} already there\n"
         )
-        for version in registered:
+        for version in synced.registered:
             console.out.write(f"{manifest.model.name}: registered {version}\n")
     return ExitStatus.PASSED

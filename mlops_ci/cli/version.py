@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.cli.options import Console, common_options
@@ -14,9 +12,9 @@ from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
+    from mlops_ci.app.version import NextVersion
     from mlops_ci.core.history import HistoryEntry
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.versioning import NextVersion
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,34 +62,34 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
 
 
 def current_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.cli import wiring
-    from mlops_ci.core.history import tag_name
-    from mlops_ci.versioning import production_version
+    from mlops_ci import wiring
+    from mlops_ci.app.version import current_version
 
     manifest = load_manifest(arguments.manifest)
-    version = production_version(manifest)
-    tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
-    tagged = any(t.name == tag for t in wiring.git(manifest).tags())
+    current = current_version(wiring.context(manifest, console.environ, "off"))
     if arguments.json:
         _print_json(
             console,
-            {"model": manifest.model.name, "version": str(version), "tag": tag, "tagged": tagged},
+            {
+                "model": current.model,
+                "version": str(current.version),
+                "tag": current.tag,
+                "tagged": current.tagged,
+            },
         )
     else:
-        note = "" if tagged else f" (no tag {tag} yet)"
-        console.out.write(f"{manifest.model.name} {version}{note}\n")
+        note = "" if current.tagged else f" (no tag {current.tag} yet)"
+        console.out.write(f"{current.model} {current.version}{note}\n")
     return ExitStatus.PASSED
 
 
 def next_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.cli import wiring
-    from mlops_ci.versioning import plan_next
+    from mlops_ci import wiring
+    from mlops_ci.app.version import next_version
 
     manifest = load_manifest(arguments.manifest)
-    records = list(wiring.record_store(manifest).records(manifest.model.name))
-    registered = [] if arguments.no_tracking else _registered(manifest, console.environ)
-    planned = plan_next(
-        manifest, wiring.git(manifest), records, registered, datetime.now(UTC).date()
+    planned = next_version(
+        wiring.context(manifest, console.environ, "off" if arguments.no_tracking else "if-present")
     )
     if arguments.json:
         _print_json(console, _next_json(manifest, planned))
@@ -106,12 +104,11 @@ def next_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def history_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.cli import wiring
-    from mlops_ci.versioning import history
+    from mlops_ci import wiring
+    from mlops_ci.app.version import version_history
 
     manifest = load_manifest(arguments.manifest)
-    records = wiring.record_store(manifest).records(manifest.model.name)
-    entries = history(manifest, wiring.git(manifest), records)
+    entries = version_history(wiring.context(manifest, console.environ, "off"))
     if arguments.json:
         _print_json(
             console, {"model": manifest.model.name, "versions": [_entry_json(e) for e in entries]}
@@ -126,18 +123,6 @@ def history_command(arguments: argparse.Namespace, console: Console) -> int:
             f"{entry.version!s:<22} {entry.state:<10} {when:<20} {commit:<8} {digest}\n"
         )
     return ExitStatus.PASSED
-
-
-def _registered(manifest: Manifest, environ: Mapping[str, str]) -> list[str]:
-    """Candidates registered in MLflow; an embedded store that does not exist yet has none
-    (and is not made just to be asked)."""
-    from mlops_ci.cli import wiring
-
-    target = wiring.tracking_target(manifest, environ)
-    embedded = target.uri.removeprefix("sqlite:///")
-    if target.uri.startswith("sqlite:///") and not Path(embedded).exists():
-        return []
-    return wiring.tracker(manifest, environ).registered_candidates()
 
 
 def _next_json(manifest: Manifest, planned: NextVersion) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 # Characters that give a POSIX shell-like split something to do beyond whitespace.
 _QUOTING = frozenset("'\"\\")
@@ -24,3 +25,20 @@ class Command:
 
     argv: tuple[str, ...]
     timeout: timedelta
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ran: ``exit_code`` is None when it was stopped at its timeout; its
+    output is in ``log``, and ``output_tail`` holds its last lines."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    seconds: float
+    peak_rss_bytes: int
+    log: Path
+    output_tail: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exit_code is None

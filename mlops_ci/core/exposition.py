@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 MAX_SERIES = 100_000
+MAX_BYTES = 32 * 1024 * 1024  # the most text a metrics source may hold
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE = re.compile(rf"({_NAME})(\{{.*\}})?[ \t]+(\S+)(?:[ \t]+(-?\d+(?:\.\d+)?))?[ \t]*")
@@ -152,3 +154,12 @@ def _shown(text: str) -> str:
     """A piece of an untrusted answer, short and printable, for a message."""
     clean = "".join(c if c.isprintable() else "?" for c in text)
     return repr(clean[:80] + ("…" if len(clean) > 80 else ""))
+
+
+def shown_url(url: str) -> str:
+    """The URL without its user and password, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -28,6 +28,15 @@ class TagLike(Protocol):
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A git tag: its name, the commit it points at (peeled) and when it was made."""
+
+    name: str
+    commit: str
+    date: datetime
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     version: Version
     state: State

@@ -10,6 +10,8 @@ from mlops_ci.errors import ExitStatus, MlopsCiError
 
 State = Literal["candidate", "tested", "validated", "released", "failed", "expired"]
 STATES: tuple[State, ...] = ("candidate", "tested", "validated", "released", "failed", "expired")
+# The stages that take a candidate from its data to validated, in order.
+STAGES = ("ingest", "build", "test", "validate")
 FINAL: frozenset[State] = frozenset({"released", "failed", "expired"})
 
 _ALLOWED: dict[State, frozenset[State]] = {

@@ -13,8 +13,10 @@ import re
 import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from mlops_ci.core.codehost import Issue
 from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
 
 BreachKind = Literal["slo", "sudden-change"]
@@ -138,3 +140,30 @@ def _change_sentence(change: Change, window: int) -> str:
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class IssueAction:
+    kind: BreachKind
+    number: int
+    url: str
+    action: str  # "opened", "updated", "unchanged", "closed"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    since: datetime | None  # the production version's release; None: all time
+    issues: tuple[Issue, ...]
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    model: str
+    version: str
+    source: str
+    at: datetime
+    result: MonitorResult
+    history: int  # earlier observations found
+    run_id: str | None
+    issues: tuple[IssueAction, ...]
+    feedback: Feedback | None

@@ -9,6 +9,7 @@ sorted by path, component by component.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -91,3 +92,20 @@ def safe_relative_path(path: str, where: str) -> str:
     if problem:
         raise ArtifactError(f"{path!r} in {where}/ {problem}; rename the file")
     return pure.as_posix()
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    path: str
+    size: int
+    sha256: str
+
+
+def artifact_files(folder: Path) -> list[ArtifactFile]:
+    """Every file under ``folder``, hashed; links that leave it and special files refused."""
+    found = []
+    for file in walk_artifacts(folder):
+        with file.source.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        found.append(ArtifactFile(file.path, file.size, digest))
+    return found

@@ -10,9 +10,9 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from mlops_ci.adapters.mlflow import mlflow_key
-from mlops_ci.core.release import chart_text, markdown_cell, mermaid_line_chart
+from mlops_ci.core.observations import metric_key
 from mlops_ci.report.history import MEASURES, GateRate, ModelHistory, VersionHistory
+from mlops_ci.report.markdown import chart_text, markdown_cell, mermaid_line_chart
 from mlops_ci.report.svg import STATE_COLOURS, bars, line_chart, timeline
 
 MAX_TIME_CHARTS = 12
@@ -246,7 +246,7 @@ def _over_time(history: ModelHistory) -> list[str]:
     if not observations:
         return ['<p class="muted">No observations yet: run <code>mlops-ci monitor</code>.</p>']
     slo_names = [name for name, _ in history.slo]
-    keys = {mlflow_key(n): n for n in slo_names}
+    keys = {metric_key(n): n for n in slo_names}
     others = sorted({k for o in observations for k in o.metrics} - set(keys))
     names = [*keys, *others][:MAX_TIME_CHARTS]
     start = observations[0].at

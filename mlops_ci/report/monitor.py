@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_ci.report.stages import _MARK, _cell, _number, _rule
-from mlops_ci.stages.monitor import MonitorOutcome
+from mlops_ci.core.monitor import MonitorOutcome
+from mlops_ci.report.markdown import MARK, number_text, rule_text
+from mlops_ci.report.stages import cell
 
 
 def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
@@ -55,16 +56,16 @@ def terminal(report: dict[str, Any]) -> str:
     lines = [report["summary"], f"source: {report['source']}", ""]
     lines.append(f"{'SERIES':<48} {'VALUE':>12} {'LIMIT / MEDIAN':>16} {'CHANGE':>9}  RESULT")
     for gate in report["slo"]:
-        limit = f"{_rule(gate['rule'])} {gate['threshold']:.6g}"
+        limit = f"{rule_text(gate['rule'])} {gate['threshold']:.6g}"
         lines.append(
-            f"{gate['name'][:48]:<48} {_number(gate['value']):>12} {limit:>16} {'':>9}  "
+            f"{gate['name'][:48]:<48} {number_text(gate['value']):>12} {limit:>16} {'':>9}  "
             f"{gate['verdict']}"
         )
     for change in report["changes"]:
         median = "no history" if change["median"] is None else f"~ {change['median']:.6g}"
         moved = "" if change["change"] is None else f"{change['change']:+.1%}"
         lines.append(
-            f"{change['name'][:48]:<48} {_number(change['value']):>12} {median:>16} "
+            f"{change['name'][:48]:<48} {number_text(change['value']):>12} {median:>16} "
             f"{moved:>9}  {'sudden change' if change['sudden'] else 'steady'}"
         )
     for kind, sentences in report["breaches"].items():
@@ -80,7 +81,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"### {report['summary']}",
         "",
-        f"Read from `{_cell(report['source'])}` at {report['at'][:16].replace('T', ' ')} UTC; "
+        f"Read from `{cell(report['source'])}` at {report['at'][:16].replace('T', ' ')} UTC; "
         f"{report['history']} earlier observation{'s' * (report['history'] != 1)} "
         f"(window {report['window']}, largest change {report['max_change']:.0%}).",
         "",
@@ -89,14 +90,14 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for gate in report["slo"]:
         lines.append(
-            f"| `{_cell(gate['name'])}` | {_number(gate['value'])} | "
-            f"{_rule(gate['rule'])} {gate['threshold']:.6g} | {_MARK.get(gate['verdict'], '')} |"
+            f"| `{cell(gate['name'])}` | {number_text(gate['value'])} | "
+            f"{rule_text(gate['rule'])} {gate['threshold']:.6g} | {MARK.get(gate['verdict'], '')} |"
         )
     sudden = [c for c in report["changes"] if c["sudden"]]
     if sudden:
         lines += ["", "| series | value | median | change |", "|---|---:|---:|---:|"]
         lines += [
-            f"| `{_cell(c['name'])}` | {_number(c['value'])} | {_number(c['median'])} | "
+            f"| `{cell(c['name'])}` | {number_text(c['value'])} | {number_text(c['median'])} | "
             f"{'from 0' if c['change'] is None else format(c['change'], '+.1%')} |"
             for c in sudden
         ]
@@ -109,7 +110,7 @@ def markdown(report: dict[str, Any]) -> str:
         count = report["feedback"]["count"]
         lines += ["", f"**Feedback**: {count} issue{'s' * (count != 1)} labelled `model-feedback`"]
         lines += [
-            f"- [#{i['number']}]({i['url']}) {_cell(i['title'])}"
+            f"- [#{i['number']}]({i['url']}) {cell(i['title'])}"
             for i in report["feedback"]["issues"][:20]
         ]
     return "\n".join(lines) + "\n"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_ci.stages.workspace import StageResult
+from mlops_ci.core.results import StageResult
+from mlops_ci.report.markdown import MARK, number_text, rule_text, signed_text
 
 REPORT_SCHEMA = "mlops-ci/run-report/v1"
 _WIDTH = 34
-_MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
 def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
@@ -52,11 +52,11 @@ def _summary(model: str, version: str | None, results: Sequence[StageResult]) ->
         return f"{model}: no stage ran"
     failed = [r for r in results if r.verdict == "failed"]
     if not failed:
-        return f"{_MARK['passed']} {model} {version} is {results[-1].state}"
+        return f"{MARK['passed']} {model} {version} is {results[-1].state}"
     first = failed[0]
     reasons = [g.message for g in first.gates if g.verdict == "failed"]
     why = first.details.get("problem") or "; ".join(reasons[:3])
-    return f"{_MARK['failed']} {model} {version} failed {first.stage}: {why}"
+    return f"{MARK['failed']} {model} {version} failed {first.stage}: {why}"
 
 
 def terminal(report: dict[str, Any]) -> str:
@@ -76,10 +76,10 @@ def terminal(report: dict[str, Any]) -> str:
                 f"{stage['verdict']}"
             )
         for check in stage["checks"]:
-            limit = f"{_rule(check['rule'])} {check['threshold']:.6g}"
+            limit = f"{rule_text(check['rule'])} {check['threshold']:.6g}"
             lines.append(
                 f"{stage['stage']:<9} {check['name'][:_WIDTH]:<{_WIDTH}} "
-                f"{_number(check['value']):>12} {limit:>14} {_signed(check['delta']):>10}  "
+                f"{number_text(check['value']):>12} {limit:>14} {signed_text(check['delta']):>10}  "
                 f"{check['verdict']}"
             )
     failures = _failures(report)
@@ -112,40 +112,28 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for stage in report["stages"]:
         if stage["problem"]:
-            lines.append(f"| {stage['stage']} | (stage) | | | | ❌ {_cell(stage['problem'])} |")
+            lines.append(f"| {stage['stage']} | (stage) | | | | ❌ {cell(stage['problem'])} |")
         for check in stage["checks"]:
             lines.append(
-                f"| {stage['stage']} | `{_cell(check['name'])}` | {_number(check['value'])} | "
-                f"{_rule(check['rule'])} {check['threshold']:.6g} | {_signed(check['delta'])} | "
-                f"{_MARK[check['verdict']]} |"
+                f"| {stage['stage']} | `{cell(check['name'])}` | {number_text(check['value'])} | "
+                f"{rule_text(check['rule'])} {check['threshold']:.6g} | "
+                f"{signed_text(check['delta'])} | {MARK[check['verdict']]} |"
             )
     failures = _failures(report)
     if failures:
         lines += ["", "**Failed**", ""]
-        lines += [f"- `{_cell(name)}`: {_cell(message)}" for name, message in failures]
+        lines += [f"- `{cell(name)}`: {cell(message)}" for name, message in failures]
     data = [entry for stage in report["stages"] for entry in stage.get("data", [])]
     if data:
         lines += ["", "| data set | file | rows | blake3 | schema |", "|---|---|---:|---|---|"]
         lines += [
-            f"| {_cell(e['name'])} | `{_cell(e['file'])}` | {e['rows']:,} | "
+            f"| {cell(e['name'])} | `{cell(e['file'])}` | {e['rows']:,} | "
             f"`{e['fingerprint']['blake3'][:16]}…` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
             for e in data
         ]
     return "\n".join(lines) + "\n"
 
 
-def _rule(rule: str) -> str:
-    return {"min": "≥", "max": "≤", "max_drop": "drop ≤", "max_rise": "rise ≤"}[rule]
-
-
-def _number(value: float | None) -> str:
-    return "missing" if value is None else f"{value:.6g}"
-
-
-def _signed(value: float | None) -> str:
-    return "" if value is None else f"{value:+.4g}"
-
-
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     """Text safe inside a Markdown table cell (it may come from a metrics file)."""
     return text.replace("|", "\\|").replace("\n", " ")[:200]

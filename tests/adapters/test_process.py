@@ -28,7 +28,7 @@ def test_exit_code_output_and_environment(tmp_path: Path) -> None:
     )
     assert result.exit_code == 3
     assert not result.timed_out
-    assert result.tail() == "hello build"
+    assert result.output_tail == "hello build"
 
 
 def test_peak_memory_is_measured(tmp_path: Path) -> None:

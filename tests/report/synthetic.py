@@ -10,8 +10,8 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mlops_ci.adapters.mlflow import Observation
 from mlops_ci.adapters.records import RecordStore
+from mlops_ci.core.observations import Observation
 from mlops_ci.core.records import StageRecord
 
 MODEL = "churn-classifier"

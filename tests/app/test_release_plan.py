@@ -6,7 +6,8 @@ from datetime import date
 
 import hcl2
 
-from mlops_ci.core.release import MARKER, Candidate, Target, branch_name, plan_release
+from mlops_ci.app.release_plan import plan_release
+from mlops_ci.core.release import MARKER, Candidate, Target, branch_name
 from tests.conftest import EXAMPLE
 from tests.deploy.test_kubernetes import changed_lines, validate
 

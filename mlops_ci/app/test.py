@@ -5,38 +5,38 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlops_ci.adapters.process import run_command
-from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, relative_gates
-from mlops_ci.stages.candidates import (
+from mlops_ci.app.candidates import (
     conclude,
     current_candidate,
     production_metrics,
     state_before,
 )
-from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
+from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, relative_gates
+from mlops_ci.core.results import StageResult
 
 
-def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
-    manifest = workspace.manifest
+def run_test(context: Context, version: str | None = None) -> StageResult:
+    manifest = context.manifest
     test, build = manifest.test, manifest.build
     if test is None or build is None:
         raise StageInputError(f"{manifest.path}: the manifest has no test (or build) section")
-    candidate = current_candidate(workspace, version)
+    candidate = current_candidate(context, version)
     version = candidate.version
-    current = state_before(workspace, version, "test", "build")
-    started = workspace.now()
+    current = state_before(context, version, "test", "build")
+    started = context.clock.now()
     details: dict[str, object] = {}
     gates: list[GateResult] = []
     log = None
     if test.command is not None:
         build.metrics.unlink(missing_ok=True)  # the command writes it anew
-        result = run_command(
+        result = context.runner.run(
             "test.command",
             test.command,
-            placeholders=workspace.placeholders(version),
+            placeholders=context.placeholders(version),
             cwd=manifest.root,
-            environ=workspace.command_environment(version, "test"),
-            log=workspace.log_path(version, "test"),
+            environ=context.command_environment(version, "test"),
+            log=context.log_path(version, "test"),
         )
         log = result.log
         details.update(
@@ -47,10 +47,10 @@ def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
                 problem="test.command failed"
                 if not result.timed_out
                 else f"test.command ran past its timeout of {test.command.timeout}",
-                output_tail=result.tail(),
+                output_tail=result.output_tail,
             )
     metrics = _read_metrics(build.metrics, details)
-    production = production_metrics(workspace)
+    production = production_metrics(context)
     gates += absolute_gates(test.gates, metrics)
     gates += relative_gates(
         test.against_production,
@@ -60,7 +60,7 @@ def run_test(workspace: Workspace, version: str | None = None) -> StageResult:
     )
     details["production"] = production[0] if production else None
     return conclude(
-        workspace,
+        context,
         candidate,
         stage="test",
         current=current,

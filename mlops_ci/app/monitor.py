@@ -1,5 +1,5 @@
 """The model in production, watched: its metrics read from ``monitor.source``, held to
-``monitor.slo`` and to their own recent history, kept in MLflow, breaches raised as GitHub
+``monitor.slo`` and to their own recent history, kept in MLflow, breaches raised as CodeHost
 issues (one per model and kind, updated, closed by the next clean run), feedback counted."""
 
 from __future__ import annotations
@@ -10,15 +10,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from mlops_ci.adapters.github import GitHub, Issue
-from mlops_ci.adapters.mlflow import Observation, mlflow_key
-from mlops_ci.adapters.prometheus import MAX_BYTES, scrape, shown_url
-from mlops_ci.core.exposition import ExpositionError, canonical_series, parse_exposition
+from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.core.exposition import (
+    MAX_BYTES,
+    ExpositionError,
+    canonical_series,
+    parse_exposition,
+    shown_url,
+)
 from mlops_ci.core.gates import flatten_metrics
 from mlops_ci.core.history import tag_name
-from mlops_ci.core.monitor import BREACH_KINDS, BreachKind, MonitorResult, evaluate, watched
+from mlops_ci.core.monitor import (
+    BREACH_KINDS,
+    BreachKind,
+    Feedback,
+    IssueAction,
+    MonitorOutcome,
+    MonitorResult,
+    evaluate,
+    watched,
+)
+from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.manifest.model import Monitor
-from mlops_ci.stages.workspace import StageInputError, Workspace
+from mlops_ci.ports import CodeHost, Scraper
 
 MONITOR_LABEL = "mlops-ci-monitor"
 FEEDBACK_LABEL = "model-feedback"
@@ -30,33 +44,6 @@ TITLES: Mapping[BreachKind, str] = {
 
 
 @dataclass(frozen=True)
-class IssueAction:
-    kind: BreachKind
-    number: int
-    url: str
-    action: str  # "opened", "updated", "unchanged", "closed"
-
-
-@dataclass(frozen=True)
-class Feedback:
-    since: datetime | None  # the production version's release; None: all time
-    issues: tuple[Issue, ...]
-
-
-@dataclass(frozen=True)
-class MonitorOutcome:
-    model: str
-    version: str
-    source: str
-    at: datetime
-    result: MonitorResult
-    history: int  # earlier observations found
-    run_id: str | None
-    issues: tuple[IssueAction, ...]
-    feedback: Feedback | None
-
-
-@dataclass(frozen=True)
 class Source:
     shown: str  # where the metrics came from, fit for a message
     values: dict[str, float]  # every series there
@@ -64,13 +51,12 @@ class Source:
 
 
 def read_source(
-    monitor: Monitor, environ: Mapping[str, str], timeout: float, override: str | None = None
+    monitor: Monitor, scraper: Scraper, timeout: float, override: str | None = None
 ) -> Source:
-
     where = override or monitor.source.prometheus
     if where is not None and where.startswith(("http://", "https://")):
         shown = shown_url(where)
-        return _exposition(scrape(where, environ, timeout), shown)
+        return _exposition(scraper.scrape(where, timeout), shown)
     path = Path(where) if where is not None else monitor.source.file
     if path is None:  # pragma: no cover - the schema asks for one of the two
         raise StageInputError("monitor.source names neither a prometheus URL nor a file")
@@ -113,20 +99,21 @@ def _read_file(path: Path) -> Source:
 
 
 def run_monitor(
-    workspace: Workspace,
+    context: Context,
     *,
-    github: GitHub | None,
+    github: CodeHost | None,
+    scraper: Scraper,
     timeout: float = 10.0,
     source: str | None = None,
 ) -> MonitorOutcome:
-    manifest = workspace.manifest
+    manifest = context.manifest
     monitor = manifest.monitor
     if monitor is None:
         raise StageInputError(
             f"{manifest.path}: the manifest has no monitor section; add monitor.source"
         )
-    at = workspace.now()
-    read = read_source(monitor, workspace.environ, timeout, source)
+    at = context.clock.now()
+    read = read_source(monitor, scraper, timeout, source)
     shown = read.shown
     try:
         slo = tuple((canonical_series(name), bounds) for name, bounds in monitor.slo)
@@ -134,14 +121,14 @@ def run_monitor(
     except ExpositionError as error:  # pragma: no cover - the schema's pattern checks it
         raise StageInputError(f"{manifest.path}: monitor: {error}") from None
     observed = watched(read.values, (name for name, _ in slo), metrics, read.cumulative)
-    tracker = workspace.tracker()
+    tracker = context.tracker()
     earlier = (
         tracker.observations(manifest.model.name, monitor.regression.window)
         if tracker is not None
         else []
     )
     history = [
-        {name: o.metrics[mlflow_key(name)] for name in observed if mlflow_key(name) in o.metrics}
+        {name: o.metrics[metric_key(name)] for name in observed if metric_key(name) in o.metrics}
         for o in earlier
     ]
     result = evaluate(observed, slo, history, monitor.regression)
@@ -170,14 +157,14 @@ def run_monitor(
                 source=shown,
             )
         )
-        feedback = _feedback(workspace, github)
+        feedback = _feedback(context, github)
     return MonitorOutcome(
         manifest.model.name, version, shown, at, result, len(earlier), run_id, actions, feedback
     )
 
 
 def _raise_or_close(
-    github: GitHub,
+    github: CodeHost,
     *,
     model: str,
     version: str,
@@ -241,12 +228,12 @@ def issue_body(
     return "\n".join(lines) + "\n"
 
 
-def _feedback(workspace: Workspace, github: GitHub) -> Feedback:
+def _feedback(context: Context, github: CodeHost) -> Feedback:
     """Issues labelled model-feedback that name the model, opened since the version in
     production was released (its tag's date; all of them when it has no tag here)."""
-    manifest = workspace.manifest
+    manifest = context.manifest
     name = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
-    released = next((t.date for t in workspace.git.tags() if t.name == name), None)
+    released = next((t.date for t in context.vcs.tags() if t.name == name), None)
     model = manifest.model.name.lower()
     found = [
         issue

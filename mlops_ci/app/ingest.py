@@ -5,26 +5,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlops_ci.app.candidates import candidate_for_commit
+from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.gates import overall
 from mlops_ci.core.lifecycle import LifecycleError, State, advance
 from mlops_ci.core.records import StageRecord
-from mlops_ci.stages.candidates import candidate_for_commit
-from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
+from mlops_ci.core.results import StageResult
 
 if TYPE_CHECKING:  # polars is imported only when the stage runs
     from mlops_ci.data.checks import DataSetReport
 
 
-def run_ingest(workspace: Workspace) -> StageResult:
+def run_ingest(context: Context) -> StageResult:
     from mlops_ci.data.checks import check_table
     from mlops_ci.data.reader import open_table
 
-    manifest = workspace.manifest
+    manifest = context.manifest
     if not manifest.data:
         raise StageInputError(f"{manifest.path}: the manifest has no data section to ingest")
-    started = workspace.now()
-    head = workspace.git.head()
-    version, _ = candidate_for_commit(workspace, head)
+    started = context.clock.now()
+    head = context.vcs.head()
+    version, _ = candidate_for_commit(context, head)
     reports: list[DataSetReport] = []
     for data_set in manifest.data:
         shown = data_set.path.relative_to(manifest.repository).as_posix()
@@ -34,10 +35,10 @@ def run_ingest(workspace: Workspace) -> StageResult:
             reports.append(check_table(table, data_set.name, data_set.checks, data_set.label))
     gates = [outcome.to_gate(r.name) for r in reports for outcome in r.outcomes]
     verdict = overall(gates)
-    state = _state_after(workspace, version, verdict == "passed")
+    state = _state_after(context, version, verdict == "passed")
     details: dict[str, Any] = {"data": [_data_json(report) for report in reports]}
     details["gates"] = [gate.to_json() for gate in gates]
-    workspace.save(
+    context.save(
         StageRecord(
             model=manifest.model.name,
             version=version,
@@ -45,22 +46,22 @@ def run_ingest(workspace: Workspace) -> StageResult:
             verdict=verdict,
             state=state,
             started_at=started,
-            finished_at=workspace.now(),
+            finished_at=context.clock.now(),
             git_sha=head,
             params=_lineage(reports),
             metrics=_metrics(reports),
             details=details,
         )
     )
-    workspace.mark_state(version, state)
+    context.mark_state(version, state)
     return StageResult("ingest", version, verdict, state, tuple(gates), details)
 
 
-def _state_after(workspace: Workspace, version: str, passed: bool) -> State:
+def _state_after(context: Context, version: str, passed: bool) -> State:
     """Ingest starts a candidate: passed data make it a candidate (again, when data fixed
     without a commit pass this time), failed data fail it. A candidate already built keeps
     its state when the data pass, and fails when they no longer do, if it still can."""
-    records = [r for r in workspace.records() if r.version == version]
+    records = [r for r in context.records() if r.version == version]
     built = [r for r in records if r.stage != "ingest"]
     if not built:
         return "candidate" if passed else "failed"

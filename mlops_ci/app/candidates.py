@@ -6,23 +6,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.app.version import plan_next
 from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.lifecycle import State, advance
 from mlops_ci.core.records import StageRecord
+from mlops_ci.core.results import StageResult
 from mlops_ci.core.versions import try_parse_version
-from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace
-from mlops_ci.versioning import plan_next
 
 LIVE = ("candidate", "tested", "validated")
 
 
-def candidate_for_commit(workspace: Workspace, head: str | None) -> tuple[str, tuple[str, ...]]:
+def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple[str, ...]]:
     """The candidate number of this commit, with the reasons for it: the live candidate
     built from it (a re-run rebuilds it under the same number), else the number its ingest
     took (ingest runs first and records the data under the candidate they will build), else
     the next one."""
     at_head = sorted(
-        (r for r in workspace.records() if r.git_sha == head),
+        (r for r in context.records() if r.git_sha == head),
         key=lambda r: r.finished_at,
         reverse=True,
     )
@@ -32,27 +33,27 @@ def candidate_for_commit(workspace: Workspace, head: str | None) -> tuple[str, t
             return record.version, ("rebuilding the candidate of this commit",)
         if record.stage == "ingest" and record.version not in built:
             return record.version, ("the candidate whose data this commit's ingest checked",)
-    tracker = workspace.tracker()
+    tracker = context.tracker()
     if tracker is not None and head is not None:
         # A job on a fresh checkout has no records: the tracking store remembers.
-        for version in tracker.built_at(workspace.manifest.model.name, head):
+        for version in tracker.built_at(context.manifest.model.name, head):
             return version, ("rebuilding the candidate of this commit (found in MLflow)",)
     registered = tracker.registered_candidates() if tracker is not None else []
     planned = plan_next(
-        workspace.manifest, workspace.git, workspace.records(), registered, workspace.now().date()
+        context.manifest, context.vcs, context.records(), registered, context.clock.now().date()
     )
     return str(planned.candidate), planned.decision.reasons
 
 
-def current_candidate(workspace: Workspace, version: str | None) -> StageRecord:
+def current_candidate(context: Context, version: str | None) -> StageRecord:
     """The build record of ``version``, or of the newest live candidate built at HEAD."""
-    builds = [r for r in workspace.records() if r.stage == "build"]
+    builds = [r for r in context.records() if r.stage == "build"]
     if version is not None:
         found = [r for r in builds if r.version == version]
         if not found:
             raise StageInputError(f"{version} was never built here; run `mlops-ci build`")
         return found[0]
-    head = workspace.git.head()
+    head = context.vcs.head()
     here = sorted(
         (r for r in builds if r.git_sha == head and r.state != "failed"),
         key=lambda r: r.finished_at,
@@ -64,10 +65,10 @@ def current_candidate(workspace: Workspace, version: str | None) -> StageRecord:
     return here[-1]
 
 
-def state_before(workspace: Workspace, version: str, stage: str, previous: str) -> State:
+def state_before(context: Context, version: str, stage: str, previous: str) -> State:
     """The state ``stage`` starts from: what the ``previous`` stage left, so that running a
     stage again is a fresh run of it; an expired or released candidate stays so."""
-    records = {r.stage: r for r in workspace.records() if r.version == version}
+    records = {r.stage: r for r in context.records() if r.version == version}
     newest = max(records.values(), key=lambda r: r.finished_at)
     if newest.state in ("expired", "released"):
         return newest.state
@@ -79,15 +80,15 @@ def state_before(workspace: Workspace, version: str, stage: str, previous: str) 
     return records[previous].state
 
 
-def production_metrics(workspace: Workspace) -> tuple[str, dict[str, float]] | None:
+def production_metrics(context: Context) -> tuple[str, dict[str, float]] | None:
     """The test metrics of the version in production: from the records of the candidate it
     was promoted from, else from MLflow's ``production`` alias; None when there is none."""
-    manifest = workspace.manifest
+    manifest = context.manifest
     scheme = manifest.versioning.scheme
     production = try_parse_version(manifest.model.version, scheme)
     if production is None:  # pragma: no cover - the manifest checks it
         return None
-    for record in workspace.records():
+    for record in context.records():
         version = try_parse_version(record.version, scheme)
         if (
             version is not None
@@ -96,20 +97,18 @@ def production_metrics(workspace: Workspace) -> tuple[str, dict[str, float]] | N
             and record.verdict == "passed"
         ):
             return str(production), dict(record.metrics)
-    tracker = workspace.tracker()
+    tracker = context.tracker()
     if tracker is None:
         return None
     candidate = tracker.alias_target("production")
     if candidate is None:
         return None
-    for run in tracker.runs_of(manifest.model.name, candidate):
-        if run.data.tags.get("mlops-ci.stage") == "test":
-            return str(production), dict(run.data.metrics)
-    return None
+    metrics = tracker.stage_metrics(manifest.model.name, candidate, "test")
+    return (str(production), metrics) if metrics is not None else None
 
 
 def conclude(
-    workspace: Workspace,
+    context: Context,
     candidate: StageRecord,
     *,
     stage: str,
@@ -137,26 +136,26 @@ def conclude(
         else advance(version, current, target if verdict == "passed" else "failed")
     )
     details["gates"] = [gate.to_json() for gate in gates]
-    workspace.save(
+    context.save(
         StageRecord(
-            model=workspace.manifest.model.name,
+            model=context.manifest.model.name,
             version=version,
             stage=stage,
             verdict=verdict,
             state=state,
             started_at=started,
-            finished_at=workspace.now(),
+            finished_at=context.clock.now(),
             git_sha=candidate.git_sha,
             manifest_sha256=candidate.manifest_sha256,
             metrics=metrics,
             details=details,
         )
     )
-    workspace.mark_state(version, state)
+    context.mark_state(version, state)
     return StageResult(stage, version, verdict, state, tuple(gates), details, log)
 
 
-def latest_state(workspace: Workspace, record: StageRecord) -> State:
+def latest_state(context: Context, record: StageRecord) -> State:
     """The candidate's state now: that of its newest record."""
-    mine = [r for r in workspace.records() if r.version == record.version]
+    mine = [r for r in context.records() if r.version == record.version]
     return max(mine, key=lambda r: r.finished_at).state if mine else record.state

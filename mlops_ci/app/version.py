@@ -1,20 +1,16 @@
-"""A model's versions as the commands see them: history from git tags, records and MLflow,
-and the next candidate with the reasons for its number.
-
-This module wires the pure core (versions, bump, history) to the adapters it is given.
-"""
+"""``version current|next|history``: a model's versions from git tags, records and MLflow,
+and the next candidate with the reasons for its number."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
+from mlops_ci.app.context import Context
 from mlops_ci.core.bump import BumpDecision, Commit, decide_bump, diff_signature
 from mlops_ci.core.history import (
     HistoryEntry,
-    TagLike,
     build_history,
     tag_name,
     tagged_versions,
@@ -31,12 +27,37 @@ from mlops_ci.core.versions import (
 from mlops_ci.errors import ManifestError
 from mlops_ci.manifest.loader import manifest_from_bytes
 from mlops_ci.manifest.model import Manifest
+from mlops_ci.ports import Vcs
 
 
-class GitHistory(Protocol):
-    def tags(self) -> Sequence[TagLike]: ...
-    def commits(self, since: str | None, paths: Sequence[str] = ()) -> list[Commit]: ...
-    def show(self, revision: str, path: str) -> bytes | None: ...
+@dataclass(frozen=True)
+class CurrentVersion:
+    model: str
+    version: Version
+    tag: str
+    tagged: bool
+
+
+def current_version(context: Context) -> CurrentVersion:
+    """The version in production, and whether its release tag exists."""
+    manifest = context.manifest
+    version = production_version(manifest)
+    tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
+    tagged = any(t.name == tag for t in context.vcs.tags())
+    return CurrentVersion(manifest.model.name, version, tag, tagged)
+
+
+def next_version(context: Context) -> NextVersion:
+    """The next candidate, numbered past every one in tags, records and the tracker."""
+    tracker = context.tracker()
+    registered = tracker.registered_candidates() if tracker is not None else []
+    return plan_next(
+        context.manifest, context.vcs, context.records(), registered, context.clock.now().date()
+    )
+
+
+def version_history(context: Context) -> list[HistoryEntry]:
+    return history(context.manifest, context.vcs, context.records())
 
 
 @dataclass(frozen=True)
@@ -53,9 +74,7 @@ def production_version(manifest: Manifest) -> Version:
     return parse_version(manifest.model.version, manifest.versioning.scheme)
 
 
-def history(
-    manifest: Manifest, git: GitHistory, records: Iterable[StageRecord]
-) -> list[HistoryEntry]:
+def history(manifest: Manifest, git: Vcs, records: Iterable[StageRecord]) -> list[HistoryEntry]:
     scheme = manifest.versioning.scheme
     tagged = tagged_versions(git.tags(), manifest.versioning.tag, manifest.model.name, scheme)
     return build_history(production_version(manifest), tagged, records, scheme)
@@ -63,7 +82,7 @@ def history(
 
 def plan_next(
     manifest: Manifest,
-    git: GitHistory,
+    git: Vcs,
     records: Sequence[StageRecord],
     registered: Iterable[str],
     today: date,
@@ -104,7 +123,7 @@ def plan_next(
     )
 
 
-def _production_signature(manifest: Manifest, git: GitHistory, tag: str | None) -> Signature | None:
+def _production_signature(manifest: Manifest, git: Vcs, tag: str | None) -> Signature | None:
     """The signature in the manifest as it was released, or the current one when there is
     nothing to compare against (no release tag, no manifest there, or one that no longer
     loads): no change is better than a made-up one."""

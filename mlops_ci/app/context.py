@@ -1,25 +1,16 @@
-"""What every stage works with: the manifest, the record store, git, MLflow, the clock."""
+"""What every use case works with: the manifest, the ports, the state layout."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from mlops_ci.adapters.git import Git
-from mlops_ci.adapters.mlflow import MlflowTracker
-from mlops_ci.adapters.records import RecordStore
-from mlops_ci.core.gates import GateResult, Verdict
-from mlops_ci.core.lifecycle import State
+from mlops_ci.app.layout import Layout
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus, MlopsCiError
-from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.manifest.model import Manifest
-
-STATE_FOLDER = ".mlops-ci"
+from mlops_ci.ports import Clock, RecordStore, Runner, Tracker, Vcs
 
 
 class StageInputError(MlopsCiError):
@@ -29,35 +20,22 @@ class StageInputError(MlopsCiError):
 
 
 @dataclass(frozen=True)
-class StageResult:
-    stage: str
-    version: str
-    verdict: Verdict
-    state: State
-    gates: tuple[GateResult, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)
-    log: Path | None = None
+class Context:
+    """A model's use cases' view of the world. ``tracker`` is made on first use (the
+    MLflow client costs a second to import) and is None when tracking is off."""
 
-
-@dataclass
-class Workspace:
     manifest: Manifest
     environ: Mapping[str, str]
+    layout: Layout
     store: RecordStore
-    git: Git
-    tracker: Callable[[], MlflowTracker | None]
-    now: Callable[[], datetime]
+    vcs: Vcs
+    tracker: Callable[[], Tracker | None]
+    clock: Clock
+    runner: Runner
 
     def log_path(self, version: str, stage: str) -> Path:
-        self.store.path(self.manifest.model.name, version, stage)  # checks the names
-        return (
-            self.manifest.repository
-            / STATE_FOLDER
-            / "logs"
-            / self.manifest.model.name
-            / version
-            / f"{stage}.log"
-        )
+        self.store.check_names(self.manifest.model.name, version, stage)
+        return self.layout.log(self.manifest.model.name, version, stage)
 
     def placeholders(self, version: str) -> dict[str, str]:
         build = self.manifest.build
@@ -102,21 +80,4 @@ class Workspace:
             return
         registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
         if registered and state == "validated":
-            tracker.move_alias("validated", version, self.now())
-
-
-@dataclass(frozen=True)
-class ArtifactFile:
-    path: str
-    size: int
-    sha256: str
-
-
-def artifact_files(folder: Path) -> list[ArtifactFile]:
-    """Every file under ``folder``, hashed; links that leave it and special files refused."""
-    found = []
-    for file in walk_artifacts(folder):
-        with file.source.open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        found.append(ArtifactFile(file.path, file.size, digest))
-    return found
+            tracker.move_alias("validated", version, self.clock.now())

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 
-from mlops_ci.adapters.process import run_command
+from mlops_ci.app.candidates import conclude, current_candidate, state_before
+from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
-from mlops_ci.stages.candidates import conclude, current_candidate, state_before
-from mlops_ci.stages.workspace import StageInputError, StageResult, Workspace, artifact_files
+from mlops_ci.core.results import StageResult
+from mlops_ci.files.artifacts import artifact_files
 
 MIB = 1024 * 1024
 
 
-def run_validate(workspace: Workspace, version: str | None = None) -> StageResult:
-    manifest = workspace.manifest
+def run_validate(context: Context, version: str | None = None) -> StageResult:
+    manifest = context.manifest
     validate, build = manifest.validate, manifest.build
     if validate is None or build is None:
         raise StageInputError(f"{manifest.path}: the manifest has no validate (or build) section")
-    candidate = current_candidate(workspace, version)
+    candidate = current_candidate(context, version)
     version = candidate.version
-    current = state_before(workspace, version, "validate", "test")
-    started = workspace.now()
+    current = state_before(context, version, "validate", "test")
+    started = context.clock.now()
     details: dict[str, object] = {}
     measured: dict[str, float] = {}
     limits: list[tuple[str, Bounds]] = []
@@ -30,13 +31,13 @@ def run_validate(workspace: Workspace, version: str | None = None) -> StageResul
     if validate.max_size is not None:
         limits.append(("size_mib", Bounds(max=validate.max_size / MIB)))
     if validate.latency is not None:
-        result = run_command(
+        result = context.runner.run(
             "validate.latency.command",
             validate.latency.command,
-            placeholders=workspace.placeholders(version),
+            placeholders=context.placeholders(version),
             cwd=manifest.root,
-            environ=workspace.command_environment(version, "validate"),
-            log=workspace.log_path(version, "validate"),
+            environ=context.command_environment(version, "validate"),
+            log=context.log_path(version, "validate"),
         )
         log = result.log
         measured["peak_rss_mib"] = result.peak_rss_bytes / MIB
@@ -44,7 +45,9 @@ def run_validate(workspace: Workspace, version: str | None = None) -> StageResul
             command=list(result.argv), exit_code=result.exit_code, seconds=round(result.seconds, 3)
         )
         if result.exit_code != 0:
-            details.update(problem="validate.latency.command failed", output_tail=result.tail())
+            details.update(
+                problem="validate.latency.command failed", output_tail=result.output_tail
+            )
         else:
             measured.update(
                 _latency(result.log.read_text(encoding="utf-8", errors="replace"), details)
@@ -59,7 +62,7 @@ def run_validate(workspace: Workspace, version: str | None = None) -> StageResul
         limits.append(("peak_rss_mib", Bounds(max=validate.max_memory / MIB)))
     gates: list[GateResult] = absolute_gates(limits, measured)
     return conclude(
-        workspace,
+        context,
         candidate,
         stage="validate",
         current=current,

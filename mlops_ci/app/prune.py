@@ -1,0 +1,159 @@
+"""``prune``: candidates expired under ``retention.candidates``, their tags deleted, MLflow
+told, and their images deleted from the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mlops_ci.app.context import Context
+from mlops_ci.app.image import ImageTools
+from mlops_ci.app.version import history, production_version
+from mlops_ci.core.history import tag_name
+from mlops_ci.core.image_reference import parse_reference, registry_tag
+from mlops_ci.core.lifecycle import State, advance
+from mlops_ci.core.records import StageRecord
+from mlops_ci.core.retention import (
+    ImageDeletion,
+    RetentionDecision,
+    plan_image_deletions,
+    plan_retention,
+)
+from mlops_ci.core.versions import Version, parse_version
+
+ALIASES = ("candidate", "validated", "production")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    plan: tuple[RetentionDecision, ...]
+    images: ImagePruning | None
+
+
+def prune(
+    context: Context, *, dry_run: bool, remote: str | None, tools: ImageTools | None
+) -> Pruned:
+    """Expire what retention says; with ``tools``, delete the expired candidates' images.
+    The version in production and any version an MLflow alias points at are kept."""
+    manifest = context.manifest
+    entries = history(manifest, context.vcs, context.records())
+    now = context.clock.now()
+    plan = plan_retention(
+        entries,
+        production_version(manifest),
+        keep_last=manifest.retention.keep_last,
+        max_age=manifest.retention.max_age,
+        now=now,
+        protected=_protected(context),
+    )
+    if not dry_run:
+        states = {entry.version: entry.state for entry in entries}
+        for decision in plan:
+            if decision.expire:
+                _expire(context, decision, states[decision.version], now=now, remote=remote)
+    images = None
+    repository = _registry_repository(context)
+    if repository and tools is not None:
+        # This run's and earlier ones' (a run that could not reach the registry is finished
+        # by the next).
+        expired = {str(e.version) for e in entries if e.state == "expired"}
+        expired |= {str(d.version) for d in plan if d.expire}
+        images = prune_images(repository, expired, tools, dry_run=dry_run)
+    return Pruned(tuple(plan), images)
+
+
+def _protected(context: Context) -> dict[Version, str]:
+    tracker = context.tracker()
+    if tracker is None:
+        return {}
+    manifest = context.manifest
+    environments = manifest.release.environments if manifest.release else ()
+    protected = {}
+    for alias in (*ALIASES, *(e.name for e in environments)):
+        target = tracker.alias_target(alias)
+        if target is not None:
+            version = parse_version(target, manifest.versioning.scheme)
+            protected[version] = f"the MLflow alias {alias!r} points at it"
+    return protected
+
+
+def _registry_repository(context: Context) -> str | None:
+    release = context.manifest.release
+    image = release.image if release else None
+    if image is None or image.repository.startswith("oci:"):
+        return None
+    return image.repository
+
+
+def _expire(
+    context: Context,
+    decision: RetentionDecision,
+    state: State,
+    *,
+    now: datetime,
+    remote: str | None,
+) -> None:
+    """Expire one candidate: the record first (the durable truth), then git, then MLflow."""
+    manifest = context.manifest
+    version = str(decision.version)
+    record = None
+    if state != "failed":  # a failed candidate stays failed; only its tag goes
+        record = StageRecord(
+            model=manifest.model.name,
+            version=version,
+            stage="expire",
+            verdict="passed",
+            state=advance(version, state, "expired"),
+            started_at=now,
+            finished_at=now,
+            details={"reason": decision.reason},
+        )
+        context.store.write(record)
+    tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
+    if any(t.name == tag for t in context.vcs.tags()):
+        context.vcs.delete_tag(tag)
+    if remote:
+        context.vcs.delete_remote_tag(remote, tag)
+    tracker = context.tracker()
+    if tracker is not None:
+        tracker.tag_version(version, {"mlops-ci.state": "expired"}, missing_ok=True)
+        if record is not None:
+            run_id = tracker.log_stage(record)
+            context.store.update(record.model, version, "expire", lambda r: r.synced_as(run_id))
+
+
+@dataclass(frozen=True)
+class ImagePruning:
+    decisions: tuple[ImageDeletion, ...]
+    deleted: tuple[str, ...]
+    deletes_refused: bool
+
+
+def prune_images(
+    repository: str, expired_versions: Iterable[str], tools: ImageTools, *, dry_run: bool
+) -> ImagePruning:
+    """Deletes the registry images of expired candidates (see plan_image_deletions); a
+    registry that does not allow deletes is reported, not an error."""
+    reference = parse_reference(repository)
+    registry = tools.registry(reference)
+    tags = registry.tags(reference.repository)
+    expired = {registry_tag(version) for version in expired_versions} & set(tags)
+    if not expired:
+        return ImagePruning((), (), deletes_refused=False)
+    digests = {}
+    for tag in tags:
+        digest = registry.manifest_digest(reference.repository, tag)
+        if digest is not None:
+            digests[tag] = digest
+    plan = plan_image_deletions(sorted(expired), digests)
+    deleted: list[str] = []
+    refused = False
+    for decision in plan:
+        if not decision.delete or dry_run:
+            continue
+        if not registry.delete_manifest(reference.repository, decision.digest):
+            refused = True
+            break
+        deleted.append(decision.tag)
+    return ImagePruning(tuple(plan), tuple(deleted), deletes_refused=refused)

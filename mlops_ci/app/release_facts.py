@@ -1,0 +1,137 @@
+"""What a release pull request says of its candidate, gathered from the records, the
+registry and git: its image by digest, gates, metrics against production, data, commits
+and the history of released versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mlops_ci.app.candidates import production_metrics
+from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_image
+from mlops_ci.core.history import tag_name
+from mlops_ci.core.image_reference import parse_reference, registry_tag
+from mlops_ci.core.records import StageRecord
+from mlops_ci.core.release import Candidate
+from mlops_ci.core.versions import parse_version
+from mlops_ci.errors import UsageError
+
+PUBLISHED = "publish"  # the stage of the record a publish writes
+
+
+def earlier_release(context: Context, version: str, tools: ImageTools) -> Candidate:
+    """A version released before, as the plan's candidate: its image by digest from the
+    registry (the tag publish made), its metrics when the records have them."""
+    manifest = context.manifest
+    release = parse_version(version, manifest.versioning.scheme)
+    if release.is_candidate:
+        raise UsageError(
+            f"--rollback-to {version}: name a released version (X.Y.Z), not a candidate"
+        )
+    settings = image_settings(context)
+    reference = parse_reference(settings.repository)
+    digest = tools.registry(reference).manifest_digest(reference.repository, registry_tag(version))
+    if digest is None:
+        raise UsageError(
+            f"--rollback-to {version}: {reference.name}:{registry_tag(version)} is not in the "
+            "registry; only a published version can be rolled back to"
+        )
+    published = [r for r in context.records() if r.stage == PUBLISHED and r.version == version]
+    candidate = str(published[-1].details.get("candidate")) if published else version
+    test = [r for r in context.records() if r.stage == "test" and r.version == candidate]
+    production = production_metrics(context)
+    return Candidate(
+        version=version,
+        release_version=version,
+        digest=digest,
+        repository=settings.repository,
+        metrics=dict(test[-1].metrics) if test else {},
+        production=production[0] if production else None,
+        production_metrics=production[1] if production else {},
+    )
+
+
+def release_candidate(
+    context: Context, record: StageRecord, final: str, tools: ImageTools
+) -> Candidate:
+    manifest = context.manifest
+    settings = image_settings(context)
+    if settings.repository.startswith("oci:"):
+        raise StageInputError("a release needs release.image.repository in a registry")
+    reference = parse_reference(settings.repository)
+    image = load_image(context, record.version)
+    registry = tools.registry(reference)
+    pushed = registry.manifest_digest(reference.repository, registry_tag(record.version))
+    expected = None if isinstance(image, DockerBuilt) else image.digest
+    if pushed is None or (expected is not None and pushed != expected):
+        raise StageInputError(
+            f"{reference.name}:{registry_tag(record.version)} is not the image built for "
+            f"{record.version}; run `mlops-ci image push` first"
+        )
+    mine = [r for r in context.records() if r.version == record.version]
+    gates = tuple(
+        g
+        for r in mine
+        if r.stage in ("ingest", "test", "validate")
+        for g in r.details.get("gates", [])
+    )
+    measured = _measured(mine)
+    ingest = next((r for r in mine if r.stage == "ingest"), None)
+    production = production_metrics(context)
+    since = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
+    known = {tag.name for tag in context.vcs.tags()}
+    folder = manifest.root.relative_to(manifest.repository).as_posix()
+    commits = context.vcs.commits(
+        since if since in known else None, [] if folder == "." else [folder]
+    )
+    return Candidate(
+        version=record.version,
+        release_version=final,
+        digest=pushed,
+        repository=settings.repository,
+        gates=gates,
+        metrics=measured,
+        production=production[0] if production else None,
+        production_metrics={
+            **(production[1] if production else {}),
+            **_production_validate(context),
+        },
+        data=tuple(ingest.details.get("data", [])) if ingest else (),
+        commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
+        history=_history(context),
+    )
+
+
+def _measured(records: Sequence[StageRecord]) -> dict[str, float]:
+    """The candidate's test metrics, and its size, latency and memory from validate."""
+    found: dict[str, float] = {}
+    for stage in ("test", "validate"):
+        for record in records:
+            if record.stage == stage:
+                found.update(record.metrics)
+    return found
+
+
+def _production_validate(context: Context) -> dict[str, float]:
+    """Size, latency and memory of the version in production, from its candidate's
+    validate record when this repository has it."""
+    scheme = context.manifest.versioning.scheme
+    production = str(parse_version(context.manifest.model.version, scheme))
+    for record in context.records():
+        passed = record.stage == "validate" and record.verdict == "passed"
+        if passed and str(parse_version(record.version, scheme).final) == production:
+            return dict(record.metrics)
+    return {}
+
+
+def _history(context: Context) -> tuple[tuple[str, dict[str, float]], ...]:
+    """Released versions' test metrics, oldest first (the chart's earlier points)."""
+    released = {r.version for r in context.records() if r.stage == PUBLISHED}
+    tests = [r for r in context.records() if r.stage == "test" and r.verdict == "passed"]
+    scheme = context.manifest.versioning.scheme
+    points = []
+    for record in sorted(tests, key=lambda r: r.finished_at):
+        final = str(parse_version(record.version, scheme).final)
+        if final in released:
+            points.append((final, dict(record.metrics)))
+    return tuple(points)

@@ -1,0 +1,89 @@
+"""``sync``: the records that never reached MLflow replayed, and the live candidates it
+does not know registered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mlops_ci.app.candidates import LIVE
+from mlops_ci.app.context import Context
+from mlops_ci.core.records import StageRecord
+from mlops_ci.files.artifacts import artifact_files
+from mlops_ci.manifest.model import Manifest
+from mlops_ci.ports import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Synced:
+    sent: tuple[StageRecord, ...]  # as synced, with their run ids
+    already: int
+    registered: tuple[str, ...]
+
+
+def sync(context: Context, tracker: Tracker) -> Synced:
+    """Safe to run again: a stage already there is found, not duplicated."""
+    model = context.manifest.model.name
+    records = context.records()
+    pending = sorted(
+        (r for r in records if not r.synced), key=lambda r: (r.finished_at, r.version, r.stage)
+    )
+    sent = []
+    for record in pending:
+        run_id = tracker.log_stage(record)
+        # Marked one by one: a sync cut short keeps what it sent.
+        sent.append(context.store.update(model, record.version, record.stage, _synced_as(run_id)))
+    registered, refused = register_unregistered(tracker, context.manifest, context.records())
+    for sentence in refused:
+        log.warning("%s", sentence)
+    return Synced(tuple(sent), len(records) - len(pending), tuple(registered))
+
+
+def _synced_as(run_id: str) -> Callable[[StageRecord], StageRecord]:
+    return lambda record: record.synced_as(run_id)
+
+
+def register_unregistered(
+    tracker: Tracker, manifest: Manifest, records: Iterable[StageRecord]
+) -> tuple[list[str], list[str]]:
+    """Register the live candidates MLflow does not know (built while it was down, or with
+    --no-tracking, then synced): the versions registered, and a sentence for each that
+    cannot be, because the artifacts folder no longer holds the files it was built with."""
+    records = list(records)
+    newest: dict[str, StageRecord] = {}
+    for record in records:
+        if record.version not in newest or record.finished_at > newest[record.version].finished_at:
+            newest[record.version] = record
+    builds = [
+        r
+        for r in records
+        if r.stage == "build" and r.verdict == "passed" and newest[r.version].state in LIVE
+    ]
+    known = set(tracker.registered_candidates()) if builds else set()
+    registered, refused = [], []
+    folder = manifest.build.artifacts if manifest.build else None
+    found: dict[str, str] | None = None  # the folder's files, hashed once when first needed
+    for build in sorted(builds, key=lambda r: r.finished_at):
+        if build.version in known:
+            continue
+        recorded = {f["path"]: f["sha256"] for f in build.details.get("files", [])}
+        if found is None:
+            found = {f.path: f.sha256 for f in artifact_files(folder)} if folder else {}
+        if folder is None or not recorded or recorded != found:
+            refused.append(
+                f"{build.version} is not registered in MLflow: its files are no longer in the "
+                "artifacts folder; build it again to register it"
+            )
+            continue
+        tracker.register(
+            build.version,
+            build.mlflow_run_id,
+            folder,
+            sorted(recorded),
+            {"mlops-ci.state": newest[build.version].state},
+        )
+        registered.append(build.version)
+    return registered, refused

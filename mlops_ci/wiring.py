@@ -1,0 +1,156 @@
+"""The one module that names the concrete adapters: it builds each use case's context and
+tools from a manifest and the environment.
+
+Adapters are imported inside the functions that make them: a command pays for the clients
+it uses (MLflow's import alone is a second), and ``manifest validate`` for none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TextIO
+
+from mlops_ci.app.context import Context
+from mlops_ci.app.layout import Layout
+from mlops_ci.manifest.model import Manifest
+
+if TYPE_CHECKING:
+    from mlops_ci.adapters.gha import SecretMasker
+    from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+    from mlops_ci.app.image import ImageTools
+    from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
+
+# "on": MLflow is told; "off": records only; "if-present": asked only when its store is
+# there (an embedded store that does not exist yet is not made just to be asked).
+Tracking = Literal["on", "off", "if-present"]
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def context(manifest: Manifest, environ: Mapping[str, str], tracking: Tracking) -> Context:
+    from mlops_ci.adapters.process import ProcessRunner
+    from mlops_ci.adapters.records import RecordStore
+
+    layout = Layout(manifest.repository)
+
+    @cache
+    def made_tracker() -> MlflowTracker | None:
+        # Made on first use: mlflow's import is a second, and some stages never need it.
+        if tracking == "off" or (tracking == "if-present" and not _store_exists(manifest, environ)):
+            return None
+        return tracker(manifest, environ)
+
+    return Context(
+        manifest=manifest,
+        environ=environ,
+        layout=layout,
+        store=RecordStore(layout.records),
+        vcs=vcs(manifest.repository),
+        tracker=made_tracker,
+        clock=SystemClock(),
+        runner=ProcessRunner(),
+    )
+
+
+def vcs(repository: Path) -> Vcs:
+    from mlops_ci.adapters.git import Git
+
+    return Git(repository)
+
+
+def tracking_target(manifest: Manifest, environ: Mapping[str, str]) -> TrackingTarget:
+    from mlops_ci.adapters.mlflow import TrackingTarget, resolve_tracking_uri
+
+    return TrackingTarget(
+        uri=resolve_tracking_uri(manifest.tracking.tracking_uri, manifest.repository, environ),
+        experiment=manifest.tracking.experiment,
+        registered_model=manifest.tracking.registered_model,
+        artifact_root=Layout(manifest.repository).tracking_artifacts,
+    )
+
+
+def tracking_uri(manifest: Manifest, environ: Mapping[str, str]) -> str:
+    """Where MLflow is, fit for a message (no user or password)."""
+    from mlops_ci.adapters.mlflow import redact_uri
+
+    return redact_uri(tracking_target(manifest, environ).uri)
+
+
+def tracking_on_runner(manifest: Manifest, environ: Mapping[str, str]) -> bool:
+    """Whether the tracking store is a file on this machine (thrown away with a runner)."""
+    uri = tracking_target(manifest, environ).uri
+    return uri.startswith(("sqlite:", "file:")) or "://" not in uri
+
+
+def tracker(manifest: Manifest, environ: Mapping[str, str]) -> MlflowTracker:
+    from mlops_ci.adapters.mlflow import MlflowTracker
+
+    target = tracking_target(manifest, environ)
+    if target.uri.startswith("sqlite:///"):
+        # The embedded store's folder; SQLite makes the file but not its folder.
+        Layout(manifest.repository).folder.mkdir(parents=True, exist_ok=True)
+    return MlflowTracker(target)
+
+
+def _store_exists(manifest: Manifest, environ: Mapping[str, str]) -> bool:
+    uri = tracking_target(manifest, environ).uri
+    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).exists()
+
+
+def image_tools(environ: Mapping[str, str], on_secret: Callable[[str], None]) -> ImageTools:
+    from mlops_ci.adapters.docker_engine import DockerEngine
+    from mlops_ci.adapters.registry import RegistryClient
+    from mlops_ci.app.image import ImageTools
+    from mlops_ci.core.image_reference import Reference
+    from mlops_ci.image.base import BlobCache
+
+    clients: dict[str, RegistryClient] = {}
+
+    def registry(reference: Reference) -> RegistryClient:
+        if reference.api_host not in clients:
+            clients[reference.api_host] = RegistryClient.for_reference(
+                reference, environ, on_secret=on_secret
+            )
+        return clients[reference.api_host]
+
+    return ImageTools(
+        registry=registry,
+        cache=BlobCache.default(environ),
+        engine=lambda: DockerEngine(environ),
+    )
+
+
+def code_host(environ: Mapping[str, str]) -> CodeHost:
+    """GitHub from ``GITHUB_TOKEN`` and ``GITHUB_REPOSITORY``; a clear error without them."""
+    from mlops_ci.adapters.github import connect
+
+    return connect(environ)
+
+
+def has_code_host(environ: Mapping[str, str]) -> bool:
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    return bool(token and environ.get("GITHUB_REPOSITORY"))
+
+
+def scraper(environ: Mapping[str, str]) -> Scraper:
+    from mlops_ci.adapters.prometheus import PrometheusScraper
+
+    return PrometheusScraper(environ)
+
+
+def ci_host(environ: Mapping[str, str], stream: TextIO) -> CiHost:
+    from mlops_ci.adapters.gha import GitHubActions
+
+    return GitHubActions(environ, stream)
+
+
+def secret_masker() -> SecretMasker:
+    from mlops_ci.adapters.gha import SecretMasker
+
+    return SecretMasker()
