@@ -44,11 +44,10 @@ class RecordStore:
                 raise RecordStoreError(f"{part!r} cannot name a record file")
         return self.root / model / version / f"{stage}.json"
 
-    def write(self, record: StageRecord) -> Path:
+    def write(self, record: StageRecord) -> None:
         target = self.path(record.model, record.version, record.stage)
         with self._locked(target.parent):
             _write_atomically(target, record.to_json())
-        return target
 
     def update(
         self, model: str, version: str, stage: str, change: Callable[[StageRecord], StageRecord]

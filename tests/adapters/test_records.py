@@ -37,7 +37,8 @@ def record(stage: str = "build", **changes: object) -> StageRecord:
 
 def test_write_read_round_trip_matches_the_schema(tmp_path: Path) -> None:
     store = RecordStore(tmp_path)
-    path = store.write(record())
+    store.write(record())
+    path = store.path("churn", "1.44.0-rc.1", "build")
     assert path == tmp_path / "churn" / "1.44.0-rc.1" / "build.json"
     Draft202012Validator(SCHEMA, format_checker=FormatChecker()).validate(
         json.loads(path.read_text())
@@ -65,7 +66,8 @@ def test_names_cannot_leave_the_store(tmp_path: Path, bad: str) -> None:
 
 def test_a_corrupt_record_is_named_with_what_to_do(tmp_path: Path) -> None:
     store = RecordStore(tmp_path)
-    path = store.write(record())
+    store.write(record())
+    path = store.path("churn", "1.44.0-rc.1", "build")
     path.write_text('{"schema": "mlops-ci/record/v1", "model": ')
     with pytest.raises(RecordStoreError, match=r"not a readable record .* restore it"):
         store.read("churn", "1.44.0-rc.1", "build")

@@ -1,0 +1,129 @@
+"""Release pull requests and publish on doubles: one branch, one pull request, one tag,
+one release; nothing written twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops_ci.app.image import DockerBuilt, state_path
+from mlops_ci.app.lifecycle import run_stages
+from mlops_ci.app.publish import release_publish
+from mlops_ci.app.release import release_pr
+from mlops_ci.errors import UsageError
+from mlops_ci.files.atomic import write_atomically
+from tests.doubles.ports import World
+
+REPOSITORY = "acme/churn-model"
+MEDIA = "application/vnd.oci.image.manifest.v1+json"
+
+
+def validated_candidate_with_image(world: World) -> str:
+    """A validated candidate whose (docker-built) image is in the registry; its digest."""
+    results = run_stages(world.context(), ["build", "test", "validate"], None, keep_going=False)
+    version = results[-1].version
+    built = DockerBuilt("churn", version, f"{REPOSITORY}:{version}", "sha256:" + "1" * 64, ())
+    write_atomically(state_path(world.context(), version), json.dumps(built.to_json()).encode())
+    return world.registry.add_image(REPOSITORY, version.replace("+", "_"), b'{"image": 1}', MEDIA)
+
+
+def test_a_validated_candidate_gets_one_pull_request_that_pins_its_digest(world: World) -> None:
+    digest = validated_candidate_with_image(world)
+    done = release_pr(
+        world.context(), world.code_host, world.image_tools(), version=None, environment=None
+    )
+    assert (done.created, done.pushed) == (True, True)
+    branch = world.vcs.remote.branches["mlops-ci/release/churn"]
+    assert world.vcs.parents(branch) == [world.vcs.remote.branches["main"]]
+    deploy = world.vcs.show(branch, "deploy/app.yaml")
+    assert deploy is not None
+    assert f"registry.example/acme/churn-model:1.0.1@{digest}".encode() in deploy
+    manifest = world.vcs.show(branch, "mlops.yaml")
+    assert manifest is not None
+    assert b"version: 1.0.1\n" in manifest
+    pull = done.pull
+    assert pull.title == "Release churn 1.0.1"
+    assert f"candidate=1.0.1-rc.1 digest={digest}" in world.code_host.pulls[pull.number].body
+    assert world.code_host.pulls[pull.number].labels == ("release",)
+    assert world.code_host.reviewers[pull.number] == ["octocat"]
+
+
+def test_a_second_run_writes_nothing(world: World) -> None:
+    validated_candidate_with_image(world)
+    tools = world.image_tools()
+    release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    writes, branch = world.code_host.writes, world.vcs.remote.branches["mlops-ci/release/churn"]
+    again = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    assert (again.created, again.pushed, again.edited) == (False, False, False)
+    assert world.code_host.writes == writes
+    assert world.vcs.remote.branches["mlops-ci/release/churn"] == branch
+    assert len(world.code_host.pulls) == 1
+
+
+def test_only_a_validated_candidate_is_released(world: World) -> None:
+    run_stages(world.context(), ["build"], None, keep_going=False)
+    with pytest.raises(UsageError, match="is candidate; only a validated candidate"):
+        release_pr(
+            world.context(), world.code_host, world.image_tools(), version=None, environment=None
+        )
+
+
+def test_publish_tags_promotes_and_releases_once(world: World) -> None:
+    digest = validated_candidate_with_image(world)
+    tools = world.image_tools()
+    done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    # The merge: main gets the branch's commit.
+    merged = world.vcs.remote.branches["mlops-ci/release/churn"]
+    world.vcs.head_commit = merged
+    world.vcs.push_head("main")
+    world.code_host.merge(done.pull.number, merged)
+
+    published = release_publish(world.context(), world.code_host, tools)
+    assert (published.version, published.candidate, published.already) == (
+        "1.0.1",
+        "1.0.1-rc.1",
+        False,
+    )
+    assert world.vcs.remote.tags["churn@1.0.1"] == merged
+    assert world.registry.manifest_digest(REPOSITORY, "1.0.1") == digest
+    assert "churn@1.0.1" in world.code_host.releases
+    assert "released" in world.code_host.pulls[done.pull.number].labels
+    assert world.tracker is not None
+    assert world.tracker.alias_target("production") == "1.0.1-rc.1"
+    record = world.store.saved[("churn", "1.0.1", "publish")]
+    assert (record.state, record.image_digest) == ("released", digest)
+
+    again = release_publish(world.context(), world.code_host, tools)
+    assert again.already
+    assert len(world.code_host.releases) == 1
+
+
+def test_publish_refuses_a_tag_at_another_commit(world: World) -> None:
+    validated_candidate_with_image(world)
+    tools = world.image_tools()
+    done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    merged = world.vcs.remote.branches["mlops-ci/release/churn"]
+    world.vcs.remote.tags["churn@1.0.1"] = world.vcs.remote.branches["main"]
+    world.vcs.head_commit = merged
+    world.code_host.merge(done.pull.number, merged)
+    with pytest.raises(UsageError, match="exists on origin at"):
+        release_publish(world.context(), world.code_host, tools)
+    assert world.code_host.releases == {}
+
+
+def test_a_rollback_pins_an_earlier_releases_digest_again(world: World) -> None:
+    digest = world.registry.add_image(REPOSITORY, "1.0.0", b'{"image": 0}', MEDIA)
+    done = release_pr(
+        world.context(),
+        world.code_host,
+        world.image_tools(),
+        version=None,
+        environment=None,
+        rollback_to="1.0.0",
+    )
+    assert done.pull.title == "Roll back churn to 1.0.0"
+    branch = world.vcs.remote.branches[done.plan.branch]
+    deploy = world.vcs.show(branch, "deploy/app.yaml")
+    assert deploy is not None
+    assert f"churn-model:1.0.0@{digest}".encode() in deploy
