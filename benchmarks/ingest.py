@@ -129,7 +129,7 @@ Work = Callable[[], dict[str, Any]]
 
 
 def run_ours(path: Path) -> Work:
-    from mlops_ci.data.checks import check_table
+    from mlops_ci.data.checks.scan import check_table
     from mlops_ci.data.reader import open_table
 
     def work() -> dict[str, Any]:

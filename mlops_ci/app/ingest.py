@@ -13,11 +13,11 @@ from mlops_ci.core.records import StageRecord
 from mlops_ci.core.results import StageResult
 
 if TYPE_CHECKING:  # polars is imported only when the stage runs
-    from mlops_ci.data.checks import DataSetReport
+    from mlops_ci.data.checks.outcome import DataSetReport
 
 
 def run_ingest(context: Context) -> StageResult:
-    from mlops_ci.data.checks import check_table
+    from mlops_ci.data.checks.scan import check_table
     from mlops_ci.data.reader import open_table
 
     manifest = context.manifest

@@ -16,10 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlops_ci.core.gates import Bounds
-from mlops_ci.data import checks as checks_module
 from mlops_ci.data import kernels
 from mlops_ci.data import reader as reader_module
-from mlops_ci.data.checks import CheckOutcome, DataSetReport, check_table
+from mlops_ci.data.checks import balance as balance_module
+from mlops_ci.data.checks import outcome as outcome_module
+from mlops_ci.data.checks.outcome import CheckOutcome, DataSetReport
+from mlops_ci.data.checks.scan import check_table
 from mlops_ci.data.reader import open_table
 from mlops_ci.manifest.model import (
     BalanceCheck,
@@ -331,7 +333,7 @@ def test_balance_on_a_column_of_many_values_is_grouped(
     # past kernels.MAX_CODES values a column is no longer coded, and past _MAX_CELLS the
     # combinations are not either: both are counted by grouping, the same
     monkeypatch.setattr(reader_module, "BATCH_ROWS", 100)
-    monkeypatch.setattr(checks_module, "_MAX_CELLS", 8)
+    monkeypatch.setattr(balance_module, "_MAX_CELLS", 8)
     rows = [{"y": i % 2, "band": f"b{i % 300}"} for i in range(1200)]
     path = write_csv(tmp_path, rows)
     report = run_checks(path, DataChecks(balance=BalanceCheck("y", 0.4, ("band",))))
@@ -443,7 +445,7 @@ def test_parquet_and_jsonl_and_gzip_read_the_same(tmp_path: Path) -> None:
 
 
 def test_rows_shown_never_exceed_five(tmp_path: Path) -> None:
-    assert checks_module.ROWS_SHOWN == 5
+    assert outcome_module.ROWS_SHOWN == 5
     path = write_csv(tmp_path, [{"x": ""}] * 50 + [{"x": "1"}])
     found = outcome(run_checks(path, DataChecks(not_null=("x",))), "not_null", "x")
     assert (found.value, found.rows) == (50, (1, 2, 3, 4, 5))

@@ -238,7 +238,7 @@ def test_any_empty(mode: str) -> None:
 def test_the_blas_thread_setting_does_not_reach_the_models_commands() -> None:
     code = (
         "import os, subprocess, sys\n"
-        "import mlops_ci.data.checks\n"
+        "import mlops_ci.data.checks.scan\n"
         "assert 'OPENBLAS_NUM_THREADS' not in os.environ\n"
         "print(len(os.listdir('/proc/self/task')))\n"
     )

@@ -1,0 +1,174 @@
+"""``balance``: every class's share of the rows, overall and within each value of each
+``sensitive`` column, counted per batch by one bincount over the columns' codes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mlops_ci.data import kernels
+from mlops_ci.data.checks.base import Aggregate, AggregateKind, BatchView, Setup
+from mlops_ci.data.checks.outcome import CheckOutcome, percent, value_text
+from mlops_ci.data.checks.rows import codable
+from mlops_ci.data.reader import DataFileError, Table
+from mlops_ci.manifest.model import BalanceCheck
+
+_MAX_GROUPS = 100_000
+_MAX_CELLS = 1 << 20  # a bincount of at most 8 MiB
+
+Counts = list[tuple[tuple[object, ...], int]]
+
+
+class Balance(AggregateKind):
+    key = "balance"
+
+    def aggregate(self, setup: Setup) -> Aggregate | None:
+        balance = setup.checks.balance
+        return None if balance is None else _Balance(setup.table, balance)
+
+
+class _Balance:
+    def __init__(self, table: Table, balance: BalanceCheck) -> None:
+        self.table = table
+        self.balance = balance
+        self.columns = [balance.column, *balance.sensitive]
+        self.counts: dict[tuple[object, ...], int] = {}
+        self.cells: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
+        # The codes of a column no allowed-values check codes: the values seen so far
+        # (None once there are too many to code).
+        self.seen: dict[str, set[object] | None] = {
+            column: set() for column in self.columns if codable(table.schema[column])
+        }
+
+    def add(self, batch: BatchView) -> None:
+        found = self._by_code(batch)
+        if found is None:
+            found = self._by_group(batch)
+        for key, count in found:
+            if key[0] is None:
+                continue  # a row without a class is the labels check's business
+            self.counts[key] = self.counts.get(key, 0) + count
+        if len(self.counts) > _MAX_GROUPS:
+            raise DataFileError(
+                f"{self.table.name}: checks.balance counts more than {_MAX_GROUPS:,} "
+                "combinations of its columns; name a column with few values (a class or a band)"
+            )
+
+    def _by_code(self, batch: BatchView) -> Counts | None:
+        """The combinations counted as cells of a table indexed by each column's code (one
+        bincount); None when a column has no codes yet or a value outside them."""
+        books: list[list[object]] = []
+        height = batch.frame.height
+        if len(self.cells) < height:
+            self.cells = np.empty(height, np.uint32)
+        cells = self.cells[:height]  # kept from batch to batch: a new array costs more
+        cells.fill(0)
+        for column in self.columns:
+            if column in batch.coded:
+                wanted, codes = batch.coded[column]
+            else:
+                seen = self.seen.get(column)
+                if not seen:
+                    return None
+                wanted = pl.Series(sorted(seen, key=repr), dtype=self.table.schema[column])
+                codes = kernels.codes(batch.frame.get_column(column), wanted)
+            if codes.max(initial=0) == kernels.OTHER:
+                return None
+            book = [*wanted.to_list(), None]  # the last cell: missing
+            books.append(book)
+            if math.prod(len(b) for b in books) > _MAX_CELLS:
+                return None
+            # Codes run 0..len(wanted) - 1, and MISSING is larger: the minimum puts it last.
+            cells *= len(book)
+            cells += np.minimum(codes, len(book) - 1)
+        counts = np.bincount(cells, minlength=1)
+        found = []
+        for cell in np.flatnonzero(counts):
+            key: list[object] = []
+            rest = int(cell)
+            for book in reversed(books):
+                rest, slot = divmod(rest, len(book))
+                key.append(book[slot])
+            found.append((tuple(reversed(key)), int(counts[cell])))
+        return found
+
+    def _by_group(self, batch: BatchView) -> Counts:
+        """The combinations grouped by Polars; the values seen give the columns their codes."""
+        groups = [
+            (tuple(row[:-1]), int(row[-1]))
+            for row in batch.frame.group_by(self.columns).len().iter_rows()
+        ]
+        for position, column in enumerate(self.columns):
+            seen = self.seen.get(column)
+            if seen is not None and column not in batch.coded:
+                seen.update(key[position] for key, _ in groups if key[position] is not None)
+                if len(seen) > kernels.MAX_CODES:
+                    self.seen[column] = None
+        return groups
+
+    def outcomes(self, rows: int) -> list[CheckOutcome]:
+        balance = self.balance
+        column = balance.column
+        overall: dict[object, int] = {}
+        for key, count in self.counts.items():
+            overall[key[0]] = overall.get(key[0], 0) + count
+        total = sum(overall.values())
+        found = [_smallest_share(overall, total, balance.min_share, column, "")]
+        for position, sensitive in enumerate(balance.sensitive, start=1):
+            groups: dict[object, dict[object, int]] = {}
+            for key, count in self.counts.items():
+                classes = groups.setdefault(key[position], dict.fromkeys(overall, 0))
+                classes[key[0]] += count
+            worst = min(
+                (
+                    _smallest_share(
+                        classes,
+                        sum(classes.values()),
+                        balance.min_share,
+                        column,
+                        f" where {sensitive} = {value_text(group)}",
+                    )
+                    for group, classes in groups.items()
+                ),
+                key=lambda outcome: outcome.value,
+                default=None,
+            )
+            if worst is not None:
+                found.append(
+                    CheckOutcome(
+                        f"balance within {sensitive}",
+                        column,
+                        "min",
+                        worst.threshold,
+                        worst.value,
+                        worst.message,
+                    )
+                )
+        return found
+
+    def close(self) -> None:
+        return None
+
+
+def _smallest_share(
+    classes: Mapping[object, int], total: int, min_share: float, column: str, where: str
+) -> CheckOutcome:
+    if not total:
+        return CheckOutcome(
+            "balance", column, "min", min_share, 0.0, f"no rows with a class in {column!r}{where}"
+        )
+    smallest, count = min(classes.items(), key=lambda item: (item[1], str(item[0])))
+    share = count / total
+    return CheckOutcome(
+        "balance",
+        column,
+        "min",
+        min_share,
+        share,
+        f"class {value_text(smallest)} of {column!r} holds {percent(share)} of the rows{where}; "
+        f"each class needs at least {percent(min_share)}",
+    )
