@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.mlflow import MlflowTracker
+from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.core.records import StageRecord
 
 

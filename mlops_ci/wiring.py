@@ -19,7 +19,8 @@ from mlops_ci.manifest.model import Manifest
 
 if TYPE_CHECKING:
     from mlops_ci.adapters.gha import SecretMasker
-    from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+    from mlops_ci.adapters.mlflow import MlflowTracker
+    from mlops_ci.adapters.mlflow_connection import TrackingTarget
     from mlops_ci.app.image import ImageTools
     from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
 
@@ -65,7 +66,7 @@ def vcs(repository: Path) -> Vcs:
 
 
 def tracking_target(manifest: Manifest, environ: Mapping[str, str]) -> TrackingTarget:
-    from mlops_ci.adapters.mlflow import TrackingTarget, resolve_tracking_uri
+    from mlops_ci.adapters.mlflow_connection import TrackingTarget, resolve_tracking_uri
 
     return TrackingTarget(
         uri=resolve_tracking_uri(manifest.tracking.tracking_uri, manifest.repository, environ),
@@ -77,7 +78,7 @@ def tracking_target(manifest: Manifest, environ: Mapping[str, str]) -> TrackingT
 
 def tracking_uri(manifest: Manifest, environ: Mapping[str, str]) -> str:
     """Where MLflow is, fit for a message (no user or password)."""
-    from mlops_ci.adapters.mlflow import redact_uri
+    from mlops_ci.adapters.mlflow_connection import redact_uri
 
     return redact_uri(tracking_target(manifest, environ).uri)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.mlflow import MlflowTracker
+from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.cli.main import main
 from tests.github.fake import FakeGitHub
 from tests.services import RegistryServer, TokenServer, busybox_layout, skopeo

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.mlflow import MlflowTracker
+from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from tests.conftest import EXAMPLE, PROJECT, MlflowServer, commit, git
 from tests.github.fake import TOKEN, FakeGitHub
 from tests.image.conftest import use_image

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.mlflow import MlflowTracker
+from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from tests.adapters.test_mlflow_sqlite import assert_the_model_files_are_the_source
 from tests.conftest import MlflowServer
 

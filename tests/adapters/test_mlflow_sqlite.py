@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.mlflow import (
-    MlflowTracker,
+from mlops_ci.adapters.mlflow import MlflowTracker, _batches
+from mlops_ci.adapters.mlflow_connection import (
     Retry,
     TrackingError,
     TrackingTarget,
-    _batches,
     redact_uri,
     resolve_tracking_uri,
 )

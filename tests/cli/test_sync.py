@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.mlflow import MlflowTracker, TrackingTarget
+from mlops_ci.adapters.mlflow import MlflowTracker
+from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
 from tests.conftest import CliRunner, MlflowServer, commit

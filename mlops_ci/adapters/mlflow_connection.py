@@ -1,0 +1,227 @@
+"""A connection to an MLflow tracking store: the client, made with no retries of its own,
+and calls with bounded retries of what a retry can mend; URIs never shown with credentials.
+
+mlflow is imported only here (and by the adapters built on this), and only when a command
+needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from mlops_ci.errors import ServiceError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TAG = "mlops-ci."  # the prefix of every tag mlops-ci sets
+_RETRYABLE_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
+
+
+class TrackingError(ServiceError):
+    """MLflow did not answer, or kept failing, after bounded retries."""
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with any user and password replaced, for messages and logs."""
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def resolve_tracking_uri(configured: str, repository: Path, environ: Mapping[str, str]) -> str:
+    """MLFLOW_TRACKING_URI wins over the manifest; a relative SQLite path is relative to the
+    repository (not to wherever the command happens to run)."""
+    uri = environ.get("MLFLOW_TRACKING_URI") or configured
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return f"sqlite:///{(repository / uri.removeprefix('sqlite:///')).resolve()}"
+    return uri
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    uri: str
+    experiment: str
+    registered_model: str
+    # Where a store without an artifact server keeps artifacts (the embedded SQLite default).
+    artifact_root: Path
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 4
+    first_delay: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+
+class MlflowConnection:
+    """One tracking store's client, and its calls with bounded retries."""
+
+    def __init__(self, target: TrackingTarget, retry: Retry | None = None) -> None:
+        # mlflow retries each HTTP request up to 7 times with a doubling backoff, minutes in
+        # all; mlops-ci retries whole calls itself, a bounded few, so ask for none.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+        # mlflow prints "View run ... at: URL" on stdout when a run ends: stdout is ours.
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+        from mlflow import MlflowClient
+
+        # mlflow and alembic talk at INFO ("Creating initial MLflow database tables...") and
+        # SQLAlchemy warns about mlflow's own code: neither is the user's business.
+        for chatty in ("mlflow", "alembic"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"mlflow(\.|$)")
+        self.target = target
+        self.retry = retry or Retry()
+        self.client: MlflowClient = MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
+        self._experiment_id: str | None = None
+
+    # -- the experiment and its runs --------------------------------------------------
+
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            found = self._call(
+                "find the experiment", self.client.get_experiment_by_name, self.target.experiment
+            )
+            if found is None:
+                self._experiment_id = self._create_experiment()
+            else:
+                self._experiment_id = str(found.experiment_id)
+        return self._experiment_id
+
+    def _create_experiment(self) -> str:
+        from mlflow.exceptions import MlflowException
+
+        location = None
+        if not self.target.uri.startswith(("http://", "https://", "databricks")):
+            location = self.target.artifact_root.resolve().as_uri()
+        try:
+            return str(
+                self._call(
+                    "create the experiment",
+                    self.client.create_experiment,
+                    self.target.experiment,
+                    artifact_location=location,
+                    expected=("RESOURCE_ALREADY_EXISTS",),
+                )
+            )
+        except MlflowException:
+            # Two jobs created it at once: the other one won, which is just as good.
+            found = self.client.get_experiment_by_name(self.target.experiment)
+            if found is None:
+                raise
+            return str(found.experiment_id)
+
+    def search(self, query: str, limit: int, order: str) -> Iterator[Any]:
+        """Up to ``limit`` runs of the experiment that match ``query``, page by page."""
+        token = None
+        left = limit
+        while left > 0:
+            page = self._call(
+                "search runs",
+                self.client.search_runs,
+                [self.experiment_id()],
+                query,
+                max_results=min(1000, left),
+                order_by=[order],
+                page_token=token,
+            )
+            yield from page[:left]
+            left -= len(page)
+            token = page.token
+            if not token:
+                return
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _call(
+        self,
+        what: str,
+        function: Callable[..., T],
+        *args: Any,
+        expected: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> T:
+        """``function`` with bounded retries on what a retry can mend (5xx, 429, a dropped
+        connection). MLflow errors whose code is ``expected`` reach the caller as they are;
+        any other refusal (a 401, a bad request) becomes a TrackingError naming the URI."""
+        from mlflow.exceptions import MlflowException
+
+        delay = self.retry.first_delay
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:  # classified below; the rest is re-raised untouched
+                if isinstance(error, MlflowException) and error.error_code in expected:
+                    raise
+                if not _retryable(error):
+                    if isinstance(error, MlflowException):
+                        raise TrackingError(
+                            f"MLflow at {redact_uri(self.target.uri)} refused to {what}: "
+                            f"{_reason(error, self.target.uri)}"
+                        ) from None
+                    raise
+                if attempt == self.retry.attempts:
+                    raise TrackingError(
+                        f"MLflow at {redact_uri(self.target.uri)} could not {what} after "
+                        f"{attempt} tries: {_reason(error, self.target.uri)}; the records are "
+                        "kept, run `mlops-ci sync` when it is back"
+                    ) from None
+                log.warning(
+                    "MLflow could not %s (%s); trying again in %.1f s",
+                    what,
+                    _reason(error, self.target.uri),
+                    delay,
+                )
+                self.retry.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retryable(error: Exception) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    if isinstance(error, MlflowException):
+        status: int = error.get_http_status_code()  # type: ignore[no-untyped-call]
+        return (
+            status >= 500
+            or status == 429
+            or error.error_code in _RETRYABLE_CODES
+            or "failed with exception" in str(error)
+        )
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - mlflow depends on requests
+        return False
+    return isinstance(error, requests.exceptions.RequestException | ConnectionError)
+
+
+def _reason(error: Exception, uri: str) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = text.replace(uri, redact_uri(uri))
+    return text[:300]
+
+
+def millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def quoted(value: str) -> str:
+    """A value inside an MLflow filter string's single quotes."""
+    return re.sub(r"(['\\])", r"\\\1", value)
