@@ -24,7 +24,7 @@ class DockerEngine:
         return image_id
 
     def push(self, repository: str, tag: str) -> str:
-        from mlops_ci.adapters.registry import find_credentials
+        from mlops_ci.adapters.registry_auth import find_credentials
         from mlops_ci.core.image_reference import parse_reference
 
         found = find_credentials(parse_reference(repository).registry, self._environ)

@@ -9,13 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlops_ci.adapters.registry import (
-    Credentials,
-    RegistryAuthError,
-    RegistryClient,
-    Retry,
-    find_credentials,
-)
+from mlops_ci.adapters.registry import RegistryClient
+from mlops_ci.adapters.registry_auth import Credentials, RegistryAuthError, find_credentials
+from mlops_ci.adapters.registry_session import Retry
 from mlops_ci.errors import ServiceError
 from tests.conftest import REGISTRY_USERS
 from tests.services import Fault, FaultyProxy, RegistryServer, TokenServer
