@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_ci.errors import ManifestIssue
 from mlops_ci.manifest.fastcheck import Check, compile_schema
-from mlops_ci.manifest.source import JsonPath, SourceDocument, quote, render_path
+from mlops_ci.manifest.positions import JsonPath, quote, render_path
+from mlops_ci.manifest.source import SourceDocument
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

@@ -19,8 +19,9 @@ from mlops_ci.core.commands import split_command
 from mlops_ci.core.units import UnitError, parse_duration, parse_size
 from mlops_ci.core.versions import Scheme, production_version_problem
 from mlops_ci.errors import ManifestIssue
+from mlops_ci.manifest.positions import JsonPath, quote, render_path
 from mlops_ci.manifest.schema import schema_location
-from mlops_ci.manifest.source import JsonPath, SourceDocument, quote, render_path
+from mlops_ci.manifest.source import SourceDocument
 
 COMMAND_PLACEHOLDERS = ("artifacts", "metrics", "version", "name")
 TAG_PLACEHOLDERS = ("name", "version")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlops_ci.errors import ManifestError
-from mlops_ci.manifest.source import Position, parse_source, quote, render_path
+from mlops_ci.manifest.positions import Position, quote, render_path
+from mlops_ci.manifest.source import parse_source
 
 
 def test_yaml_1_2_core_types_keep_norway_and_dates_as_text() -> None:
