@@ -15,8 +15,9 @@ from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
+from mlops_ci.manifest.data_semantics import data_format
 from mlops_ci.manifest.schema import schema_default, schema_issues
-from mlops_ci.manifest.semantics import data_format, semantic_issues
+from mlops_ci.manifest.semantics import semantic_issues
 from mlops_ci.manifest.source import MAX_BYTES, SourceDocument, parse_source, read_source
 
 DEFAULT_MANIFEST = "mlops.yaml"

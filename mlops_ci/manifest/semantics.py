@@ -7,32 +7,26 @@ values whose shape is wrong: the schema already reports those.
 
 from __future__ import annotations
 
-import os
-import re
-import stat
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from mlops_ci.core.commands import split_command
 from mlops_ci.core.units import UnitError, parse_duration, parse_size
 from mlops_ci.core.versions import Scheme, production_version_problem
 from mlops_ci.errors import ManifestIssue
+from mlops_ci.manifest.data_semantics import data_set_issues
+from mlops_ci.manifest.path_rules import PathRules
 from mlops_ci.manifest.positions import JsonPath, quote, render_path
 from mlops_ci.manifest.schema import schema_location
 from mlops_ci.manifest.source import SourceDocument
+from mlops_ci.manifest.values import get_value as _get
+from mlops_ci.manifest.values import items as _items
+from mlops_ci.manifest.values import mapping as _mapping
 
 COMMAND_PLACEHOLDERS = ("artifacts", "metrics", "version", "name")
 TAG_PLACEHOLDERS = ("name", "version")
-DATA_EXTENSIONS = {
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
-_NUMERIC_COLUMN_TYPES = ("int", "float", "date", "datetime")
 
 
 def semantic_issues(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
@@ -41,42 +35,13 @@ def semantic_issues(document: SourceDocument, root: Path, repository: Path) -> l
     return list(checks.run())
 
 
-def data_format(path: str, declared: object) -> str | None:
-    """The data format: declared, else read from the extension (``.csv.gz`` counts)."""
-    if isinstance(declared, str):
-        return declared
-    suffixes = PurePosixPath(path.lower()).suffixes
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    return DATA_EXTENSIONS.get(suffixes[-1]) if suffixes else None
-
-
-def _get(data: Any, *path: str | int) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(data, list) or part >= len(data):
-                return None
-        elif not isinstance(data, dict):
-            return None
-        data = data[part] if isinstance(part, int) else data.get(part)
-    return data
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(value: Any) -> list[tuple[int, Any]]:
-    return list(enumerate(value)) if isinstance(value, list) else []
-
-
 class _Checks:
     def __init__(self, document: SourceDocument, root: Path, repository: Path) -> None:
         self.document = document
         self.data = document.data
         self.root = root
         self.repository = repository
-        self.paths = _PathRules(str(root), str(repository))
+        self.paths = PathRules(str(root), str(repository))
 
     def issue(self, path: JsonPath, message: str, *, key: bool = False) -> ManifestIssue:
         return self.document.issue(path, message, key=key, schema_path=schema_location(path))
@@ -87,7 +52,7 @@ class _Checks:
         yield from self._units()
         yield from self._paths()
         yield from self._unique_names()
-        yield from self._data_sets()
+        yield from data_set_issues(self.data, self.issue)
         yield from self._commands()
         yield from self._metrics()
         yield from self._bounds()
@@ -197,79 +162,6 @@ class _Checks:
                 else:
                     first_seen[name] = index
 
-    def _data_sets(self) -> Iterator[ManifestIssue]:
-        for index, data_set in _items(_get(self.data, "data")):
-            here: JsonPath = ("data", index)
-            file = _get(data_set, "path")
-            if isinstance(file, str) and data_format(file, _get(data_set, "format")) is None:
-                yield self.issue(
-                    (*here, "path"),
-                    f"{render_path((*here, 'path'))}: cannot tell "
-                    f"the format of {quote(file)} from its extension; name it "
-                    ".csv, .parquet or .jsonl, or set format",
-                )
-            yield from self._column_references(here, _mapping(data_set))
-
-    def _column_references(
-        self, here: JsonPath, data_set: Mapping[str, Any]
-    ) -> Iterator[ManifestIssue]:
-        checks = _mapping(data_set.get("checks"))
-        label = data_set.get("label")
-        if "labels" in checks and not isinstance(label, str):
-            yield self.issue(
-                (*here, "checks", "labels"),
-                f"{render_path((*here, 'checks'))}"
-                ".labels checks the label column, but the data set names none; "
-                "add label: COLUMN",
-                key=True,
-            )
-        columns = _mapping(checks.get("columns"))
-        if not columns:
-            return
-        references: list[tuple[JsonPath, str]] = []
-        if isinstance(label, str):
-            references.append(((*here, "label"), label))
-        for check in ("not_null", "unique"):
-            references += [
-                ((*here, "checks", check, i), c)
-                for i, c in _items(checks.get(check))
-                if isinstance(c, str)
-            ]
-        for check in ("range", "allowed"):
-            references += [((*here, "checks", check, c), c) for c in _mapping(checks.get(check))]
-        balance = _mapping(checks.get("balance"))
-        if isinstance(balance.get("column"), str):
-            references.append(((*here, "checks", "balance", "column"), balance["column"]))
-        references += [
-            ((*here, "checks", "balance", "sensitive", i), c)
-            for i, c in _items(balance.get("sensitive"))
-            if isinstance(c, str)
-        ]
-        references += [
-            ((*here, "checks", "pii", "hashed", i), c)
-            for i, c in _items(_mapping(checks.get("pii")).get("hashed"))
-            if isinstance(c, str)
-        ]
-        for path, column in references:
-            if column not in columns:
-                yield self.issue(
-                    path,
-                    f"{render_path(path)} names the column {quote(column)}, "
-                    f"which checks.columns does not declare (declared: "
-                    f"{', '.join(columns)})",
-                    key=isinstance(path[-1], str) and path[-1] == column,
-                )
-        for column in _mapping(checks.get("range")):
-            kind = columns.get(column)
-            if kind is not None and kind not in _NUMERIC_COLUMN_TYPES:
-                path = (*here, "checks", "range", column)
-                yield self.issue(
-                    path,
-                    f"{render_path(path)}: the column {quote(column)} is "
-                    f"declared {kind}, and a range needs numbers or dates",
-                    key=True,
-                )
-
     def _commands(self) -> Iterator[ManifestIssue]:
         for path in (("build", "command"), ("test", "command"), ("validate", "latency", "command")):
             command = _get(self.data, *path)
@@ -362,68 +254,6 @@ def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
         if name not in known:
             return f"uses the unknown placeholder {quote('{' + str(name) + '}')}; known: {names}"
     return None
-
-
-class _PathRules:
-    """Whether paths written relative to ``root`` stay inside ``repository``.
-
-    String operations rather than pathlib, and a file-system look only at the parts below
-    the repository, each looked at once: a monorepo's thousand manifests are checked in
-    one go.
-    """
-
-    def __init__(self, root: str, repository: str) -> None:
-        self.root = root
-        self.repository = repository
-        self._links: dict[str, bool | None] = {}
-
-    def problem(self, value: str) -> str | None:
-        """Why ``value`` is not a path inside the repository, or None."""
-        if value.startswith("/") or _WINDOWS_ABSOLUTE.match(value):
-            return (
-                f"is the absolute path {quote(value)}; write it relative to the manifest's folder"
-            )
-        if "\\" in value:
-            return f"{quote(value)} uses backslashes; write paths with /"
-        target = os.path.normpath(os.path.join(self.root, value))
-        if not _inside(target, self.repository):
-            return (
-                f"{quote(value)} leaves the repository; keep every path inside the "
-                "repository that holds the manifest"
-            )
-        if self._through_a_link(target) and not _inside(
-            os.path.realpath(target), os.path.realpath(self.repository)
-        ):
-            return f"{quote(value)} is a link that leads out of the repository; point it inside"
-        return None
-
-    def _through_a_link(self, target: str) -> bool:
-        """Whether any existing part of ``target`` below the repository is a symbolic link."""
-        current = self.repository
-        for part in target[len(self.repository) :].strip(os.sep).split(os.sep):
-            current = os.path.join(current, part)
-            link = self._is_link(current)
-            if link is None:
-                return False  # what does not exist cannot lead anywhere
-            if link:
-                return True
-        return False
-
-    def _is_link(self, path: str) -> bool | None:
-        """True for a link, False for anything else, None when nothing is there."""
-        if path not in self._links:
-            try:
-                self._links[path] = stat.S_ISLNK(os.lstat(path).st_mode)
-            except OSError:
-                self._links[path] = None
-        return self._links[path]
-
-
-_WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _git_ref_problem(name: str) -> str | None:
