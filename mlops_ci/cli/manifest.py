@@ -11,7 +11,7 @@ from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus, ManifestError, ManifestIssue
 from mlops_ci.manifest.loader import DEFAULT_MANIFEST, load_manifest
 from mlops_ci.manifest.model import Manifest
-from mlops_ci.manifest.schema import SCHEMA_FILE
+from mlops_ci.manifest.schema_file import SCHEMA_FILE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,7 +5,6 @@ and nesting depth and alias expansion are bounded before anything recurses."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -21,29 +20,11 @@ from mlops_ci.manifest.positions import (
     issue_at,
     quote,
 )
-from mlops_ci.manifest.yaml_scalars import MERGE_KEY, STR_TAG, resolve_scalar
+from mlops_ci.manifest.yaml_nodes import OpenNode, apply_merges
+from mlops_ci.manifest.yaml_scalars import MERGE_KEY, resolve_scalar, tag_problem
 
 MAX_DEPTH = 64
 MAX_EXPANDED_VALUES = 100_000
-
-
-@dataclass(slots=True)
-class _Open:
-    """A mapping or sequence being filled, and what the next event fills in."""
-
-    value: dict[str, Any] | list[Any]
-    path: JsonPath
-    pending_key: str | None = None
-    pending_key_position: Where | None = None
-    merges: list[tuple[Any, Position]] = field(default_factory=list)
-    size: int = 1
-    skipping: bool = False
-    merging: bool = False
-
-    def skip_entry(self) -> None:
-        """Drop the entry whose key was invalid (and already reported)."""
-        self.pending_key = ""
-        self.skipping = True
 
 
 class EventBuilder:
@@ -56,7 +37,7 @@ class EventBuilder:
         self.issues: list[ManifestIssue] = []
         self.value_positions: dict[JsonPath, Where] = {}
         self.key_positions: dict[JsonPath, Where] = {}
-        self._stack: list[_Open] = []
+        self._stack: list[OpenNode] = []
         self._anchors: dict[str, tuple[Any, int]] = {}
         self._open_anchors: list[str | None] = []
         self._expanded = 0
@@ -171,14 +152,16 @@ class EventBuilder:
             {} if isinstance(event, yaml.MappingStartEvent) else []
         )
         self.value_positions[path] = event.start_mark or Position(1, 1)
-        self._stack.append(_Open(container, path))
+        self._stack.append(OpenNode(container, path))
         self._open_anchors.append(event.anchor)
 
     def _end(self) -> None:
         finished = self._stack.pop()
         anchor = self._open_anchors.pop()
         if finished.merges:
-            self._apply_merges(finished)
+            self.issues += apply_merges(
+                self.file, self.value_positions, self.key_positions, finished
+            )
         if anchor is not None:
             self._remember_anchor(anchor, finished.value, finished.size)
         self._place(finished.value, None, finished.size)
@@ -241,31 +224,6 @@ class EventBuilder:
             if position is not None:
                 self.value_positions[(*top.path, key)] = position
 
-    def _apply_merges(self, target: _Open) -> None:
-        """YAML merge keys (``<<: *defaults``): explicit keys win, then earlier merges."""
-        if not isinstance(target.value, dict):  # pragma: no cover - only mappings merge
-            return
-        sources: list[Any] = []
-        for value, position in target.merges:
-            for source in value if isinstance(value, list) else [value]:
-                if not isinstance(source, dict):
-                    self.issues.append(
-                        issue_at(
-                            self.file,
-                            position.line,
-                            position.column,
-                            "a merge key (<<) takes a mapping or a list of mappings",
-                        )
-                    )
-                    continue
-                sources.append((source, position))
-        for source, position in sources:
-            for key, item in source.items():
-                if key not in target.value:
-                    target.value[key] = item
-                    self.value_positions.setdefault((*target.path, key), position)
-                    self.key_positions.setdefault((*target.path, key), position)
-
     def _child_path(self) -> JsonPath:
         if not self._stack:
             return ()
@@ -301,14 +259,9 @@ class EventBuilder:
     def _check_tag(
         self, event: yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
     ) -> None:
-        tag = event.tag
-        if tag in (None, "!") or (tag == STR_TAG and isinstance(event, yaml.ScalarEvent)):
-            return
-        self._fail(
-            event,
-            f"explicit YAML tags such as {quote(tag)} are not allowed in a "
-            "manifest; remove the tag",
-        )
+        problem = tag_problem(event)
+        if problem:
+            self._fail(event, problem)
 
     def _issue(self, event: yaml.Event, message: str) -> ManifestIssue:
         position = event_position(event, self.lines)

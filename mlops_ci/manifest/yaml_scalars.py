@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from mlops_ci.manifest.positions import quote
+
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1023-core-schema), plain scalars only.
 NULL_TEXT = re.compile(r"^(?:~|null|Null|NULL|)$")
 BOOL_TEXT = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -47,3 +49,14 @@ def resolve_scalar(event: yaml.ScalarEvent) -> Any:
             .replace(".NAN", "nan")
         )
     return text
+
+
+def tag_problem(
+    event: yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent,
+) -> str | None:
+    """Why a node's explicit tag is refused (a manifest is data: ``!!python/object`` and its
+    kind never build anything), or None when it has none."""
+    tag = event.tag
+    if tag in (None, "!") or (tag == STR_TAG and isinstance(event, yaml.ScalarEvent)):
+        return None
+    return f"explicit YAML tags such as {quote(tag)} are not allowed in a manifest; remove the tag"

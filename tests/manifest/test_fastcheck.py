@@ -13,7 +13,7 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
 from mlops_ci.manifest.fastcheck import UnsupportedKeyword, compile_schema, json_equal
-from mlops_ci.manifest.schema import manifest_schema
+from mlops_ci.manifest.schema_file import manifest_schema
 from tests.manifest.strategies import EXAMPLE_DATA, EXAMPLE_PATHS, JSON_VALUES
 
 SCHEMA = manifest_schema()

@@ -20,7 +20,7 @@ from hypothesis_jsonschema import from_schema
 
 from mlops_ci.errors import ManifestError
 from mlops_ci.manifest.loader import load_manifest
-from mlops_ci.manifest.schema import manifest_schema
+from mlops_ci.manifest.schema_file import manifest_schema
 from mlops_ci.manifest.source import parse_source
 from tests.conftest import CliRunner
 from tests.manifest.strategies import EXAMPLE_DATA, EXAMPLE_PATHS, EXAMPLE_TEXT, JSON_VALUES

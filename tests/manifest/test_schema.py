@@ -11,7 +11,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from mlops_ci.manifest.schema import SCHEMA_FILE, manifest_schema, schema_location
+from mlops_ci.manifest.schema import schema_location
+from mlops_ci.manifest.schema_file import SCHEMA_FILE, manifest_schema
 from tests.conftest import EXAMPLE, PROJECT
 
 
