@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.github import GitHub, GitHubRefused, connect
+from mlops_ci.adapters.github import GitHub, connect
+from mlops_ci.adapters.github_session import GitHubRefused
 from mlops_ci.errors import ServiceError, UsageError
 from tests.github.fake import TOKEN, FakeGitHub, Fault
 from tests.github.test_fake import push_branch
