@@ -66,7 +66,8 @@ def child_build(artifacts: Path, base: str, registry: str | None, state: Path) -
     from mlops_ci.core.image_reference import parse_reference
     from mlops_ci.files.artifacts import walk_artifacts
     from mlops_ci.image.base import BlobCache, resolve_base
-    from mlops_ci.image.build import DigestCache, build_image
+    from mlops_ci.image.build import build_image
+    from mlops_ci.image.digest_cache import DigestCache
     from mlops_ci.image.publish import Blobs, push
 
     clients: dict[str, RegistryClient] = {}

@@ -22,8 +22,9 @@ from mlops_ci.errors import UsageError
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BlobCache, resolve_base
-from mlops_ci.image.build import BuiltImage, DigestCache, build_image
+from mlops_ci.image.build import BuiltImage, build_image
 from mlops_ci.image.deploy_script import ShippedFile
+from mlops_ci.image.digest_cache import DigestCache
 from mlops_ci.image.publish import Blobs, PushResult, docker_archive, push, write_oci_layout
 from mlops_ci.manifest.model import Image
 from mlops_ci.ports import Engine, Registries

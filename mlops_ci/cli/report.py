@@ -58,7 +58,8 @@ def report_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.report import gather_history
     from mlops_ci.files.atomic import write_atomically
-    from mlops_ci.report.dashboard import html, markdown, to_json
+    from mlops_ci.report.dashboard import html, to_json
+    from mlops_ci.report.dashboard_markdown import markdown
 
     if arguments.observations < 0:
         raise UsageError("--observations must be 0 or more")

@@ -8,10 +8,7 @@ unpacked to a temporary file first: Polars would otherwise unpack them in memory
 
 from __future__ import annotations
 
-import codecs
-import csv
 import gzip
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,13 +18,20 @@ from pathlib import Path
 
 import polars as pl
 
-from mlops_ci.core.pii import found_kinds, mask
 from mlops_ci.data import kernels
-from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.data.file_problems import (
+    DataFileError,
+    check_csv_header,
+    column_name,
+    column_names,
+    first_line,
+    ragged_problem,
+    shown_value,
+    utf8_problem,
+)
 from mlops_ci.manifest.model import ColumnType, DataFormat
 
 BATCH_ROWS = 250_000
-_MAX_NAME = 60
 
 POLARS_TYPES: dict[ColumnType, pl.DataType] = {
     "string": pl.String(),
@@ -37,12 +41,6 @@ POLARS_TYPES: dict[ColumnType, pl.DataType] = {
     "date": pl.Date(),
     "datetime": pl.Datetime("us"),
 }
-
-
-class DataFileError(MlopsCiError):
-    """A data file that cannot be read as the manifest says: missing, empty, malformed."""
-
-    exit_status = ExitStatus.BAD_INPUT
 
 
 @dataclass(frozen=True)
@@ -104,15 +102,15 @@ class Table:
         own message may quote a value, so it is never shown whole."""
         text = str(error)
         if "utf-8" in text.lower() or "utf8" in text.lower():
-            return _utf8_problem(self.path, self.name) or f"{self.name}: {_first_line(text)}"
+            return utf8_problem(self.path, self.name) or f"{self.name}: {first_line(text)}"
         if self.format == "csv" and "more fields" in text:
-            return _ragged_problem(self.path, self.name) or f"{self.name}: {_first_line(text)}"
+            return ragged_problem(self.path, self.name) or f"{self.name}: {first_line(text)}"
         if "parse" in text or "cast" in text or "conversion" in text:
             found = self._type_problem()
             if found:
                 return found
         return (
-            f"{self.name} cannot be read as {self.format.upper()}: {_first_line(text)}; "
+            f"{self.name} cannot be read as {self.format.upper()}: {first_line(text)}; "
             "check the file (or set format in the manifest)"
         )
 
@@ -138,8 +136,8 @@ class Table:
                         row = offset + int(bad[0]) + 1
                         value = str(raw[int(bad[0])])
                         return (
-                            f"{self.name}: column {_name(name)} is declared "
-                            f"{self.declared[name]}, but row {row} holds {_shown(value)}; "
+                            f"{self.name}: column {column_name(name)} is declared "
+                            f"{self.declared[name]}, but row {row} holds {shown_value(value)}; "
                             "fix the value or the type in checks.columns"
                         )
                 offset += batch.height
@@ -163,8 +161,8 @@ def open_table(
         missing = [column for column in declared if column not in schema]
         if missing:
             raise DataFileError(
-                f"{name} has no column {', '.join(_name(m) for m in missing)} "
-                f"(checks.columns declares it); its columns are {_names(schema)}"
+                f"{name} has no column {', '.join(column_name(m) for m in missing)} "
+                f"(checks.columns declares it); its columns are {column_names(schema)}"
             )
         yield Table(name, readable, file_format, schema, declared)
 
@@ -174,7 +172,7 @@ def _schema(
 ) -> dict[str, pl.DataType]:
     try:
         if file_format == "csv":
-            _check_csv_header(path, name)
+            check_csv_header(path, name)
             header = pl.scan_csv(path, infer_schema=False).collect_schema()
             return {c: POLARS_TYPES[declared[c]] if c in declared else pl.String() for c in header}
         if file_format == "jsonl":
@@ -184,13 +182,13 @@ def _schema(
         stored = dict(pl.scan_parquet(path).collect_schema())
     except pl.exceptions.PolarsError as error:
         if "utf-8" in str(error).lower() or "utf8" in str(error).lower():
-            raise DataFileError(_utf8_problem(path, name) or f"{name} is not UTF-8") from None
+            raise DataFileError(utf8_problem(path, name) or f"{name} is not UTF-8") from None
         raise DataFileError(
-            f"{name} cannot be read as {file_format.upper()}: {_first_line(str(error))}; "
+            f"{name} cannot be read as {file_format.upper()}: {first_line(str(error))}; "
             "check the file (or set format in the manifest)"
         ) from None
     wrong = [
-        f"{_name(c)} is {stored[c]}, not {kind}"
+        f"{column_name(c)} is {stored[c]}, not {kind}"
         for c, kind in declared.items()
         if c in stored and not _parquet_type_fits(stored[c], kind)
     ]
@@ -212,25 +210,6 @@ def _parquet_type_fits(stored: pl.DataType, kind: ColumnType) -> bool:
     if kind == "datetime":
         return isinstance(stored, pl.Datetime)
     return bool(stored == POLARS_TYPES[kind])
-
-
-def _check_csv_header(path: Path, name: str) -> None:
-    """The header line: UTF-8 and of sane length (a file with no line breaks at all is not
-    a CSV, and its one "column name" must not end up in a message)."""
-    with path.open("rb") as handle:
-        head = handle.readline(1 << 20)
-    if not head.endswith(b"\n") and len(head) == 1 << 20:
-        raise DataFileError(
-            f"{name}: the first line is longer than 1 MiB, so this is no CSV header; "
-            "check the file (or set format in the manifest)"
-        )
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DataFileError(
-            f"{name}:1: bytes that are not UTF-8 (at byte {error.start + 1}); "
-            "save the file as UTF-8"
-        ) from None
 
 
 @contextmanager
@@ -283,56 +262,3 @@ def _parse_text(raw: pl.Series, kind: ColumnType) -> pl.Series:
         except pl.exceptions.PolarsError:
             return parse(iso, strict=False)
     return raw.cast(POLARS_TYPES[kind], strict=False)
-
-
-def _utf8_problem(path: Path, name: str) -> str | None:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                decoder.decode(line)
-            except UnicodeDecodeError as error:
-                return (
-                    f"{name}:{number}: bytes that are not UTF-8 (at byte "
-                    f"{offset + error.start + 1}); save the file as UTF-8"
-                )
-            offset += len(line)
-    return None
-
-
-def _ragged_problem(path: Path, name: str) -> str | None:
-    csv.field_size_limit(1 << 30)
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        for row in reader:
-            if len(row) > len(header):
-                return (
-                    f"{name}:{reader.line_num}: this row has {len(row)} fields, the header "
-                    f"{len(header)}; quote values that hold commas, or fix the row"
-                )
-    return None
-
-
-def _first_line(text: str) -> str:
-    """Polars' message, first line only, with any quoted value left out."""
-    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return re.sub(r"`[^`]*`", "`…`", line)[:200]
-
-
-def _shown(value: str) -> str:
-    """A value fit for a message: masked when it holds personal data, shortened when long."""
-    if found_kinds(value, ("email", "phone", "ip_address", "card_number")):
-        return mask(value)
-    return repr(value if len(value) <= 40 else value[:37] + "...")
-
-
-def _name(column: str) -> str:
-    return repr(column if len(column) <= _MAX_NAME else column[: _MAX_NAME - 3] + "...")
-
-
-def _names(schema: Mapping[str, object]) -> str:
-    names = [_name(c) for c in list(schema)[:20]]
-    more = len(schema) - len(names)
-    return ", ".join(names) + (f" and {more} more" if more > 0 else "")

@@ -10,17 +10,16 @@ reading gigabytes once more.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.files.artifacts import ArtifactPath
-from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BaseImage
 from mlops_ci.image.deploy_script import MODEL_FOLDER, ShippedFile, deploy_files
+from mlops_ci.image.digest_cache import DigestCache
+from mlops_ci.image.layers import ModelLayer, file_from_json, file_json, shards
 from mlops_ci.image.oci import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -34,38 +33,16 @@ from mlops_ci.image.oci import (
     stored_gzip,
 )
 from mlops_ci.image.tarstream import (
-    LayerHashes,
-    Member,
     TarLayer,
     data_member,
     members_with_folders,
 )
 
 DEFAULT_EPOCH = 0
-_CACHE_ENTRIES = 256
 
 
 class ImageBuildError(MlopsCiError):
     exit_status = ExitStatus.BAD_INPUT
-
-
-@dataclass(frozen=True)
-class ModelLayer:
-    """One shard of model files: where each goes in the image and where it is read from."""
-
-    descriptor: Descriptor
-    files: tuple[ArtifactPath, ...]
-
-    def members(self) -> list[Member]:
-        return members_with_folders(
-            [
-                Member(f"{MODEL_FOLDER}/{f.path}", f.size, f.executable, source=f.source)
-                for f in self.files
-            ]
-        )
-
-    def tar(self, epoch: int) -> TarLayer:
-        return TarLayer(self.members(), epoch)
 
 
 @dataclass(frozen=True)
@@ -105,7 +82,7 @@ class BuiltImage:
             "model_layers": [
                 {
                     "descriptor": layer.descriptor.to_json(),
-                    "files": [_file_json(f) for f in layer.files],
+                    "files": [file_json(f) for f in layer.files],
                 }
                 for layer in self.model_layers
             ],
@@ -126,7 +103,7 @@ class BuiltImage:
             model_layers=tuple(
                 ModelLayer(
                     Descriptor.from_json(layer["descriptor"]),
-                    tuple(_file_from_json(f) for f in layer["files"]),
+                    tuple(file_from_json(f) for f in layer["files"]),
                 )
                 for layer in value["model_layers"]
             ),
@@ -136,20 +113,6 @@ class BuiltImage:
             manifest=str(value["manifest"]).encode(),
             files=tuple(ShippedFile.from_json(f) for f in value["files"]),
         )
-
-
-def shards(files: Sequence[ArtifactPath], layer_size: int) -> list[list[ArtifactPath]]:
-    """The files in order, grouped into layers of at most ``layer_size`` bytes (a bigger
-    file gets a layer of its own)."""
-    groups: list[list[ArtifactPath]] = []
-    size = 0
-    for file in files:
-        if not groups or (size + file.size > layer_size and groups[-1]):
-            groups.append([])
-            size = 0
-        groups[-1].append(file)
-        size += file.size
-    return groups
 
 
 def build_image(
@@ -263,64 +226,3 @@ def changed_sources(image: BuiltImage) -> list[str]:
             ):
                 changed.append(file.path)
     return changed
-
-
-class DigestCache:
-    """Layer digests by what their files look like on disk; a layer whose files all have
-    the same path, size, mtime and inode as when it was hashed is not read again."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            loaded = json.loads(path.read_text())
-            self._entries: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
-        except (OSError, ValueError):
-            self._entries = {}
-
-    def get(self, layer: ModelLayer, epoch: int) -> LayerHashes | None:
-        entry = self._entries.get(_layer_key(layer, epoch))
-        if not isinstance(entry, dict):
-            return None
-        try:
-            return LayerHashes(str(entry["digest"]), int(entry["size"]), dict(entry["files"]))
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def put(self, layer: ModelLayer, epoch: int, hashes: LayerHashes) -> None:
-        self._entries[_layer_key(layer, epoch)] = {
-            "digest": hashes.digest,
-            "size": hashes.size,
-            "files": hashes.files,
-        }
-        while len(self._entries) > _CACHE_ENTRIES:
-            self._entries.pop(next(iter(self._entries)))
-        write_atomically(self.path, json.dumps(self._entries).encode())
-
-
-def _layer_key(layer: ModelLayer, epoch: int) -> str:
-    described = [
-        [f.path, f.size, f.executable, str(f.source), f.mtime_ns, f.inode] for f in layer.files
-    ]
-    return sha256_digest(canonical_json([epoch, described]))
-
-
-def _file_json(file: ArtifactPath) -> dict[str, Any]:
-    return {
-        "path": file.path,
-        "source": str(file.source),
-        "size": file.size,
-        "executable": file.executable,
-        "mtime_ns": file.mtime_ns,
-        "inode": file.inode,
-    }
-
-
-def _file_from_json(value: Mapping[str, Any]) -> ArtifactPath:
-    return ArtifactPath(
-        path=str(value["path"]),
-        source=Path(value["source"]),
-        size=int(value["size"]),
-        executable=bool(value["executable"]),
-        mtime_ns=int(value["mtime_ns"]),
-        inode=int(value["inode"]),
-    )

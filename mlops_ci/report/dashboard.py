@@ -11,40 +11,13 @@ from html import escape
 from typing import Any
 
 from mlops_ci.core.observations import metric_key
+from mlops_ci.report.dashboard_style import CSS as _CSS
 from mlops_ci.report.history import MEASURES, GateRate, ModelHistory, VersionHistory
-from mlops_ci.report.markdown import chart_text, markdown_cell, mermaid_line_chart
+from mlops_ci.report.markdown import markdown_cell
 from mlops_ci.report.svg import STATE_COLOURS, bars, line_chart, timeline
 
 MAX_TIME_CHARTS = 12
 MAX_BREACHES = 50
-_MERMAID_POINTS = 30
-
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
-body{background:#f6f8fa}
-main{max-width:1360px;margin:0 auto;padding:16px 24px 48px}
-h1{font-size:22px;margin:8px 0}
-h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
-h3{font-size:15px;margin:18px 0 6px}
-section.model{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:18px 0}
-section.model{padding:8px 20px 20px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
-section.model > svg.chart{max-width:760px}
-svg.chart{width:100%;height:auto;background:#fff;border:1px solid #eaeef2;border-radius:6px}
-svg .heading{font-size:13px;font-weight:600;fill:#1f2328}
-svg .tick{font-size:11px;fill:#57606a}
-svg .axis{stroke:#8c959f;stroke-width:1}
-svg .line{fill:none;stroke:#2f7ed8;stroke-width:1.6}
-svg .dot{fill:#2f7ed8}
-svg .limit{stroke:#d64545;stroke-width:1;stroke-dasharray:5 4}
-svg .track{fill:#eaeef2}
-table{border-collapse:collapse;margin:6px 0}
-td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.legend span{display:inline-block;margin-right:14px}
-.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
-.muted{color:#57606a}
-"""
 
 
 def to_json(histories: Sequence[ModelHistory], generated: datetime) -> dict[str, Any]:
@@ -157,7 +130,7 @@ def _model_html(history: ModelHistory) -> str:
             f"gates:{history.model}",
             "Share of candidates that passed each gate",
             [
-                (_gate_label(g), g.rate or 0.0, f"{g.passed}/{g.measured}")
+                (gate_label(g), g.rate or 0.0, f"{g.passed}/{g.measured}")
                 for g in history.gate_rates
                 if g.measured
             ],
@@ -185,14 +158,14 @@ def _comparison(history: ModelHistory) -> str:
     names = [*history.key_metrics, *MEASURES]
     rows = []
     for name in names:
-        old = _value(production, name)
-        new = _value(current, name)
+        old = value_of(production, name)
+        new = value_of(current, name)
         if old is None and new is None:
             continue
         delta = "" if old is None or new is None else f"{new - old:+.4g}"
         rows.append(
-            f"<tr><td><code>{escape(name)}</code></td><td class=n>{_cell(old)}</td>"
-            f"<td class=n>{_cell(new)}</td><td class=n>{delta}</td></tr>"
+            f"<tr><td><code>{escape(name)}</code></td><td class=n>{number_cell(old)}</td>"
+            f"<td class=n>{number_cell(new)}</td><td class=n>{delta}</td></tr>"
         )
     head_old = escape(production.version) if production else "none released"
     head_new = f"{escape(current.version)} ({current.state})" if current else "no live candidate"
@@ -202,13 +175,13 @@ def _comparison(history: ModelHistory) -> str:
     )
 
 
-def _value(version: VersionHistory | None, name: str) -> float | None:
+def value_of(version: VersionHistory | None, name: str) -> float | None:
     if version is None:
         return None
     return version.metrics.get(name, version.measures.get(name))
 
 
-def _cell(value: float | None) -> str:
+def number_cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.6g}"
 
 
@@ -299,68 +272,12 @@ def _breaches(history: ModelHistory) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def _gate_label(gate: GateRate) -> str:
+def gate_label(gate: GateRate) -> str:
     return f"{gate.name} {'≥' if gate.rule == 'min' else '≤'} {gate.threshold:.6g}"
 
 
 # -- Markdown -----------------------------------------------------------------------------
 
 
-def markdown(histories: Sequence[ModelHistory]) -> str:
-    lines: list[str] = []
-    for history in histories:
-        versions = history.versions
-        counts = {s: sum(v.state == s for v in versions) for s in STATE_COLOURS}
-        lines += [
-            f"### {_text(history.model)}: {_text(history.production)} in production",
-            "",
-            " · ".join(f"{state} {count}" for state, count in counts.items() if count)
-            or "no candidates on record",
-            "",
-        ]
-        production, current = history.production_candidate, history.current_candidate
-        if production or current:
-            lines += [
-                f"| metric | production ({production.version if production else '—'}) | "
-                f"current ({current.version if current else '—'}) | Δ |",
-                "|---|---:|---:|---:|",
-            ]
-            for name in [*history.key_metrics, *MEASURES]:
-                old, new = _value(production, name), _value(current, name)
-                if old is None and new is None:
-                    continue
-                delta = "" if old is None or new is None else f"{new - old:+.4g}"
-                lines.append(f"| `{_text(name)}` | {_cell(old)} | {_cell(new)} | {delta} |")
-            lines.append("")
-        if history.gate_rates:
-            lines += ["| gate | passed |", "|---|---:|"]
-            lines += [
-                f"| `{_text(_gate_label(g))}` | {g.passed}/{g.measured} |"
-                for g in history.gate_rates
-                if g.measured
-            ]
-            lines.append("")
-        recent = versions[-_MERMAID_POINTS:]
-        for name in [*history.key_metrics[:4], *(m for m in ("p95_ms", "size_mib"))]:
-            known = [
-                (v.version, value)
-                for v in recent
-                if (value := v.metrics.get(name, v.measures.get(name))) is not None
-            ]
-            if len(known) >= 2:
-                labels = [(chart_text(version), value) for version, value in known]
-                lines += [*mermaid_line_chart(f"{name} over versions", name, labels), ""]
-        breaches = [o for o in history.observations if o.breaches][-5:]
-        if breaches:
-            lines += ["", "**Latest SLO breaches**", ""]
-            lines += [
-                f"- {o.at:%Y-%m-%d %H:%M} {_text(o.version)}: "
-                + _text("; ".join(s for sentences in o.breaches.values() for s in sentences))
-                for o in reversed(breaches)
-            ]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _text(text: str) -> str:
+def text_cell(text: str) -> str:
     return markdown_cell(text, 300)

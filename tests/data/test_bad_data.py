@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mlops_ci.data.reader import DataFileError, open_table
+from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.reader import open_table
 from tests.conftest import CliRunner, commit
 
 Ingest = Callable[[str, bytes], tuple[int, str, str]]

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from mlops_ci.data import kernels
 from mlops_ci.data import reader as reader_module
-from mlops_ci.data.reader import DataFileError, open_table
+from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.reader import open_table
 
 DECLARED = {"note": "string", "day": "date", "n": "int"}
 SCHEMA = {"note": pl.String, "day": pl.Date, "n": pl.Int64}

@@ -16,7 +16,9 @@ import pytest
 from mlops_ci.core.image_reference import parse_reference
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.image.base import BaseImage
-from mlops_ci.image.build import BuiltImage, DigestCache, build_image, shards
+from mlops_ci.image.build import BuiltImage, build_image
+from mlops_ci.image.digest_cache import DigestCache
+from mlops_ci.image.layers import shards
 from mlops_ci.image.oci import OCI_LAYER_GZIP, Descriptor
 
 LAYER_SIZE = 1 << 30

@@ -14,7 +14,8 @@ from mlops_ci.data import kernels
 from mlops_ci.data.checks.base import Aggregate, AggregateKind, BatchView, Setup
 from mlops_ci.data.checks.outcome import CheckOutcome, percent, value_text
 from mlops_ci.data.checks.rows import codable
-from mlops_ci.data.reader import DataFileError, Table
+from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.reader import Table
 from mlops_ci.manifest.model import BalanceCheck
 
 _MAX_GROUPS = 100_000

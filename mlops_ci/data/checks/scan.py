@@ -20,8 +20,9 @@ from mlops_ci.data import kernels
 from mlops_ci.data.checks.base import Aggregate, BatchView, Offenders, RowCheck, Setup
 from mlops_ci.data.checks.outcome import ROWS_SHOWN, CheckOutcome, DataSetReport
 from mlops_ci.data.checks.registry import CHECKS
+from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.fingerprint import fingerprint, hash_in_background
-from mlops_ci.data.reader import DataFileError, Table
+from mlops_ci.data.reader import Table
 from mlops_ci.manifest.model import DataChecks, Scalar
 
 

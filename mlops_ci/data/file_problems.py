@@ -1,0 +1,94 @@
+"""What is wrong with a data file, in one sentence naming the file and its line, row or
+column: bytes that are not UTF-8, a ragged row, a header that is none; values and column
+names shown short, and masked where they hold personal data."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlops_ci.core.pii import found_kinds, mask
+from mlops_ci.errors import ExitStatus, MlopsCiError
+
+_MAX_NAME = 60
+
+
+class DataFileError(MlopsCiError):
+    """A data file that cannot be read as the manifest says: missing, empty, malformed."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+def check_csv_header(path: Path, name: str) -> None:
+    """The header line: UTF-8 and of sane length (a file with no line breaks at all is not
+    a CSV, and its one "column name" must not end up in a message)."""
+    with path.open("rb") as handle:
+        head = handle.readline(1 << 20)
+    if not head.endswith(b"\n") and len(head) == 1 << 20:
+        raise DataFileError(
+            f"{name}: the first line is longer than 1 MiB, so this is no CSV header; "
+            "check the file (or set format in the manifest)"
+        )
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            f"{name}:1: bytes that are not UTF-8 (at byte {error.start + 1}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def utf8_problem(path: Path, name: str) -> str | None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as error:
+                return (
+                    f"{name}:{number}: bytes that are not UTF-8 (at byte "
+                    f"{offset + error.start + 1}); save the file as UTF-8"
+                )
+            offset += len(line)
+    return None
+
+
+def ragged_problem(path: Path, name: str) -> str | None:
+    csv.field_size_limit(1 << 30)
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                return (
+                    f"{name}:{reader.line_num}: this row has {len(row)} fields, the header "
+                    f"{len(header)}; quote values that hold commas, or fix the row"
+                )
+    return None
+
+
+def first_line(text: str) -> str:
+    """Polars' message, first line only, with any quoted value left out."""
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return re.sub(r"`[^`]*`", "`…`", line)[:200]
+
+
+def shown_value(value: str) -> str:
+    """A value fit for a message: masked when it holds personal data, shortened when long."""
+    if found_kinds(value, ("email", "phone", "ip_address", "card_number")):
+        return mask(value)
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def column_name(column: str) -> str:
+    return repr(column if len(column) <= _MAX_NAME else column[: _MAX_NAME - 3] + "...")
+
+
+def column_names(schema: Mapping[str, object]) -> str:
+    names = [column_name(c) for c in list(schema)[:20]]
+    more = len(schema) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
