@@ -98,19 +98,7 @@ def run_command(
 class ProcessRunner:
     """The Runner port: manifest commands as child processes of this machine."""
 
-    def run(
-        self,
-        what: str,
-        command: Command,
-        *,
-        placeholders: Mapping[str, str],
-        cwd: Path,
-        environ: Mapping[str, str],
-        log: Path,
-    ) -> CommandResult:
-        return run_command(
-            what, command, placeholders=placeholders, cwd=cwd, environ=environ, log=log
-        )
+    run = staticmethod(run_command)
 
 
 def _tail(log: Path, lines: int = 15) -> str:

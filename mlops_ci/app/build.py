@@ -30,14 +30,7 @@ def run_build(context: Context) -> StageResult:
     build.artifacts.mkdir(parents=True)
     # A metrics file left by an earlier build must not pass for this one's.
     build.metrics.unlink(missing_ok=True)
-    result = context.runner.run(
-        "build.command",
-        build.command,
-        placeholders=context.placeholders(version),
-        cwd=manifest.root,
-        environ=context.command_environment(version, "build"),
-        log=context.log_path(version, "build"),
-    )
+    result = context.run("build.command", build.command, version, "build")
     files = artifact_files(build.artifacts) if result.exit_code == 0 else []
     size = sum(f.size for f in files)
     if result.timed_out:

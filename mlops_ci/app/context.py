@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.app.layout import Layout
+from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.manifest.model import Manifest
@@ -56,6 +57,18 @@ class Context:
             "MLOPS_CI_ARTIFACTS": values["artifacts"],
             "MLOPS_CI_METRICS": values["metrics"],
         }
+
+    def run(self, what: str, command: Command, version: str, stage: str) -> CommandResult:
+        """A manifest command of ``version``'s ``stage``, in the manifest's folder, its
+        output in the stage's log."""
+        return self.runner.run(
+            what,
+            command,
+            placeholders=self.placeholders(version),
+            cwd=self.manifest.root,
+            environ=self.command_environment(version, stage),
+            log=self.log_path(version, stage),
+        )
 
     def records(self) -> list[StageRecord]:
         return list(self.store.records(self.manifest.model.name))

@@ -30,14 +30,7 @@ def run_test(context: Context, version: str | None = None) -> StageResult:
     log = None
     if test.command is not None:
         build.metrics.unlink(missing_ok=True)  # the command writes it anew
-        result = context.runner.run(
-            "test.command",
-            test.command,
-            placeholders=context.placeholders(version),
-            cwd=manifest.root,
-            environ=context.command_environment(version, "test"),
-            log=context.log_path(version, "test"),
-        )
+        result = context.run("test.command", test.command, version, "test")
         log = result.log
         details.update(
             command=list(result.argv), exit_code=result.exit_code, seconds=round(result.seconds, 3)

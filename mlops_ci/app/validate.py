@@ -31,13 +31,8 @@ def run_validate(context: Context, version: str | None = None) -> StageResult:
     if validate.max_size is not None:
         limits.append(("size_mib", Bounds(max=validate.max_size / MIB)))
     if validate.latency is not None:
-        result = context.runner.run(
-            "validate.latency.command",
-            validate.latency.command,
-            placeholders=context.placeholders(version),
-            cwd=manifest.root,
-            environ=context.command_environment(version, "validate"),
-            log=context.log_path(version, "validate"),
+        result = context.run(
+            "validate.latency.command", validate.latency.command, version, "validate"
         )
         log = result.log
         measured["peak_rss_mib"] = result.peak_rss_bytes / MIB
