@@ -133,9 +133,9 @@ class _Checks:
         yield ("build", "metrics")
         for index, environment in _items(_get(self.data, "release", "environments")):
             for target_index, target in _items(_get(environment, "targets")):
-                for kind in ("kubernetes", "nomad"):
-                    if kind in _mapping(target):
-                        yield ("release", "environments", index, "targets", target_index, kind)
+                # Whichever deploy target it names (the schema allows one key per target).
+                for kind in _mapping(target):
+                    yield ("release", "environments", index, "targets", target_index, kind)
         yield ("monitor", "source", "file")
 
     def _unique_names(self) -> Iterator[ManifestIssue]:
