@@ -77,6 +77,10 @@ class Context:
         """Write the record (the durable truth) first, then tell MLflow and mark it synced;
         a tracking failure after the write leaves the record for `mlops-ci sync`."""
         self.store.write(record)
+        self.mirror(record)
+
+    def mirror(self, record: StageRecord) -> None:
+        """Tell MLflow of a written record and mark it synced (nothing without tracking)."""
         tracker = self.tracker()
         if tracker is None:
             return

@@ -17,7 +17,7 @@ from typing import Any
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.image_reference import parse_reference, registry_tag
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import StageRecord, recorded_files
 from mlops_ci.errors import UsageError
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.files.atomic import write_atomically
@@ -237,7 +237,7 @@ def _push_with_docker(
 
 
 def _check_against_record(files: Iterable[ShippedFile], record: StageRecord, folder: Path) -> None:
-    recorded = {f["path"]: f["sha256"] for f in record.details.get("files", [])}
+    recorded = recorded_files(record)
     found = {f.path: f.sha256 for f in files}
     if recorded == found:
         return

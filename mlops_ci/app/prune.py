@@ -118,9 +118,8 @@ def _expire(
     tracker = context.tracker()
     if tracker is not None:
         tracker.tag_version(version, {"mlops-ci.state": "expired"}, missing_ok=True)
-        if record is not None:
-            run_id = tracker.log_stage(record)
-            context.store.update(record.model, version, "expire", lambda r: r.synced_as(run_id))
+    if record is not None:
+        context.mirror(record)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
 from mlops_ci.app.context import Context
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import StageRecord, recorded_files
 from mlops_ci.files.artifacts import artifact_files
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Tracker
@@ -69,7 +69,7 @@ def register_unregistered(
     for build in sorted(builds, key=lambda r: r.finished_at):
         if build.version in known:
             continue
-        recorded = {f["path"]: f["sha256"] for f in build.details.get("files", [])}
+        recorded = recorded_files(build)
         if found is None:
             found = {f.path: f.sha256 for f in artifact_files(folder)} if folder else {}
         if folder is None or not recorded or recorded != found:
