@@ -21,9 +21,7 @@ def test_the_registry_holds_every_target_the_schema_allows() -> None:
 
 @pytest.mark.parametrize("kind", sorted(TARGETS))
 @pytest.mark.parametrize("strategy", ["rolling", "blue-green"])
-def test_a_scaffolded_file_pins_the_model(
-    kind: str, strategy: str
-) -> None:
+def test_a_scaffolded_file_pins_the_model(kind: str, strategy: str) -> None:
     deploy = target(kind)
     files = Scaffold(app="mlapp", app_image="acme/app:1.0.0", model_image=f"{REPOSITORY}:1.0.0")
     text = deploy.scaffold(files, strategy, "init-container")  # type: ignore[arg-type]
