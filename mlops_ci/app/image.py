@@ -17,7 +17,8 @@ from typing import Any
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.image_reference import parse_reference, registry_tag
-from mlops_ci.core.records import StageRecord, recorded_files
+from mlops_ci.core.record_details import recorded_files
+from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import UsageError
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.files.atomic import write_atomically

@@ -11,6 +11,7 @@ from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_image
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
+from mlops_ci.core.record_details import recorded_data_sets, recorded_gates
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.release import Candidate
 from mlops_ci.core.versions import parse_version
@@ -70,10 +71,7 @@ def release_candidate(
         )
     mine = [r for r in context.records() if r.version == record.version]
     gates = tuple(
-        g
-        for r in mine
-        if r.stage in ("ingest", "test", "validate")
-        for g in r.details.get("gates", [])
+        g for r in mine if r.stage in ("ingest", "test", "validate") for g in recorded_gates(r)
     )
     measured = _measured(mine)
     ingest = next((r for r in mine if r.stage == "ingest"), None)
@@ -96,7 +94,7 @@ def release_candidate(
             **(production[1] if production else {}),
             **_production_validate(context),
         },
-        data=tuple(ingest.details.get("data", [])) if ingest else (),
+        data=recorded_data_sets(ingest) if ingest else (),
         commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
         history=_history(context),
     )

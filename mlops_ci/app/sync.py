@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
 from mlops_ci.app.context import Context
-from mlops_ci.core.records import StageRecord, recorded_files
+from mlops_ci.core.record_details import recorded_files
+from mlops_ci.core.records import StageRecord
 from mlops_ci.files.artifacts import artifact_files
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Tracker

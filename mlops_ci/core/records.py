@@ -93,14 +93,3 @@ def record_from_json(data: Any) -> StageRecord:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise RecordFormatError(f"a field is missing or malformed ({error})") from None
-
-
-def recorded_files(record: StageRecord) -> dict[str, str]:
-    """The files a build record lists, path to sha256 (what its image must ship); entries
-    that are not a path with a digest (a hand-edited record) are left out."""
-    files = record.details.get("files")
-    return {
-        str(entry["path"]): str(entry["sha256"])
-        for entry in (files if isinstance(files, list) else [])
-        if isinstance(entry, dict) and "path" in entry and "sha256" in entry
-    }

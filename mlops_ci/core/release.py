@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_ci.core.gates import GateResult
+from mlops_ci.core.record_details import DataSetFingerprint
+
 MARKER = "<!-- mlops-ci:release"
 
 
@@ -23,11 +26,11 @@ class Candidate:
     release_version: str
     digest: str
     repository: str
-    gates: tuple[Mapping[str, Any], ...] = ()
+    gates: tuple[GateResult, ...] = ()
     metrics: Mapping[str, float] = field(default_factory=dict)
     production: str | None = None
     production_metrics: Mapping[str, float] = field(default_factory=dict)
-    data: tuple[Mapping[str, Any], ...] = ()
+    data: tuple[DataSetFingerprint, ...] = ()
     commits: tuple[tuple[str, str], ...] = ()
     history: tuple[tuple[str, Mapping[str, float]], ...] = ()
 

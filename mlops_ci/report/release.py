@@ -52,7 +52,7 @@ def changelog_with(
 def pull_request_body(
     model: str, environment: str | None, candidate: Candidate, *, rollback: bool = False
 ) -> str:
-    failed = [g for g in candidate.gates if g.get("verdict") == "failed"]
+    failed = [g for g in candidate.gates if g.verdict == "failed"]
     where = environment or "production"
     if rollback:
         verdict = f"⏪ Rolls {model} back to {candidate.release_version} in {where}."
@@ -88,12 +88,10 @@ def _gates_table(candidate: Candidate) -> list[str]:
         return ["No gates ran for this candidate."]
     lines = ["| check | value | limit | vs production | |", "|---|---:|---:|---:|---|"]
     for gate in candidate.gates:
-        value = gate.get("value")
-        delta = gate.get("delta")
         lines.append(
-            f"| `{markdown_cell(str(gate.get('name', '')))}` | {number_text(value)} | "
-            f"{rule_text(str(gate.get('rule', '')))} {number_text(gate.get('threshold'))} | "
-            f"{signed_text(delta)} | {MARK.get(str(gate.get('verdict')), '')} |"
+            f"| `{markdown_cell(gate.name)}` | {number_text(gate.value)} | "
+            f"{rule_text(gate.rule)} {number_text(gate.threshold)} | "
+            f"{signed_text(gate.delta)} | {MARK.get(gate.verdict, '')} |"
         )
     return lines
 
@@ -126,11 +124,9 @@ def _data_table(candidate: Candidate) -> list[str]:
         return []
     lines = ["", "**Data**", "", "| data set | rows | blake3 | schema |", "|---|---:|---|---|"]
     for entry in candidate.data:
-        fingerprint = entry.get("fingerprint") or {}
         lines.append(
-            f"| {markdown_cell(str(entry.get('name', '')))} | {int(entry.get('rows', 0)):,} | "
-            f"`{str(fingerprint.get('blake3', ''))[:16]}…` | "
-            f"`{str(fingerprint.get('schema_sha256', ''))[:12]}…` |"
+            f"| {markdown_cell(entry.name)} | {entry.rows:,} | `{entry.blake3[:16]}…` | "
+            f"`{entry.schema_sha256[:12]}…` |"
         )
     return lines
 
@@ -139,7 +135,7 @@ def _charts(candidate: Candidate) -> list[str]:
     """The key metrics (the gated ones first) over the last versions, as Mermaid
     ``xychart-beta`` blocks: GitHub draws them, nothing is uploaded."""
     points = [*candidate.history[-(_CHART_POINTS - 1) :], (candidate.version, candidate.metrics)]
-    gated = [str(g.get("name", "")).split(" ")[0] for g in candidate.gates]
+    gated = [g.name.split(" ")[0] for g in candidate.gates]
     names = [
         n for n in dict.fromkeys([*gated, *sorted(candidate.metrics)]) if n in candidate.metrics
     ]

@@ -7,6 +7,8 @@ from datetime import date
 import hcl2
 
 from mlops_ci.app.release_plan import plan_release
+from mlops_ci.core.gates import GateResult
+from mlops_ci.core.record_details import DataSetFingerprint
 from mlops_ci.core.release import MARKER, Candidate, Target, branch_name
 from tests.conftest import EXAMPLE
 from tests.deploy.test_kubernetes import changed_lines, validate
@@ -18,33 +20,13 @@ CANDIDATE = Candidate(
     digest=DIGEST,
     repository="ghcr.io/acme/churn-model",
     gates=(
-        {
-            "name": "accuracy",
-            "rule": "min",
-            "threshold": 0.9,
-            "value": 0.934,
-            "delta": 0.004,
-            "verdict": "passed",
-        },
-        {
-            "name": "accuracy against production",
-            "rule": "max_drop",
-            "threshold": 0.005,
-            "value": -0.004,
-            "delta": None,
-            "verdict": "passed",
-        },
+        GateResult("accuracy", "min", 0.9, 0.934, "passed", "", production=0.93),
+        GateResult("accuracy against production", "max_drop", 0.005, -0.004, "passed", ""),
     ),
     metrics={"accuracy": 0.934, "f1": 0.88, "log_loss": 0.21},
     production="1.43.13",
     production_metrics={"accuracy": 0.93, "f1": 0.87, "log_loss": 0.22},
-    data=(
-        {
-            "name": "train",
-            "rows": 6000,
-            "fingerprint": {"blake3": "ab" * 32, "schema_sha256": "ef" * 32},
-        },
-    ),
+    data=(DataSetFingerprint("train", 6000, "ab" * 32, "ef" * 32),),
     commits=(
         ("1234567890abcdef", "feat: a better model | with pipes"),
         ("fedcba0987654321", "fix: data"),

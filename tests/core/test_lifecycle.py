@@ -74,23 +74,3 @@ def test_production_needs_staging_first() -> None:
         check_environment_order("1.44.0", environments, set(), "production")
     with pytest.raises(LifecycleError, match="no environment is named 'qa'"):
         check_environment_order("1.44.0", environments, set(), "qa")
-
-
-def test_recorded_files_reads_a_build_records_files_and_skips_malformed_entries() -> None:
-    from datetime import UTC, datetime
-
-    from mlops_ci.core.records import StageRecord, recorded_files
-
-    when = datetime(2026, 1, 1, tzinfo=UTC)
-    record = StageRecord(
-        model="m",
-        version="1.0.0-rc.1",
-        stage="build",
-        verdict="passed",
-        state="candidate",
-        started_at=when,
-        finished_at=when,
-        details={"files": [{"path": "a.bin", "sha256": "ab", "size": 1}, {"path": "b"}, "x"]},
-    )
-    assert recorded_files(record) == {"a.bin": "ab"}
-    assert recorded_files(StageRecord(**{**record.__dict__, "details": {"files": "no"}})) == {}
