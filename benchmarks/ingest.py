@@ -93,7 +93,7 @@ def generate(rows: int) -> Path:
 
 
 def manifest_checks() -> Any:
-    from mlops_ci.core.gates import Bounds
+    from mlops_ci.core.settings import Bounds
     from mlops_ci.manifest.model import (
         BalanceCheck,
         DataChecks,

@@ -13,15 +13,16 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from mlops_ci.app.context import Context
 from mlops_ci.app.layout import Layout
-from mlops_ci.manifest.model import Manifest
 
 if TYPE_CHECKING:
+    # The use cases' types only: every command imports this module, most need few of them.
     from mlops_ci.adapters.gha import SecretMasker
     from mlops_ci.adapters.mlflow import MlflowTracker
     from mlops_ci.adapters.mlflow_connection import TrackingTarget
+    from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
+    from mlops_ci.manifest.model import Manifest
     from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
 
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
@@ -37,6 +38,7 @@ class SystemClock:
 def context(manifest: Manifest, environ: Mapping[str, str], tracking: Tracking) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
     from mlops_ci.adapters.records import RecordStore
+    from mlops_ci.app.context import Context
 
     layout = Layout(manifest.repository)
 

@@ -6,8 +6,9 @@ import json
 
 from mlops_ci.app.candidates import conclude, current_candidate, state_before
 from mlops_ci.app.context import Context, StageInputError
-from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
+from mlops_ci.core.gates import GateResult, absolute_gates
 from mlops_ci.core.results import StageResult
+from mlops_ci.core.settings import Bounds
 from mlops_ci.files.artifacts import artifact_files
 
 MIB = 1024 * 1024

@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
+from mlops_ci.core.settings import BumpLevel
 from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.versions import LEVELS, Level
 
-BumpLevel = Literal["auto", "major", "minor", "patch"]
 _HEADER = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: \S")
 _BREAKING_FOOTER = re.compile(r"^BREAKING[ -]CHANGE: ", re.MULTILINE)
 _COMMIT_LEVELS: dict[str, Level] = {"feat": "minor", "fix": "patch", "perf": "patch"}

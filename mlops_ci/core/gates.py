@@ -12,21 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlops_ci.core.settings import Bounds, RelativeBounds
+
 Verdict = Literal["passed", "failed", "skipped"]
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Inclusive bounds; either side may be open."""
-
-    min: float | None = None
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class RelativeBounds:
-    max_drop: float | None = None
-    max_rise: float | None = None
 
 
 @dataclass(frozen=True)

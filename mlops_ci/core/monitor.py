@@ -17,16 +17,11 @@ from datetime import datetime
 from typing import Literal
 
 from mlops_ci.core.codehost import Issue
-from mlops_ci.core.gates import Bounds, GateResult, absolute_gates
+from mlops_ci.core.gates import GateResult, absolute_gates
+from mlops_ci.core.settings import Bounds, Regression
 
 BreachKind = Literal["slo", "sudden-change"]
 BREACH_KINDS: tuple[BreachKind, ...] = ("slo", "sudden-change")
-
-
-@dataclass(frozen=True)
-class Regression:
-    window: int = 5
-    max_change: float = 0.1
 
 
 # Series of the exporter itself (its process, runtime and client library), watched only

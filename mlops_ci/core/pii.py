@@ -9,9 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Literal
 
-PiiKind = Literal["email", "phone", "ip_address", "card_number"]
+from mlops_ci.core.settings import PiiKind
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # An international or North-American style number: 9 to 15 digits in groups, optionally

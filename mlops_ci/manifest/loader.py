@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlops_ci.core.commands import Command, split_command
-from mlops_ci.core.gates import Bounds, RelativeBounds
-from mlops_ci.core.monitor import Regression
+from mlops_ci.core.settings import Bounds, Regression, RelativeBounds
 from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue

@@ -11,11 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from mlops_ci.core.bump import BumpLevel
 from mlops_ci.core.commands import Command
-from mlops_ci.core.gates import Bounds, RelativeBounds
-from mlops_ci.core.monitor import Regression
-from mlops_ci.core.pii import PiiKind
+from mlops_ci.core.settings import Bounds, BumpLevel, PiiKind, Regression, RelativeBounds
 from mlops_ci.core.signature import Signature
 from mlops_ci.core.versions import Scheme
 

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mlops_ci.core.gates import Bounds, absolute_gates
+from mlops_ci.core.gates import absolute_gates
 from mlops_ci.core.observations import Observation
 from mlops_ci.core.records import StageRecord
+from mlops_ci.core.settings import Bounds
 from mlops_ci.core.versions import Scheme, try_parse_version
 from mlops_ci.manifest.model import Manifest
 

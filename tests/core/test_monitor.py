@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mlops_ci.core.gates import Bounds
-from mlops_ci.core.monitor import Regression, evaluate, watched
+from mlops_ci.core.monitor import evaluate, watched
+from mlops_ci.core.settings import Bounds, Regression
 
 SLO = (("latency_p95_ms", Bounds(max=30.0)), ("error_rate", Bounds(max=0.01)))
 HISTORY = [  # newest first

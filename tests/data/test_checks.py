@@ -15,7 +15,7 @@ from blake3 import blake3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_ci.core.gates import Bounds
+from mlops_ci.core.settings import Bounds
 from mlops_ci.data import kernels
 from mlops_ci.data import reader as reader_module
 from mlops_ci.data.checks import balance as balance_module

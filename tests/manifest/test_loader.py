@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.core.commands import Command
-from mlops_ci.core.gates import Bounds
-from mlops_ci.core.monitor import Regression
+from mlops_ci.core.settings import Bounds, Regression
 from mlops_ci.errors import ManifestError
 from mlops_ci.manifest import model as m
 from mlops_ci.manifest.loader import find_repository, load_manifest

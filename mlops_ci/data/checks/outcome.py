@@ -7,7 +7,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlops_ci.core.gates import Bounds, GateResult
+from mlops_ci.core.gates import GateResult
+from mlops_ci.core.settings import Bounds
 from mlops_ci.data.fingerprint import Fingerprint
 from mlops_ci.manifest.model import Scalar
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from mlops_ci.core.pii import HEX_DIGEST, PiiKind, found_kinds, mask, prefilter
+from mlops_ci.core.pii import HEX_DIGEST, found_kinds, mask, prefilter
+from mlops_ci.core.settings import PiiKind
 from mlops_ci.data.checks.base import Aggregate, AggregateKind, BatchView, Setup
 from mlops_ci.data.checks.outcome import (
     ROWS_SHOWN,

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import polars as pl
 
-from mlops_ci.core.gates import Bounds
 from mlops_ci.core.pii import HEX_DIGEST
+from mlops_ci.core.settings import Bounds
 from mlops_ci.data import kernels
 from mlops_ci.data.checks.base import Offenders, RowCheck, RowKind, Setup, counted_outcome
 from mlops_ci.data.checks.outcome import (

@@ -1,0 +1,32 @@
+"""The settings of a manifest that the domain computes with, as values: bounds and relative
+bounds of gates, the sudden-change rule of monitoring, the bump level, the kinds of personal
+data. Only types live here, so the manifest's typed model loads without the rules that use
+them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+BumpLevel = Literal["auto", "major", "minor", "patch"]
+PiiKind = Literal["email", "phone", "ip_address", "card_number"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive bounds; either side may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class RelativeBounds:
+    max_drop: float | None = None
+    max_rise: float | None = None
+
+
+@dataclass(frozen=True)
+class Regression:
+    window: int = 5
+    max_change: float = 0.1
