@@ -7,7 +7,7 @@ it uses (MLflow's import alone is a second), and ``manifest validate`` for none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -18,16 +18,18 @@ from mlops_ci.app.layout import Layout
 if TYPE_CHECKING:
     # The use cases' types only: every command imports this module, most need few of them.
     from mlops_ci.adapters.gha import SecretMasker
+    from mlops_ci.adapters.git_records import GitRecordStore
     from mlops_ci.adapters.mlflow import MlflowTracker
     from mlops_ci.adapters.mlflow_connection import TrackingTarget
     from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
+    from mlops_ci.ports import CiHost, CodeHost, RecordStore, Scraper, Vcs
 
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
 # there (an embedded store that does not exist yet is not made just to be asked).
 Tracking = Literal["on", "off", "if-present"]
+REMOTE = "origin"  # where records, tags and release branches are pushed
 
 
 class SystemClock:
@@ -35,9 +37,28 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-def context(manifest: Manifest, environ: Mapping[str, str], tracking: Tracking) -> Context:
+def contexts(
+    manifests: Sequence[Manifest], environ: Mapping[str, str], tracking: Tracking
+) -> list[Context]:
+    """The contexts of several models; those of one repository share its record store."""
+    stores: dict[Path, RecordStore] = {}
+    made = []
+    for manifest in manifests:
+        key = manifest.repository.resolve()
+        if key not in stores:
+            stores[key] = record_store(manifest, environ)
+        made.append(context(manifest, environ, tracking, store=stores[key]))
+    return made
+
+
+def context(
+    manifest: Manifest,
+    environ: Mapping[str, str],
+    tracking: Tracking,
+    *,
+    store: RecordStore | None = None,
+) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
-    from mlops_ci.adapters.records import RecordStore
     from mlops_ci.app.context import Context
 
     layout = Layout(manifest.repository)
@@ -53,12 +74,58 @@ def context(manifest: Manifest, environ: Mapping[str, str], tracking: Tracking) 
         manifest=manifest,
         environ=environ,
         layout=layout,
-        store=RecordStore(layout.records),
+        store=store or record_store(manifest, environ),
         vcs=vcs(manifest.repository),
         tracker=made_tracker,
         clock=SystemClock(),
         runner=ProcessRunner(),
     )
+
+
+def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordStore:
+    """The repository's records in git: fetched from ``origin`` before the first read
+    (``MLOPS_CI_FETCH``, default true) and pushed after each write (``MLOPS_CI_PUSH``,
+    default true in GitHub Actions only). One store per repository and settings, so a
+    command over many models shares one (see ``contexts``) and fetches once."""
+    from mlops_ci.adapters.git import credential_environment
+    from mlops_ci.adapters.git_objects import GitObjects
+    from mlops_ci.adapters.git_records import GitRecordStore
+
+    fetch = setting(environ, "MLOPS_CI_FETCH", default=True)
+    push = setting(environ, "MLOPS_CI_PUSH", default=environ.get("GITHUB_ACTIONS") == "true")
+    repository = manifest.repository.resolve()
+    ledger = Layout(repository).folder / "mlflow-runs" / f"{_ledger_name(manifest, environ)}.json"
+    objects = GitObjects(repository, credential_environment(repository, environ))
+    return GitRecordStore(
+        objects,
+        remote=REMOTE if fetch or push else None,
+        push=push,
+        fetch=fetch,
+        ledger=ledger,
+    )
+
+
+def setting(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """A yes/no setting from the environment; anything else is a usage error."""
+    from mlops_ci.errors import UsageError
+
+    text = environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{name}={environ[name]!r} is not a yes/no value; use true or false")
+
+
+def _ledger_name(manifest: Manifest, environ: Mapping[str, str]) -> str:
+    """Which MLflow a ledger of synced records is about: a digest of its address, so one
+    tracking store's runs are never taken for another's."""
+    import hashlib
+
+    uri = environ.get("MLFLOW_TRACKING_URI") or manifest.tracking.tracking_uri or "none"
+    return hashlib.sha256(uri.encode()).hexdigest()[:16]
 
 
 def vcs(repository: Path) -> Vcs:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_ci.adapters.git_records import GitRecordStore
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.cli.main import main
@@ -203,6 +204,18 @@ def tag(folder: Path, name: str, revision: str = "HEAD", *, days_ago: int = 0) -
         capture_output=True,
         env={**os.environ, "GIT_COMMITTER_DATE": f"@{when} +0000"},
     )
+
+
+def records_of(
+    repository: Path, environ: Mapping[str, str] | None = None, manifest: str = "mlops.yaml"
+) -> GitRecordStore:
+    """The records the CLI keeps in ``repository``'s git, as it sees them with ``environ``
+    (which MLflow they were synced to); nothing is fetched."""
+    from mlops_ci import wiring
+    from mlops_ci.manifest.loader import load_manifest
+
+    settings = {**(environ or {}), "MLOPS_CI_FETCH": "false", "MLOPS_CI_PUSH": "false"}
+    return wiring.record_store(load_manifest(repository / manifest), settings)
 
 
 def embedded_tracker(repository: Path, model: str = "churn-classifier") -> MlflowTracker:

@@ -28,6 +28,26 @@ class GitError(MlopsCiError):
     exit_status = ExitStatus.BAD_INPUT
 
 
+def credential_environment(work_tree: Path, environ: Mapping[str, str]) -> dict[str, str] | None:
+    """git's environment with ``GITHUB_TOKEN`` given to it for the GitHub server
+    (``GITHUB_SERVER_URL``) when ``origin`` is there over HTTPS, else None. The token goes
+    through git's environment (``GIT_CONFIG_*``), never its arguments."""
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not token:
+        return None
+    server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    origin = Git(work_tree).run("remote", "get-url", "origin", check=False).strip()
+    if not origin.startswith(server + "/"):
+        return None
+    header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        **os.environ,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {header}",
+    }
+
+
 class Git:
     """The Vcs port: a work tree, read and written with the git command line."""
 
@@ -37,22 +57,11 @@ class Git:
         self._environ = dict(environ) if environ is not None else None
 
     def authenticated(self, environ: Mapping[str, str]) -> Git:
-        """This work tree, with ``GITHUB_TOKEN`` given to git for the GitHub server
-        (``GITHUB_SERVER_URL``) when ``origin`` is there over HTTPS: checkouts made with
-        ``persist-credentials: false`` can still push the release branch and tags. The
-        token goes through git's environment (``GIT_CONFIG_*``), never its arguments."""
-        token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
-        server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-        origin = self.run("remote", "get-url", "origin", check=False).strip()
-        if not token or not origin.startswith(server + "/"):
-            return self
-        header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        extra = {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {header}",
-        }
-        return Git(self.work_tree, {**os.environ, **extra})
+        """This work tree, with ``GITHUB_TOKEN`` given to git for the GitHub server (see
+        ``credential_environment``): checkouts made with ``persist-credentials: false`` can
+        still push the release branch and tags."""
+        extra = credential_environment(self.work_tree, environ)
+        return self if extra is None else Git(self.work_tree, extra)
 
     def run(self, *arguments: str, check: bool = True) -> str:
         try:

@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
@@ -49,15 +49,10 @@ class RecordStore:
         with self._locked(target.parent):
             _write_atomically(target, record.to_json())
 
-    def update(
-        self, model: str, version: str, stage: str, change: Callable[[StageRecord], StageRecord]
-    ) -> StageRecord:
-        """Read, change and write one record under the version's lock."""
-        target = self.path(model, version, stage)
+    def mark_synced(self, record: StageRecord, run_id: str) -> None:
+        target = self.path(record.model, record.version, record.stage)
         with self._locked(target.parent):
-            changed = change(self._read_file(target))
-            _write_atomically(target, changed.to_json())
-        return changed
+            _write_atomically(target, self._read_file(target).synced_as(run_id).to_json())
 
     def read(self, model: str, version: str, stage: str) -> StageRecord | None:
         target = self.path(model, version, stage)

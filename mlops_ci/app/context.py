@@ -84,10 +84,7 @@ class Context:
         tracker = self.tracker()
         if tracker is None:
             return
-        run_id = tracker.log_stage(record)
-        self.store.update(
-            record.model, record.version, record.stage, lambda stored: stored.synced_as(run_id)
-        )
+        self.store.mark_synced(record, tracker.log_stage(record))
 
     def mark_state(self, version: str, state: str) -> None:
         """The candidate's state as a tag on its registered model version; a validated

@@ -4,7 +4,7 @@ does not know registered."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
@@ -27,7 +27,6 @@ class Synced:
 
 def sync(context: Context, tracker: Tracker) -> Synced:
     """Safe to run again: a stage already there is found, not duplicated."""
-    model = context.manifest.model.name
     records = context.records()
     pending = sorted(
         (r for r in records if not r.synced), key=lambda r: (r.finished_at, r.version, r.stage)
@@ -36,15 +35,12 @@ def sync(context: Context, tracker: Tracker) -> Synced:
     for record in pending:
         run_id = tracker.log_stage(record)
         # Marked one by one: a sync cut short keeps what it sent.
-        sent.append(context.store.update(model, record.version, record.stage, _synced_as(run_id)))
+        context.store.mark_synced(record, run_id)
+        sent.append(record.synced_as(run_id))
     registered, refused = register_unregistered(tracker, context.manifest, context.records())
     for sentence in refused:
         log.warning("%s", sentence)
     return Synced(tuple(sent), len(records) - len(pending), tuple(registered))
-
-
-def _synced_as(run_id: str) -> Callable[[StageRecord], StageRecord]:
-    return lambda record: record.synced_as(run_id)
 
 
 def register_unregistered(

@@ -63,12 +63,10 @@ def report_command(arguments: argparse.Namespace, console: Console) -> int:
 
     if arguments.observations < 0:
         raise UsageError("--observations must be 0 or more")
+    tracking: wiring.Tracking = "off" if arguments.no_tracking else "on"
     histories = [
-        gather_history(
-            wiring.context(m, console.environ, "off" if arguments.no_tracking else "on"),
-            arguments.observations,
-        )
-        for m in _manifests(arguments)
+        gather_history(context, arguments.observations)
+        for context in wiring.contexts(_manifests(arguments), console.environ, tracking)
     ]
     generated = datetime.now(UTC)
     if arguments.format == "html":

@@ -49,10 +49,10 @@ def test_write_read_round_trip_matches_the_schema(tmp_path: Path) -> None:
     assert list(store.records("other")) == []
 
 
-def test_update_marks_a_record_synced(tmp_path: Path) -> None:
+def test_mark_synced_marks_a_record_synced(tmp_path: Path) -> None:
     store = RecordStore(tmp_path)
     store.write(record())
-    store.update("churn", "1.44.0-rc.1", "build", lambda r: r.synced_as("run-1"))
+    store.mark_synced(record(), "run-1")
     stored = store.read("churn", "1.44.0-rc.1", "build")
     assert stored is not None
     assert (stored.mlflow_run_id, stored.synced) == ("run-1", True)
@@ -88,7 +88,7 @@ def _writer(root: str, worker: int, count: int) -> None:
     store = RecordStore(Path(root))
     for index in range(count):
         store.write(record(metrics={"worker": worker, "index": index}))
-        store.update("churn", "1.44.0-rc.1", "build", lambda r: r.synced_as(f"run-{worker}"))
+        store.mark_synced(record(), f"run-{worker}")
 
 
 def test_two_processes_never_leave_a_half_written_record(tmp_path: Path) -> None:

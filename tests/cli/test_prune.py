@@ -6,9 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
-from tests.conftest import CliRunner, commit, embedded_tracker, git, tag
+from tests.conftest import CliRunner, commit, embedded_tracker, git, records_of, tag
 
 MODEL = "churn-classifier"
 
@@ -59,7 +58,7 @@ def test_prune_expires_in_records_git_and_mlflow_and_protects_aliases(
 ) -> None:
     setup_candidates(example_copy)
     when = datetime(2026, 11, 1, tzinfo=UTC)
-    store = RecordStore(example_copy / ".mlops-ci" / "records")
+    store = records_of(example_copy)
     store.write(
         StageRecord(
             model=MODEL,
@@ -99,9 +98,7 @@ def test_expired_candidates_are_recorded_and_marked(cli: CliRunner, example_copy
     assert [d for d in decisions if d[1]] == [
         ("1.44.0-rc.1", True, "60 days old, older than 30 days")
     ]
-    record = RecordStore(example_copy / ".mlops-ci" / "records").read(
-        MODEL, "1.44.0-rc.1", "expire"
-    )
+    record = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "expire")
     assert record is not None
     assert (record.state, record.synced) == ("expired", True)
     number = tracker.model_version_of("1.44.0-rc.1")

@@ -10,8 +10,7 @@ import pytest
 from blake3 import blake3
 from jsonschema import Draft202012Validator
 
-from mlops_ci.adapters.records import RecordStore
-from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git, records_of
 
 MODEL = "churn-classifier"
 
@@ -52,7 +51,7 @@ def test_run_passes_then_a_tightened_gate_fails(
     assert checks["peak_rss_mib"] == "passed"
     assert summary.read_text().startswith(f"### ✅ {MODEL} 1.44.0-rc.1 is validated")
 
-    store = RecordStore(example_copy / ".mlops-ci" / "records")
+    store = records_of(example_copy)
     records = {r.stage: r for r in store.records(MODEL)}
     assert {s: r.state for s, r in records.items()} == {
         "ingest": "candidate",
@@ -160,7 +159,7 @@ def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: P
     assert status == 1
     stage = report["stages"][0]  # type: ignore[index]
     assert stage["problem"] == "build.command exited with 4"  # type: ignore[index]
-    record = RecordStore(example_copy / ".mlops-ci" / "records").read(
+    record = records_of(example_copy).read(
         MODEL,
         report["version"],  # type: ignore[arg-type]
         "build",
@@ -234,7 +233,7 @@ def test_failing_data_stop_the_run_and_fail_the_candidate(
     ]
     assert report["version"] == "1.44.0-rc.1"
     assert f"{MODEL}@1.44.0-rc.1" not in git(example_copy, "tag", "--list")
-    build = RecordStore(example_copy / ".mlops-ci" / "records").read(MODEL, "1.44.0-rc.1", "build")
+    build = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "build")
     assert build is not None
     assert build.details["data_failed"] is True
 
@@ -291,12 +290,10 @@ def test_a_fresh_checkout_of_the_same_commit_builds_the_same_candidate(
     commit(example_copy, "feat: the churn model")
     status, first = run_json(cli, example_copy, "build")
     assert (status, first["version"]) == (0, "1.44.0-rc.1")
-    records = example_copy / ".mlops-ci" / "records"
-    for path in sorted(records.rglob("*.json")):
-        path.unlink()
+    git(example_copy, "update-ref", "-d", "refs/mlops-ci/records")
     status, again = run_json(cli, example_copy, "build")
     assert (status, again["version"]) == (0, "1.44.0-rc.1")
-    build = RecordStore(records).read(MODEL, "1.44.0-rc.1", "build")
+    build = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "build")
     assert build is not None
     assert "found in MLflow" in build.params["bump"]
     assert embedded_tracker(example_copy).registered_candidates() == ["1.44.0-rc.1"]

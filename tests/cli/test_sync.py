@@ -12,16 +12,15 @@ import pytest
 
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.mlflow_connection import TrackingTarget
-from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
-from tests.conftest import CliRunner, MlflowServer, commit
+from tests.conftest import CliRunner, MlflowServer, commit, records_of
 
 MODEL = "churn-classifier"
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def write_records(repo: Path, count: int) -> list[StageRecord]:
-    store = RecordStore(repo / ".mlops-ci" / "records")
+    store = records_of(repo)
     records = []
     for index in range(count):
         at = START + timedelta(minutes=index)
@@ -111,8 +110,8 @@ def test_server_killed_mid_sync_then_sync_again_delivers_everything_once(
     try:
         commit(example_copy, "initial")
         records = write_records(example_copy, 30)
-        store = RecordStore(example_copy / ".mlops-ci" / "records")
         environ = {"MLFLOW_TRACKING_URI": server.url, "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+        store = records_of(example_copy, environ)
 
         def kill_after_a_few() -> None:
             while sum(r.synced for r in store.records(MODEL)) < 5:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
-from tests.conftest import EXAMPLE, CliRunner, commit, embedded_tracker, tag
+from tests.conftest import EXAMPLE, CliRunner, commit, embedded_tracker, records_of, tag
 
 MODEL = "churn-classifier"
 
@@ -82,7 +81,7 @@ def test_candidate_numbers_count_tags_records_and_mlflow(cli: CliRunner, release
     assert next_json(cli, released)["candidate"] == "1.43.14-rc.4"
 
     when = datetime(2026, 11, 25, tzinfo=UTC)
-    RecordStore(released / ".mlops-ci" / "records").write(
+    records_of(released).write(
         StageRecord(
             model=MODEL,
             version="1.43.14-rc.5",

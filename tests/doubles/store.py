@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +32,9 @@ class MemoryRecordStore:
         self.check_names(record.model, record.version, record.stage)
         self.saved[(record.model, record.version, record.stage)] = record
 
-    def update(
-        self, model: str, version: str, stage: str, change: Callable[[StageRecord], StageRecord]
-    ) -> StageRecord:
-        changed = change(self.saved[(model, version, stage)])
-        self.saved[(model, version, stage)] = changed
-        return changed
+    def mark_synced(self, record: StageRecord, run_id: str) -> None:
+        key = (record.model, record.version, record.stage)
+        self.saved[key] = self.saved[key].synced_as(run_id)
 
     def read(self, model: str, version: str, stage: str) -> StageRecord | None:
         self.check_names(model, version, stage)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from mlops_ci.adapters.git import Git
+from mlops_ci.adapters.git_objects import GitObjects
+from mlops_ci.adapters.git_records import GitRecordStore
 from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import MlopsCiError
@@ -111,15 +113,28 @@ def record(**changes: Any) -> StageRecord:
     return StageRecord(**values)
 
 
-@pytest.mark.parametrize("kind", ["files", "memory"])
+def made_store(kind: str, folder: Path) -> RecordStorePort:
+    if kind == "files":
+        return RecordStore(folder)
+    if kind == "git":
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+        return GitRecordStore(
+            GitObjects(folder), remote=None, push=False, ledger=folder / "ledger.json"
+        )
+    return MemoryRecordStore()
+
+
+@pytest.mark.parametrize("kind", ["files", "git", "memory"])
 def test_record_stores_agree(tmp_path: Path, kind: str) -> None:
-    store: RecordStorePort = RecordStore(tmp_path) if kind == "files" else MemoryRecordStore()
+    store = made_store(kind, tmp_path)
     store.write(record())
     store.write(record(stage="test", state="tested"))
     store.write(record(version="1.0.1-rc.2"))
     assert store.read("churn", "1.0.1-rc.1", "build") == record()
     assert store.read("churn", "1.0.1-rc.9", "build") is None
-    changed = store.update("churn", "1.0.1-rc.1", "build", lambda r: r.synced_as("run1"))
+    store.mark_synced(record(), "run1")
+    changed = store.read("churn", "1.0.1-rc.1", "build")
+    assert changed is not None
     assert (changed.mlflow_run_id, changed.synced) == ("run1", True)
     found = sorted((r.version, r.stage, r.synced) for r in store.records("churn"))
     assert found == [

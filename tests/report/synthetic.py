@@ -10,9 +10,9 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mlops_ci.adapters.records import RecordStore
 from mlops_ci.core.observations import Observation
 from mlops_ci.core.records import StageRecord
+from tests.conftest import records_of
 
 MODEL = "churn-classifier"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -32,10 +32,10 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
     example's four first); every 15th released, every 7th failing its test, the oldest
     fifth expired. Returns how many records it wrote."""
     rng = random.Random(seed)  # noqa: S311 - made-up data, the same each run
-    store = RecordStore(repository / ".mlops-ci" / "records")
+    store = records_of(repository)
     names = ["accuracy", "f1", "log_loss", "roc_auc"][:metrics]
     names += [f"metric_{n:02d}" for n in range(metrics - len(names))]
-    written = 0
+    made: list[StageRecord] = []
     for index in range(versions):
         version = f"1.{index // 20}.{index % 20}-rc.1"
         at = START + timedelta(hours=6 * index)
@@ -59,7 +59,7 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
         if not failed:
             stages.append(("validate", "passed", "validated", measures))
         for offset, (stage, verdict, state, numbers) in enumerate(stages):
-            store.write(
+            made.append(
                 StageRecord(
                     model=MODEL, version=version, stage=stage, verdict=verdict,  # type: ignore[arg-type]
                     state=state,  # type: ignore[arg-type]
@@ -68,27 +68,25 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
                     git_sha=f"{index:040x}", metrics=numbers,
                 )
             )  # fmt: skip
-            written += 1
         final = f"1.{index // 20}.{index % 20}"
         if not failed and index % 15 == 14:
-            store.write(
+            made.append(
                 StageRecord(
                     model=MODEL, version=final, stage="publish", verdict="passed",
                     state="released", started_at=at + timedelta(hours=2),
                     finished_at=at + timedelta(hours=2), details={"candidate": version},
                 )
             )  # fmt: skip
-            written += 1
         elif not failed and index < versions // 5:
-            store.write(
+            made.append(
                 StageRecord(
                     model=MODEL, version=version, stage="expire", verdict="passed",
                     state="expired", started_at=at + timedelta(days=30),
                     finished_at=at + timedelta(days=30),
                 )
             )  # fmt: skip
-            written += 1
-    return written
+    store.write_all(made)
+    return len(made)
 
 
 def observations(count: int, version: str = "1.43.13", seed: int = 11) -> list[Observation]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, records_of
 from tests.report.browser import Page
 from tests.report.synthetic import MODEL, observations, write_history
 
@@ -161,13 +161,12 @@ def test_one_report_for_every_model_of_a_repository(
 def test_names_from_records_cannot_inject_markup(cli: CliRunner, example_copy: Path) -> None:
     from datetime import UTC, datetime
 
-    from mlops_ci.adapters.records import RecordStore
     from mlops_ci.core.records import StageRecord
 
     commit(example_copy, "feat: the churn model")
     hostile = "<script>alert(1)</script>|x"
     when = datetime(2026, 11, 1, tzinfo=UTC)
-    RecordStore(example_copy / ".mlops-ci" / "records").write(
+    records_of(example_copy).write(
         StageRecord(
             model=MODEL, version="1.44.0-rc.1", stage="test", verdict="passed", state="tested",
             started_at=when, finished_at=when,

@@ -1,0 +1,243 @@
+"""Git's object store and refs through its plumbing: blobs, trees and commits made and read
+without a work tree, an index or HEAD being touched, and refs moved only if they still
+hold what the caller last saw (compare and swap).
+
+Blobs are read through one ``git cat-file --batch`` process kept open for the object's
+life, so reading ten thousand records costs one process start, not ten thousand.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from mlops_ci.adapters.git import GitError
+
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True)
+class Pushed:
+    ok: bool
+    # The remote holds commits this one lacks: fetch, merge and try again.
+    behind: bool = False
+    problem: str = ""
+
+
+class GitObjects:
+    """One repository's objects and refs."""
+
+    def __init__(self, repository: Path, environ: Mapping[str, str] | None = None) -> None:
+        self.repository = repository
+        # None: git's own environment; else git runs with this one (credentials for pushes).
+        self._environ = dict(environ) if environ is not None else None
+        self._reader: subprocess.Popen[bytes] | None = None
+
+    # -- refs ------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None when there is no such ref."""
+        result = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return result.stdout.decode().strip() or None
+
+    def move_ref(self, ref: str, new: str, expected: str | None, message: str) -> bool:
+        """Points ``ref`` at ``new`` if it still points at ``expected`` (None: if it does not
+        exist); False when another writer moved it first."""
+        old = expected or "0" * 40
+        result = self._git("update-ref", "-m", message, ref, new, old, check=False)
+        return result.returncode == 0
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        result = self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return result.returncode == 0
+
+    # -- reading ---------------------------------------------------------------------
+
+    def blobs_under(self, commit: str, folder: str | None = None) -> dict[str, str]:
+        """Every file below ``folder`` (all when None) in ``commit``'s tree: path → blob."""
+        arguments = ["ls-tree", "-r", "-z", "--full-tree", commit]
+        if folder is not None:
+            arguments += ["--", folder.rstrip("/") + "/"]
+        listed: dict[str, str] = {}
+        for entry in self._git(*arguments).stdout.decode().split("\0"):
+            info, _, path = entry.partition("\t")
+            parts = info.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                listed[path] = parts[2]
+        return listed
+
+    def read_blobs(self, blobs: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of each blob, by its id; one process serves every call."""
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return {}
+        reader = self._batch_reader()
+        stdin, stdout = _pipes(reader)
+        # Written in one go and read back in order: the pipe buffers are not a limit, since
+        # git answers each line as it reads it and this reads each answer in turn.
+        found: dict[str, bytes] = {}
+        for start in range(0, len(wanted), 256):
+            chunk = wanted[start : start + 256]
+            stdin.write("".join(f"{blob}\n" for blob in chunk).encode())
+            stdin.flush()
+            for blob in chunk:
+                header = stdout.readline().decode().split()
+                if len(header) != 3:
+                    raise GitError(f"git cat-file: {blob} is not in {self.repository}")
+                data = stdout.read(int(header[2]))
+                stdout.read(1)  # the newline after each object
+                found[blob] = data
+        return found
+
+    def changed_blobs(self, ours: str, theirs: str) -> list[tuple[str, str | None, str | None]]:
+        """The files that differ between two commits: (path, our blob, their blob), None
+        where one side has no such file."""
+        output = self._git("diff-tree", "-r", "-z", "--no-renames", ours, theirs).stdout.decode()
+        fields = output.split("\0")
+        changes: list[tuple[str, str | None, str | None]] = []
+        for index in range(0, len(fields) - 1, 2):
+            info, path = fields[index], fields[index + 1]
+            parts = info.lstrip(":").split()
+            if len(parts) != 5:
+                continue
+            old, new = parts[2], parts[3]
+            changes.append(
+                (path, None if set(old) == {"0"} else old, None if set(new) == {"0"} else new)
+            )
+        return changes
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write_blob(self, data: bytes) -> str:
+        return self._git("hash-object", "-w", "--stdin", data=data).stdout.decode().strip()
+
+    def tree_with(self, base: str | None, blobs: Mapping[str, str]) -> str:
+        """The tree of commit ``base`` (empty when None) with ``blobs`` (path → blob id)
+        added or replaced."""
+        with tempfile.TemporaryDirectory(prefix="mlops-ci-index-") as folder:
+            environment = {**(self._environ or os.environ), "GIT_INDEX_FILE": f"{folder}/index"}
+            self._git("read-tree", base or _EMPTY_TREE, environ=environment)
+            entries = "".join(f"100644 {blob}\t{path}\0" for path, blob in blobs.items())
+            self._git(
+                "update-index", "-z", "--index-info", data=entries.encode(), environ=environment
+            )
+            return self._git("write-tree", environ=environment).stdout.decode().strip()
+
+    def tree_of(self, commit: str) -> str:
+        return self._git("rev-parse", f"{commit}^{{tree}}").stdout.decode().strip()
+
+    def write_commit(
+        self, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str]
+    ) -> str:
+        name, email = identity
+        environment = {
+            **(self._environ or os.environ),
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        arguments = ["commit-tree", tree, "-m", message]
+        for parent in parents:
+            arguments += ["-p", parent]
+        return self._git(*arguments, environ=environment).stdout.decode().strip()
+
+    # -- remotes ---------------------------------------------------------------------
+
+    def has_remote(self, remote: str) -> bool:
+        return self._git("remote", "get-url", remote, check=False).returncode == 0
+
+    def fetch_refs(self, remote: str, pattern: str, into: str) -> None:
+        """Fetches ``remote``'s refs matching ``pattern`` (``refs/x/*``) into ``into``
+        (``refs/y/*``), replacing what was fetched before; none matching is no error."""
+        self._git(
+            "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{pattern}:{into}"
+        )
+
+    def push_ref(self, remote: str, commit: str, ref: str) -> Pushed:
+        """Moves ``remote``'s ``ref`` to ``commit`` if that is a fast-forward."""
+        result = self._git("push", "--porcelain", remote, f"{commit}:{ref}", check=False)
+        if result.returncode == 0:
+            return Pushed(ok=True)
+        report = result.stdout.decode(errors="replace")
+        for line in report.splitlines():
+            flag, _, rest = line.partition("\t")
+            if flag != "!":
+                continue
+            summary = rest.split("\t")[-1]
+            # A fast-forward refused, or the remote's ref moved while it took this push
+            # (another push held its lock): both mean fetch, merge and try again.
+            raced = "[remote rejected]" in summary and any(
+                word in summary
+                for word in ("lock", "failed to update ref", "incorrect old value", "stale info")
+            )
+            return Pushed(ok=False, behind="[rejected]" in summary or raced, problem=summary)
+        lines = (result.stderr.decode(errors="replace").strip() or report.strip()).splitlines()
+        return Pushed(ok=False, problem=lines[-1] if lines else f"exit {result.returncode}")
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._reader is not None:
+            _close(self._reader)
+            self._reader = None
+
+    def _batch_reader(self) -> subprocess.Popen[bytes]:
+        if self._reader is None or self._reader.poll() is not None:
+            self._reader = subprocess.Popen(
+                ["git", "-C", str(self.repository), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=self._environ,
+            )
+            weakref.finalize(self, _close, self._reader)
+        return self._reader
+
+    def _git(
+        self,
+        *arguments: str,
+        data: bytes | None = None,
+        environ: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.repository), *arguments],
+                input=data,
+                capture_output=True,
+                check=False,
+                env=dict(environ) if environ is not None else self._environ,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed; install it (apt-get install git)") from None
+        if check and result.returncode != 0:
+            problem = result.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"git {arguments[0]} failed in {self.repository}: "
+                f"{problem[-1] if problem else 'exit ' + str(result.returncode)}"
+            )
+        return result
+
+
+def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    if process.stdin is None or process.stdout is None:  # pragma: no cover - made with PIPE
+        raise GitError("git cat-file started without its pipes")
+    return process.stdin, process.stdout
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - git answers a closed stdin
+        process.kill()
+    if process.stdout is not None:
+        process.stdout.close()
