@@ -66,7 +66,9 @@ def context(
     @cache
     def made_tracker() -> MlflowTracker | None:
         # Made on first use: mlflow's import is a second, and some stages never need it.
-        if tracking == "off" or (tracking == "if-present" and not _store_exists(manifest, environ)):
+        if tracking == "off" or not tracking_configured(manifest, environ):
+            return None
+        if tracking == "if-present" and not _store_exists(manifest, environ):
             return None
         return tracker(manifest, environ)
 
@@ -134,11 +136,26 @@ def vcs(repository: Path) -> Vcs:
     return Git(repository)
 
 
+def tracking_configured(manifest: Manifest, environ: Mapping[str, str]) -> bool:
+    """Whether MLflow is asked for at all: ``MLFLOW_TRACKING_URI`` or the manifest's
+    ``tracking.mlflow.tracking_uri``. Without either, no command pays for MLflow."""
+    return bool(environ.get("MLFLOW_TRACKING_URI") or manifest.tracking.tracking_uri)
+
+
 def tracking_target(manifest: Manifest, environ: Mapping[str, str]) -> TrackingTarget:
     from mlops_ci.adapters.mlflow_connection import TrackingTarget, resolve_tracking_uri
+    from mlops_ci.errors import UsageError
 
+    if not tracking_configured(manifest, environ):
+        raise UsageError(
+            f"MLflow is not configured for {manifest.model.name}: set MLFLOW_TRACKING_URI, or "
+            f"tracking.mlflow.tracking_uri in {manifest.path} (sqlite:///.mlops-ci/mlflow.db "
+            "for a store in the repository's .mlops-ci folder)"
+        )
     return TrackingTarget(
-        uri=resolve_tracking_uri(manifest.tracking.tracking_uri, manifest.repository, environ),
+        uri=resolve_tracking_uri(
+            manifest.tracking.tracking_uri or "", manifest.repository, environ
+        ),
         experiment=manifest.tracking.experiment,
         registered_model=manifest.tracking.registered_model,
         artifact_root=Layout(manifest.repository).tracking_artifacts,
@@ -154,6 +171,8 @@ def tracking_uri(manifest: Manifest, environ: Mapping[str, str]) -> str:
 
 def tracking_on_runner(manifest: Manifest, environ: Mapping[str, str]) -> bool:
     """Whether the tracking store is a file on this machine (thrown away with a runner)."""
+    if not tracking_configured(manifest, environ):
+        return False
     uri = tracking_target(manifest, environ).uri
     return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 

@@ -72,8 +72,8 @@ def repository(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def example_copy(repository: Path) -> Path:
-    """examples/churn copied into a git work tree of its own, as a user would have it."""
+def shipped_example(repository: Path) -> Path:
+    """examples/churn copied into a git work tree of its own, as shipped (no MLflow)."""
     shutil.copytree(
         EXAMPLE,
         repository,
@@ -81,6 +81,24 @@ def example_copy(repository: Path) -> Path:
         ignore=shutil.ignore_patterns("build", ".mlops-ci", "__pycache__"),
     )
     return repository
+
+
+@pytest.fixture
+def example_copy(shipped_example: Path) -> Path:
+    """The example with MLflow's embedded store turned on, as a user who wants runs to
+    browse would have it."""
+    track_embedded(shipped_example / "mlops.yaml")
+    return shipped_example
+
+
+def track_embedded(manifest: Path) -> None:
+    """Names the embedded SQLite store in ``manifest``'s tracking section."""
+    text = manifest.read_text()
+    marker = "  mlflow:\n"
+    assert marker in text, f"{manifest} has no tracking.mlflow section"
+    manifest.write_text(
+        text.replace(marker, marker + "    tracking_uri: sqlite:///.mlops-ci/mlflow.db\n", 1)
+    )
 
 
 class MlflowServer:

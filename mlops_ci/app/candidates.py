@@ -9,8 +9,9 @@ from pathlib import Path
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.version import plan_next
 from mlops_ci.core.gates import GateResult, overall
+from mlops_ci.core.history import tag_name, tagged_versions
 from mlops_ci.core.lifecycle import State, advance
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.versions import try_parse_version
 
@@ -18,10 +19,24 @@ LIVE = ("candidate", "tested", "validated")
 
 
 def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple[str, ...]]:
-    """The candidate number of this commit, with the reasons for it: the live candidate
-    built from it (a re-run rebuilds it under the same number), else the number its ingest
-    took (ingest runs first and records the data under the candidate they will build), else
-    the next one."""
+    """The candidate number of this commit, with the reasons for it. One commit is one
+    candidate: the candidate tagged on it, else the one recorded as built from it (a re-run
+    runs it again under the same number), else the number its ingest took (ingest runs first
+    and records the data under the candidate they will build), else the next one."""
+    manifest = context.manifest
+    if head is not None:
+        tagged = sorted(
+            version
+            for version, tag in tagged_versions(
+                context.vcs.tags(),
+                manifest.versioning.tag,
+                manifest.model.name,
+                manifest.versioning.scheme,
+            )
+            if tag.commit == head and version.is_candidate
+        )
+        if tagged:
+            return str(tagged[-1]), ("the candidate tagged on this commit",)
     at_head = sorted(
         (r for r in context.records() if r.git_sha == head),
         key=lambda r: r.finished_at,
@@ -29,18 +44,18 @@ def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple
     )
     built = {r.version for r in at_head if r.stage == "build"}
     for record in at_head:
-        if record.stage == "build" and record.state in LIVE:
-            return record.version, ("rebuilding the candidate of this commit",)
+        if record.stage == "build":
+            return record.version, ("the candidate built from this commit",)
         if record.stage == "ingest" and record.version not in built:
             return record.version, ("the candidate whose data this commit's ingest checked",)
     tracker = context.tracker()
     if tracker is not None and head is not None:
-        # A job on a fresh checkout has no records: the tracking store remembers.
-        for version in tracker.built_at(context.manifest.model.name, head):
-            return version, ("rebuilding the candidate of this commit (found in MLflow)",)
+        # Records that never reached git (an older mlops-ci): the tracking store remembers.
+        for version in tracker.built_at(manifest.model.name, head):
+            return version, ("the candidate built from this commit (found in MLflow)",)
     registered = tracker.registered_candidates() if tracker is not None else []
     planned = plan_next(
-        context.manifest, context.vcs, context.records(), registered, context.clock.now().date()
+        manifest, context.vcs, context.records(), registered, context.clock.now().date()
     )
     return str(planned.candidate), planned.decision.reasons
 
@@ -81,30 +96,40 @@ def state_before(context: Context, version: str, stage: str, previous: str) -> S
 
 
 def production_metrics(context: Context) -> tuple[str, dict[str, float]] | None:
-    """The test metrics of the version in production: from the records of the candidate it
-    was promoted from, else from MLflow's ``production`` alias; None when there is none."""
+    """The version in production and the test metrics of the candidate it was released
+    from; None only before the first release. A release is known from its publish record or
+    its tag (git), or MLflow's ``production`` alias; the metrics from the records of the
+    candidate the publish names, else of a candidate of that release that passed its test,
+    else from MLflow. A release whose metrics are nowhere gives none, so that gates against
+    it fail with a reason instead of passing."""
     manifest = context.manifest
     scheme = manifest.versioning.scheme
     production = try_parse_version(manifest.model.version, scheme)
     if production is None:  # pragma: no cover - the manifest checks it
         return None
-    for record in context.records():
+    records = context.records()
+    published = sorted(
+        (r for r in records if r.stage == PUBLISHED and r.version == str(production)),
+        key=lambda r: r.finished_at,
+    )
+    named = str(published[-1].details.get("candidate", "")) if published else ""
+    tests = sorted(
+        (r for r in records if r.stage == "test" and r.verdict == "passed"),
+        key=lambda r: (r.version == named, r.finished_at),
+    )
+    for record in reversed(tests):
         version = try_parse_version(record.version, scheme)
-        if (
-            version is not None
-            and version.final == production
-            and record.stage == "test"
-            and record.verdict == "passed"
-        ):
+        if version is not None and version.final == production:
             return str(production), dict(record.metrics)
     tracker = context.tracker()
-    if tracker is None:
-        return None
-    candidate = tracker.alias_target("production")
-    if candidate is None:
-        return None
-    metrics = tracker.stage_metrics(manifest.model.name, candidate, "test")
-    return (str(production), metrics) if metrics is not None else None
+    candidate = tracker.alias_target("production") if tracker is not None else None
+    if tracker is not None and candidate is not None:
+        metrics = tracker.stage_metrics(manifest.model.name, candidate, "test")
+        return str(production), metrics or {}
+    tag = tag_name(manifest.versioning.tag, manifest.model.name, production)
+    if published or any(t.name == tag for t in context.vcs.tags()):
+        return str(production), {}
+    return None
 
 
 def conclude(

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_files
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import IMAGE_STAGE, StageRecord
 from mlops_ci.errors import UsageError
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.files.atomic import write_atomically
@@ -215,26 +216,53 @@ def push_image(
     repository = image_settings(context).repository
     tag = registry_tag(image.version)
     if isinstance(image, DockerBuilt):
-        return _push_with_docker(image, repository, tag, tools)
+        return _push_with_docker(context, image, repository, tag, tools)
     blobs = blobs_of(image, tools)
     if repository.startswith("oci:"):
         folder = context.manifest.root / repository.removeprefix("oci:")
         write_oci_layout(image, blobs, folder, tag)
         return folder
     target = parse_reference(repository).with_tag(tag)
-    return push(image, blobs, tools.registry(target), target)
+    started = context.clock.now()
+    pushed = push(image, blobs, tools.registry(target), target)
+    _record_push(context, image.version, pushed, started)
+    return pushed
+
+
+def _record_push(context: Context, version: str, pushed: PushResult, started: datetime) -> None:
+    """The image's digest in the records, so that every clone knows what was pushed; the
+    candidate's state is left as its newest record has it."""
+    mine = [r for r in context.records() if r.version == version]
+    newest = max(mine, key=lambda r: r.finished_at)
+    context.store.write(
+        StageRecord(
+            model=context.manifest.model.name,
+            version=version,
+            stage=IMAGE_STAGE,
+            verdict="passed",
+            state=newest.state,
+            started_at=started,
+            finished_at=context.clock.now(),
+            git_sha=newest.git_sha,
+            details={"reference": pushed.reference},
+            image_digest=pushed.digest,
+        )
+    )
 
 
 def _push_with_docker(
-    image: DockerBuilt, repository: str, tag: str, tools: ImageTools
+    context: Context, image: DockerBuilt, repository: str, tag: str, tools: ImageTools
 ) -> PushResult:
     if repository.startswith("oci:"):
         raise UsageError(
             "the docker backend pushes to a registry; release.image.repository is a folder"
         )
     target = parse_reference(repository)
+    started = context.clock.now()
     digest = tools.engine().push(target.name, tag)
-    return PushResult(f"{target.name}:{tag}@{digest}", digest, 0, 0, 0, 0, True, engine=True)
+    pushed = PushResult(f"{target.name}:{tag}@{digest}", digest, 0, 0, 0, 0, True, engine=True)
+    _record_push(context, image.version, pushed, started)
+    return pushed
 
 
 def _check_against_record(files: Iterable[ShippedFile], record: StageRecord, folder: Path) -> None:

@@ -13,7 +13,7 @@ from mlops_ci.app.version import history, production_version
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.lifecycle import State, advance
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import EXPIRED, StageRecord
 from mlops_ci.core.retention import (
     ImageDeletion,
     RetentionDecision,
@@ -102,7 +102,7 @@ def _expire(
         record = StageRecord(
             model=manifest.model.name,
             version=version,
-            stage="expire",
+            stage=EXPIRED,
             verdict="passed",
             state=advance(version, state, "expired"),
             started_at=now,

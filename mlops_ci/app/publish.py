@@ -13,11 +13,10 @@ from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools, image_settings
 from mlops_ci.app.promote import tag_image
 from mlops_ci.app.release import IDENTITY, REMOTE
-from mlops_ci.app.release_facts import PUBLISHED
 from mlops_ci.core.codehost import PullRequest
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.release import parse_marker, release_notes_of
 from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import UsageError
@@ -73,7 +72,12 @@ def release_publish(context: Context, github: CodeHost, tools: ImageTools) -> Pu
     )
     if "released" not in pull.labels:
         github.add_labels(pull.number, ["released"])
-    if tag_made or release_made:
+    if (
+        tag_made
+        or release_made
+        or context.store.read(manifest.model.name, final, PUBLISHED) is None
+    ):
+        # Written whenever git lacks it: a publish cut short after the tag still records.
         context.store.write(
             StageRecord(
                 model=manifest.model.name,

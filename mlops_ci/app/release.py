@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from mlops_ci.app.candidates import current_candidate, latest_state
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.image import ImageTools
-from mlops_ci.app.release_facts import PUBLISHED, earlier_release, release_candidate
+from mlops_ci.app.release_facts import earlier_release, release_candidate
 from mlops_ci.app.release_plan import plan_release
 from mlops_ci.core.codehost import PullRequest
+from mlops_ci.core.records import PUBLISHED
 from mlops_ci.core.release import ReleasePlan, Target
 from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import UsageError

@@ -12,12 +12,10 @@ from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_ima
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_data_sets, recorded_gates
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.release import Candidate
 from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import UsageError
-
-PUBLISHED = "publish"  # the stage of the record a publish writes
 
 
 def earlier_release(context: Context, version: str, tools: ImageTools) -> Candidate:

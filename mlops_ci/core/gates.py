@@ -112,7 +112,7 @@ def relative_gates(
                         threshold,
                         value,
                         "skipped",
-                        f"{name}: no version in production to compare with",
+                        f"{name}: no release yet to compare with",
                     )
                 )
                 continue

@@ -17,6 +17,9 @@ from mlops_ci.core.lifecycle import STATES, State
 RECORD_SCHEMA = "mlops-ci/record/v1"
 Verdict = Literal["passed", "failed", "skipped"]
 VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "skipped")
+PUBLISHED = "publish"  # the stage of the record a publish writes (of the released version)
+IMAGE_STAGE = "image"  # the stage of the record an image push writes (with its digest)
+EXPIRED = "expire"  # the stage of the record retention writes (of an expired candidate)
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,7 @@ def build_manifest(data: Mapping[str, Any], path: Path, root: Path, repository: 
         tracking=m.MlflowTracking(
             experiment=tracking.get("experiment", model.name),
             registered_model=tracking.get("registered_model", model.name),
-            tracking_uri=tracking.get(
-                "tracking_uri", schema_default("tracking", "mlflow", "tracking_uri")
-            ),
+            tracking_uri=tracking.get("tracking_uri"),
         ),
         retention=m.Retention(
             keep_last=int(

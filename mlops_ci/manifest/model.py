@@ -153,7 +153,8 @@ class Release:
 class MlflowTracking:
     experiment: str
     registered_model: str
-    tracking_uri: str = "sqlite:///.mlops-ci/mlflow.db"
+    # None: MLflow is not used (unless MLFLOW_TRACKING_URI names one); records live in git.
+    tracking_uri: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from mlops_ci.core.settings import Bounds
 from mlops_ci.core.versions import Scheme, try_parse_version
 from mlops_ci.manifest.model import Manifest
 
-STAGE_ORDER = ("ingest", "build", "test", "validate", "publish", "expire")
+STAGE_ORDER = ("ingest", "build", "test", "validate", "image", "publish", "expire")
 MEASURES = ("size_mib", "p50_ms", "p95_ms", "peak_rss_mib")
 
 

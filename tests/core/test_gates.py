@@ -68,7 +68,7 @@ def test_relative_gates_without_production_are_skipped_not_passed() -> None:
         [("accuracy", RelativeBounds(max_drop=0.005))], {"accuracy": 0.9}, None, None
     )
     assert [(r.verdict, r.message) for r in results] == [
-        ("skipped", "accuracy: no version in production to compare with")
+        ("skipped", "accuracy: no release yet to compare with")
     ]
     assert overall(results) == "passed"
 

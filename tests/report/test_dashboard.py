@@ -1,16 +1,17 @@
 """`mlops-ci report`: the HTML dashboard opened in a real headless Chromium, the Markdown
-and JSON forms, and a report made where only MLflow remembers."""
+and JSON forms, a report from a fresh clone (git alone), and one where only MLflow remembers."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, records_of
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git, records_of
 from tests.report.browser import Page
 from tests.report.synthetic import MODEL, observations, write_history
 
@@ -110,13 +111,26 @@ def test_markdown_and_json(cli: CliRunner, with_history: Path) -> None:
     assert rates[("p95_ms", "max")] == (34, 34)
 
 
-def test_a_fresh_checkout_reports_from_mlflow(cli: CliRunner, example_copy: Path) -> None:
-    commit(example_copy, "feat: the churn model")
-    manifest = str(example_copy / "mlops.yaml")
-    assert cli("run", "-f", manifest, environ=ENVIRON).status == 0
-    for record in (example_copy / ".mlops-ci" / "records").rglob("*.json"):
-        record.unlink()
-    data = json.loads(cli("report", "-f", manifest, "--format", "json", environ=ENVIRON).out)
+def test_a_fresh_clone_reports_from_git_alone(
+    cli: CliRunner, shipped_example: Path, tmp_path: Path
+) -> None:
+    commit(shipped_example, "feat: the churn model")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(shipped_example), str(origin)], check=True)
+    git(shipped_example, "remote", "add", "origin", str(origin))
+    ran = cli(
+        "run",
+        "-f",
+        str(shipped_example / "mlops.yaml"),
+        environ={**ENVIRON, "MLOPS_CI_PUSH": "true"},
+    )
+    assert ran.status == 0, ran.err
+    fresh = tmp_path / "fresh"
+    subprocess.run(["git", "clone", "-q", str(origin), str(fresh)], check=True)
+    assert not (fresh / ".mlops-ci").exists()
+    data = json.loads(
+        cli("report", "-f", str(fresh / "mlops.yaml"), "--format", "json", environ=ENVIRON).out
+    )
     (version,) = data["models"][0]["versions"]
     assert (version["version"], version["state"]) == ("1.44.0-rc.1", "validated")
     assert version["stages"] == {
@@ -126,6 +140,17 @@ def test_a_fresh_checkout_reports_from_mlflow(cli: CliRunner, example_copy: Path
         "validate": "passed",
     }
     assert version["metrics"]["accuracy"] > 0.9
+
+
+def test_records_only_mlflow_has_are_reported(cli: CliRunner, example_copy: Path) -> None:
+    """Runs logged before records lived in git (or whose ref was lost) still show."""
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    assert cli("run", "-f", manifest, environ=ENVIRON).status == 0
+    git(example_copy, "update-ref", "-d", "refs/mlops-ci/records")
+    data = json.loads(cli("report", "-f", manifest, "--format", "json", environ=ENVIRON).out)
+    (version,) = data["models"][0]["versions"]
+    assert (version["version"], version["state"]) == ("1.44.0-rc.1", "validated")
     alone = cli("report", "-f", manifest, "--format", "json", "--no-tracking", environ=ENVIRON)
     assert json.loads(alone.out)["models"][0]["versions"] == []
 
