@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
 # there (an embedded store that does not exist yet is not made just to be asked).
 Tracking = Literal["on", "off", "if-present"]
-REMOTE = "origin"  # where records, tags and release branches are pushed
 
 
 class SystemClock:
@@ -59,6 +58,7 @@ def context(
     store: RecordStore | None = None,
 ) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
+    from mlops_ci.adapters.records import RecordStore
     from mlops_ci.app.context import Context
 
     layout = Layout(manifest.repository)
@@ -81,6 +81,8 @@ def context(
         tracker=made_tracker,
         clock=SystemClock(),
         runner=ProcessRunner(),
+        scratch=RecordStore(layout.folder / "preview" / "records"),
+        shares=pushes(environ),
     )
 
 
@@ -94,17 +96,23 @@ def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordSto
     from mlops_ci.adapters.git_records import GitRecordStore
 
     fetch = setting(environ, "MLOPS_CI_FETCH", default=True)
-    push = setting(environ, "MLOPS_CI_PUSH", default=environ.get("GITHUB_ACTIONS") == "true")
+    push = pushes(environ)
     repository = manifest.repository.resolve()
     ledger = Layout(repository).folder / "mlflow-runs" / f"{_ledger_name(manifest, environ)}.json"
     objects = GitObjects(repository, credential_environment(repository, environ))
     return GitRecordStore(
         objects,
-        remote=REMOTE if fetch or push else None,
+        remote="origin" if fetch or push else None,  # app.context.REMOTE
         push=push,
         fetch=fetch,
         ledger=ledger,
     )
+
+
+def pushes(environ: Mapping[str, str]) -> bool:
+    """Whether records and candidate tags are pushed: ``MLOPS_CI_PUSH``, by default in
+    GitHub Actions only (where the runner, and all it holds, is thrown away)."""
+    return setting(environ, "MLOPS_CI_PUSH", default=environ.get("GITHUB_ACTIONS") == "true")
 
 
 def setting(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -96,6 +96,14 @@ class Git:
         """The paths that differ between ``since`` and HEAD (renames as a delete and an add)."""
         return self.run("diff", "--name-only", "--no-renames", since, "HEAD").splitlines()
 
+    def uncommitted(self, folder: str) -> list[str]:
+        """The tracked files under ``folder`` (relative to the work tree) whose content
+        differs from HEAD's, staged or not, deletions included; sorted."""
+        output = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames", "--", folder
+        )
+        return sorted(entry[3:] for entry in output.split("\0") if len(entry) > 3)
+
     def tracked_manifests(self) -> list[Path]:
         """Every mlops.yaml git tracks in the work tree, resolved, sorted."""
         listed = self.run("ls-files", "-z", "--", "mlops.yaml", "**/mlops.yaml").split("\0")

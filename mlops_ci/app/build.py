@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from pathlib import Path
 
 from mlops_ci.app.candidates import candidate_for_commit
-from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.app.context import REMOTE, Context, StageInputError
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.files.artifacts import artifact_files
+
+log = logging.getLogger(__name__)
 
 
 def run_build(context: Context) -> StageResult:
@@ -66,7 +69,7 @@ def run_build(context: Context) -> StageResult:
         details=details,
     )
     context.save(record)
-    if record.state == "candidate":
+    if record.state == "candidate" and context.preview is None:
         _tag(context, version, head)
         tracker = context.tracker()
         if tracker is not None:
@@ -90,6 +93,14 @@ def _tag(context: Context, version: str, head: str | None) -> None:
         context.vcs.create_tag(
             name, head, f"{manifest.model.name} {version}", ("mlops-ci", "mlops-ci@localhost")
         )
+    if context.shares:
+        git = context.vcs.authenticated(context.environ)
+        # Refused when it is there already: at this commit that is done, elsewhere a race
+        # another job won (its records say which commit the number went to).
+        if not git.push_tag(REMOTE, name) and git.remote_tag(REMOTE, name) != head:
+            log.warning(
+                "%s is on %s at another commit; this candidate is %s", name, REMOTE, version
+            )
 
 
 def _run_id(context: Context, version: str) -> str | None:

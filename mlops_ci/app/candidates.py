@@ -24,6 +24,8 @@ def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple
     runs it again under the same number), else the number its ingest took (ingest runs first
     and records the data under the candidate they will build), else the next one."""
     manifest = context.manifest
+    if context.preview is not None:
+        return _preview_number(context, head)
     if head is not None:
         tagged = sorted(
             version
@@ -58,6 +60,22 @@ def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple
         manifest, context.vcs, context.records(), registered, context.clock.now().date()
     )
     return str(planned.candidate), planned.decision.reasons
+
+
+def _preview_number(context: Context, head: str | None) -> tuple[str, tuple[str, ...]]:
+    """A preview's number: that of the preview built here before, else the next one; never
+    the candidate of this commit."""
+    model = context.manifest.model.name
+    built = sorted(
+        (r for r in context.scratch.records(model) if r.stage == "build" and r.git_sha == head),
+        key=lambda r: r.finished_at,
+    )
+    if built:
+        return built[-1].version, ("a preview of uncommitted changes",)
+    planned = plan_next(
+        context.manifest, context.vcs, context.records(), [], context.clock.now().date()
+    )
+    return str(planned.candidate), ("a preview of uncommitted changes", *planned.decision.reasons)
 
 
 def current_candidate(context: Context, version: str | None) -> StageRecord:

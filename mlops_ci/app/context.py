@@ -13,6 +13,8 @@ from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Clock, RecordStore, Runner, Tracker, Vcs
 
+REMOTE = "origin"  # where records, tags and release branches are pushed
+
 
 class StageInputError(MlopsCiError):
     """A stage cannot run: not configured, nothing built yet, unreadable input."""
@@ -33,6 +35,12 @@ class Context:
     tracker: Callable[[], Tracker | None]
     clock: Clock
     runner: Runner
+    # Where a preview of uncommitted changes keeps its records (this machine only).
+    scratch: RecordStore
+    # Why this is a preview, in one line; None for a candidate (a clean work tree).
+    preview: str | None = None
+    # Whether what the lifecycle writes to git (records, candidate tags) is pushed to origin.
+    shares: bool = False
 
     def log_path(self, version: str, stage: str) -> Path:
         self.store.check_names(self.manifest.model.name, version, stage)

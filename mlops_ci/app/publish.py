@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.app.context import Context
+from mlops_ci.app.context import REMOTE, Context
 from mlops_ci.app.image import ImageTools, image_settings
 from mlops_ci.app.promote import tag_image
-from mlops_ci.app.release import IDENTITY, REMOTE
+from mlops_ci.app.release import IDENTITY
 from mlops_ci.core.codehost import PullRequest
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlops_ci.app.candidates import current_candidate, latest_state
-from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.app.context import REMOTE, Context, StageInputError
 from mlops_ci.app.image import ImageTools
 from mlops_ci.app.release_facts import earlier_release, release_candidate
 from mlops_ci.app.release_plan import plan_release
@@ -24,7 +24,6 @@ from mlops_ci.errors import UsageError
 from mlops_ci.manifest.model import Environment
 from mlops_ci.ports import CodeHost
 
-REMOTE = "origin"
 IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
 
 

@@ -77,10 +77,17 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
 def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.lifecycle import run_stages, stages_until
+    from mlops_ci.app.preview import checked_workspace
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
-    context = wiring.context(manifest, console.environ, "off" if arguments.no_tracking else "on")
+    environ = console.environ
+    context = checked_workspace(
+        wiring.context(manifest, environ, "off" if arguments.no_tracking else "on"),
+        in_ci=environ.get("CI") == "true" or environ.get("GITHUB_ACTIONS") == "true",
+    )
+    if context.preview is not None:
+        console.err.write(f"mlops-ci: {context.preview}\n")
     stages = arguments.stages or stages_until(context, arguments.until)
     results = run_stages(
         context,

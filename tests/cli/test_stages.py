@@ -269,7 +269,7 @@ def test_data_fixed_at_the_same_commit_pass_under_the_same_number(
 
 
 @pytest.mark.slow
-def test_ingest_again_after_the_build_checks_the_same_candidate(
+def test_uncommitted_changes_never_change_the_candidate_of_a_commit(
     cli: CliRunner, example_copy: Path
 ) -> None:
     commit(example_copy, "fix: churn model")
@@ -277,20 +277,44 @@ def test_ingest_again_after_the_build_checks_the_same_candidate(
     assert (status, report["version"], report["state"]) == (0, "1.43.14-rc.1", "candidate")
     status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
     assert (status, report["version"], report["state"]) == (0, "1.43.14-rc.1", "candidate")
+    before = git(example_copy, "rev-parse", "refs/mlops-ci/records")
     _break_the_data(example_copy)  # changed after the build, at the same commit
-    status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
-    assert (status, report["version"], report["state"]) == (1, "1.43.14-rc.1", "failed")
+    manifest = str(example_copy / "mlops.yaml")
+    ran = cli("ingest", "--json", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    preview = json.loads(ran.out)
+    assert (ran.status, preview["version"], preview["state"]) == (1, "1.43.14-rc.2", "failed")
+    (line,) = [line for line in ran.err.splitlines() if "preview" in line]
+    assert line.startswith("mlops-ci: uncommitted changes (data/train.csv): an untagged preview")
+    # the commit's candidate, its records and its tags are as they were
+    assert git(example_copy, "rev-parse", "refs/mlops-ci/records") == before
+    ingest = records_of(example_copy).read(MODEL, "1.43.14-rc.1", "ingest")
+    assert ingest is not None
+    assert (ingest.verdict, ingest.state) == ("passed", "candidate")
+    assert f"{MODEL}@1.43.14-rc.2" not in git(example_copy, "tag", "--list")
+    # in CI the same is refused, and nothing is written
+    refused = cli("ingest", "-f", manifest, environ={**ENVIRON, "CI": "true"})
+    assert refused.status == 2
+    assert "uncommitted changes in churn-classifier's folder (data/train.csv)" in refused.err
+    assert git(example_copy, "rev-parse", "refs/mlops-ci/records") == before
 
 
 def test_a_fresh_checkout_of_the_same_commit_builds_the_same_candidate(
     cli: CliRunner, example_copy: Path
 ) -> None:
-    """A CI job starts with no records; MLflow knows what this commit built already, so a
-    re-run of the job is not a new candidate."""
+    """A checkout whose records are gone still knows this commit's candidate: from its tag,
+    else from MLflow; a re-run is not a new candidate."""
     commit(example_copy, "feat: the churn model")
     status, first = run_json(cli, example_copy, "build")
     assert (status, first["version"]) == (0, "1.44.0-rc.1")
     git(example_copy, "update-ref", "-d", "refs/mlops-ci/records")
+    status, again = run_json(cli, example_copy, "build")
+    assert (status, again["version"]) == (0, "1.44.0-rc.1")
+    build = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "build")
+    assert build is not None
+    assert build.params["bump"] == "the candidate tagged on this commit"
+    # neither records nor the tag (a checkout of an older mlops-ci's work): MLflow remembers
+    git(example_copy, "update-ref", "-d", "refs/mlops-ci/records")
+    git(example_copy, "tag", "-d", f"{MODEL}@1.44.0-rc.1")
     status, again = run_json(cli, example_copy, "build")
     assert (status, again["version"]) == (0, "1.44.0-rc.1")
     build = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "build")

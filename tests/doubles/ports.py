@@ -48,6 +48,7 @@ class World:
     manifest: Manifest
     vcs: MemoryVcs
     store: MemoryRecordStore = field(default_factory=MemoryRecordStore)
+    scratch: MemoryRecordStore = field(default_factory=MemoryRecordStore)
     tracker: MemoryTracker | None = field(default_factory=MemoryTracker)
     clock: TickingClock = field(default_factory=TickingClock)
     runner: ScriptedRunner = field(default_factory=ScriptedRunner)
@@ -66,6 +67,7 @@ class World:
             tracker=lambda: self.tracker,
             clock=self.clock,
             runner=self.runner,
+            scratch=self.scratch,
         )
 
     def image_tools(self) -> ImageTools:

@@ -73,6 +73,17 @@ class MemoryVcs:
     def is_commit(self, revision: str) -> bool:
         return self._resolve(revision) is not None
 
+    def uncommitted(self, folder: str) -> list[str]:
+        tree = self._tree(self.head_commit) if self.head_commit else {}
+        prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+        changed = []
+        for path, data in tree.items():
+            if path.startswith(prefix):
+                on_disk = self.root / path
+                if not on_disk.is_file() or on_disk.read_bytes() != data:
+                    changed.append(path)
+        return sorted(changed)
+
     def changed_files(self, since: str) -> list[str]:
         before = self._tree(self._need(since))
         after = self._tree(self.head_commit) if self.head_commit else {}
