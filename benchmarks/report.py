@@ -25,10 +25,10 @@ sys.path.insert(0, str(HERE.parent))
 
 
 def main() -> None:
-    from mlops_ci.adapters.records import RecordStore
     from mlops_ci.manifest.loader import load_manifest
     from mlops_ci.report.dashboard import html
     from mlops_ci.report.history import model_history
+    from tests.conftest import records_of
     from tests.report.synthetic import MODEL, example_repository, observations, write_history
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,9 +57,7 @@ def main() -> None:
         page = ""
         for _ in range(arguments.runs):
             began = time.perf_counter()
-            history = model_history(
-                manifest, RecordStore(root / ".mlops-ci" / "records").records(MODEL), seen
-            )
+            history = model_history(manifest, records_of(root).records(MODEL), seen)
             page = html([history], datetime.now(UTC), f"{MODEL}: model dashboard")
             inside.append(time.perf_counter() - began)
     figures = {

@@ -179,7 +179,10 @@ class GitObjects:
             )
             return Pushed(ok=False, behind="[rejected]" in summary or raced, problem=summary)
         lines = (result.stderr.decode(errors="replace").strip() or report.strip()).splitlines()
-        return Pushed(ok=False, problem=lines[-1] if lines else f"exit {result.returncode}")
+        # git's own reason is its fatal: line; what follows it is advice.
+        fatal = [line for line in lines if line.startswith(("fatal:", "remote: error", "error:"))]
+        problem = fatal[0] if fatal else (lines[-1] if lines else f"exit {result.returncode}")
+        return Pushed(ok=False, problem=problem)
 
     # -- plumbing --------------------------------------------------------------------
 

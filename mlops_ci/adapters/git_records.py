@@ -74,6 +74,7 @@ class GitRecordStore:
         self.ledger = ledger
         self._sleep = sleep
         self._fetched = False
+        self._remote_known: bool | None = None
         self._listing: tuple[str | None, dict[str, str]] | None = None
         self._parsed: dict[str, StageRecord] = {}  # by blob id
 
@@ -143,6 +144,9 @@ class GitRecordStore:
         merged and pushed again."""
         if self.remote is None:
             return
+        if not self._has_remote():
+            log.warning("no remote %r: the records stay in this clone", self.remote)
+            return
         for attempt in range(_ATTEMPTS):
             local = self.objects.resolve(RECORDS_REF)
             if local is None:
@@ -167,7 +171,7 @@ class GitRecordStore:
 
     def fetch(self) -> None:
         """The remote's records merged into this clone's."""
-        if self.remote is None or not self.objects.has_remote(self.remote):
+        if self.remote is None or not self._has_remote():
             return
         fetched = f"refs/mlops-ci-fetched/{self.remote}/records"
         try:
@@ -184,6 +188,11 @@ class GitRecordStore:
             self._merge(theirs)
 
     # -- inside ----------------------------------------------------------------------
+
+    def _has_remote(self) -> bool:
+        if self._remote_known is None:
+            self._remote_known = self.remote is not None and self.objects.has_remote(self.remote)
+        return self._remote_known
 
     def _fetch_once(self) -> None:
         if not self._fetched and self.fetches:

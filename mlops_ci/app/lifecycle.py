@@ -30,13 +30,27 @@ def stages_until(context: Context, last: str) -> list[str]:
     ]
 
 
+# Told of each stage as it starts (no result yet) and as it ends (its result, seconds).
+Progress = Callable[[str, StageResult | None, float], None]
+
+
 def run_stages(
-    context: Context, stages: Sequence[str], version: str | None, *, keep_going: bool
+    context: Context,
+    stages: Sequence[str],
+    version: str | None,
+    *,
+    keep_going: bool,
+    progress: Progress | None = None,
 ) -> list[StageResult]:
     """Each stage on the candidate the one before it worked on."""
     results: list[StageResult] = []
     for stage in stages:
+        started = context.clock.now()
+        if progress is not None:
+            progress(stage, None, 0.0)
         result = _RUN[stage](context, version)
+        if progress is not None:
+            progress(stage, result, (context.clock.now() - started).total_seconds())
         results.append(result)
         version = result.version
         if result.verdict == "failed" and not keep_going:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.core.lifecycle import STAGES
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
+
+if TYPE_CHECKING:
+    from mlops_ci.app.lifecycle import Progress
+    from mlops_ci.core.results import StageResult
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,6 +99,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         stages,
         getattr(arguments, "version", None),
         keep_going=bool(getattr(arguments, "keep_going", False)),
+        progress=_progress(console) if arguments.stages is None else None,
     )
     report = run_report(manifest.model.name, results)
     if arguments.json:
@@ -112,6 +118,22 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         }
     )
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
+
+
+def _progress(console: Console) -> Progress:
+    """Each stage on stderr as it starts and ends, with its time: a long ``run`` is never
+    silent, and a CI log shows where the minutes went."""
+
+    def told(stage: str, result: StageResult | None, seconds: float) -> None:
+        if result is None:
+            console.err.write(f"mlops-ci: {stage} …\n")
+        else:
+            console.err.write(
+                f"mlops-ci: {stage} {result.version} {result.verdict} in {seconds:.1f} s\n"
+            )
+        console.err.flush()
+
+    return told
 
 
 def _comment(model: str, report: str, console: Console) -> None:

@@ -32,6 +32,11 @@ def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
                 "problem": r.details.get("problem"),
                 "checks": [g.to_json() for g in r.gates],
                 "log": str(r.log) if r.log else None,
+                **(
+                    {"output_tail": str(r.details["output_tail"])}
+                    if r.verdict == "failed" and r.details.get("output_tail")
+                    else {}
+                ),
                 **_data(r),
             }
             for r in results
@@ -86,12 +91,21 @@ def terminal(report: dict[str, Any]) -> str:
     if failures:
         lines += ["", "Failed:"] + [f"  {name}: {message}" for name, message in failures]
     for stage in report["stages"]:
+        if stage.get("output_tail"):
+            # What a failing command said last, so that no one has to open the log first.
+            tail = stage["output_tail"].rstrip("\n").splitlines()[-TAIL_LINES:]
+            lines += ["", f"The end of {stage['stage']}'s output ({stage['log']}):"]
+            lines += [f"  | {line}" for line in tail]
+    for stage in report["stages"]:
         for entry in stage.get("data", []):
             lines.append(
                 f"data {entry['name']}: {entry['file']}, {entry['rows']:,} rows, "
                 f"blake3 {entry['fingerprint']['blake3'][:16]}…"
             )
     return "\n".join(lines) + "\n"
+
+
+TAIL_LINES = 20
 
 
 def _failures(report: dict[str, Any]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ import pytest
 
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.mlflow_connection import TrackingTarget
-from tests.conftest import EXAMPLE, PROJECT, MlflowServer, commit, git
+from mlops_ci.core.records import StageRecord
+from tests.conftest import (
+    ENVIRON,
+    EXAMPLE,
+    PROJECT,
+    CliRunner,
+    MlflowServer,
+    commit,
+    git,
+    records_of,
+)
 from tests.github.fake import TOKEN, FakeGitHub
 from tests.image.conftest import use_image
 from tests.services import RegistryServer, skopeo
@@ -303,3 +314,71 @@ def test_the_scheduled_monitor_job_keeps_history_and_raises_an_issue(
     assert "latency_p95_ms rose 262.9% to 45" in issues["sudden-change"].body
     history = tracker.observations(MODEL, 10)
     assert [o.metrics["latency_p95_ms"] for o in history] == [45.0, 12.4]
+
+
+@pytest.mark.slow
+def test_a_pull_request_check_holds_the_candidate_to_production_from_git(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    """No MLflow anywhere: production's metrics come from the records on origin."""
+    repository = model_repository(tmp_path / "repo", "check.yml")
+    commit(repository, "feat: the churn model")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repository), str(bare)], check=True)
+    git(repository, "remote", "add", "origin", str(bare))
+    manifest = str(repository / "mlops.yaml")
+    # 1.44.0 released from 1.44.0-rc.1, as release and publish would leave it on origin
+    pushing = {**ENVIRON, "MLOPS_CI_PUSH": "true"}
+    assert cli("run", "-f", manifest, environ=pushing).status == 0
+    text = (repository / "mlops.yaml").read_text()
+    (repository / "mlops.yaml").write_text(text.replace("version: 1.43.13", "version: 1.44.0"))
+    released = commit(repository, "Release churn-classifier 1.44.0")
+    git(repository, "tag", "-a", "-m", "1.44.0", f"{MODEL}@1.44.0", released)
+    when = datetime.now(UTC)
+    store = records_of(repository, pushing)
+    store.write(
+        StageRecord(
+            model=MODEL, version="1.44.0", stage="publish", verdict="passed",
+            state="released", started_at=when, finished_at=when, git_sha=released,
+            details={"candidate": "1.44.0-rc.1"},
+        )
+    )  # fmt: skip
+    store.share()
+    git(repository, "push", "-q", "origin", "main", "--tags")
+    # a pull request whose model ignores its numeric features
+    git(repository, "checkout", "-q", "-b", "simpler")
+    train = repository / "train.py"
+    train.write_text(
+        train.read_text().replace(
+            "    churn_model.save(", "    classifier.coef_[0][:3] = 0.0\n    churn_model.save(", 1
+        )
+    )
+    head = commit(repository, "fix: a simpler model")
+    shutil.rmtree(repository / ".mlops-ci")
+    git(repository, "update-ref", "-d", "refs/mlops-ci/records")  # a fresh checkout's state
+    fake = FakeGitHub(bare)
+    runner = Act(
+        repository,
+        tmp_path,
+        {"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "acme/models",
+         "MLOPS_CI_GITHUB_WRITE_PAUSE": "0"},
+    )  # fmt: skip
+    event = {
+        "action": "synchronize",
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "head": {"ref": "simpler", "sha": head},
+            "base": {"ref": "main", "sha": released},
+        },
+    }
+    try:
+        log = runner("pull_request", event, succeed=False)
+    finally:
+        runner.clean()
+        fake.stop()
+    assert "[mlops-ci check/Check churn-classifier] 🏁  Job failed" in log
+    assert "against 1.44.0" in log
+    assert "no release yet" not in log
+    # a read-only check: nothing pushed, the candidate stays on the runner
+    assert git(bare, "tag", "--list", f"{MODEL}@1.44.1*") == ""

@@ -4,6 +4,7 @@ records, git tags and the embedded MLflow store."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,37 @@ def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: P
     assert record is not None
     assert record.details["output_tail"] == "no data"
     assert f"{MODEL}@{report['version']}" not in git(example_copy, "tag", "--list")
+
+
+def test_run_tells_each_stage_and_shows_a_failed_command_s_last_lines(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    manifest = example_copy / "mlops.yaml"
+    script = (
+        "import sys; [print('step', n) for n in range(30)]; print('out of memory'); sys.exit(3)"
+    )
+    manifest.write_text(
+        manifest.read_text().replace(
+            "command: python train.py --data data/train.csv --out {artifacts}",
+            f'command: python -c "{script}"',
+        )
+    )
+    commit(example_copy, "broken build")
+    ran = cli("run", "-f", str(manifest), "--no-tracking", environ=ENVIRON)
+    assert ran.status == 1
+    told = [line for line in ran.err.splitlines() if line.startswith("mlops-ci: ")]
+    assert told[0] == "mlops-ci: ingest …"
+    assert re.fullmatch(r"mlops-ci: ingest 1\.43\.14-rc\.1 passed in \d+\.\d s", told[1])
+    assert told[2] == "mlops-ci: build …"
+    assert re.fullmatch(r"mlops-ci: build 1\.43\.14-rc\.1 failed in \d+\.\d s", told[3])
+    assert len(told) == 4  # no stage after the failure
+    after = ran.out[ran.out.index("The end of build's output") :].splitlines()
+    assert after[0].endswith("build.log):")
+    tail = [line for line in after if line.startswith("  | ")]
+    assert 10 <= len(tail) <= 20  # the runner keeps the last lines of a command
+    assert tail[-1] == "  | out of memory"
+    assert "  | step 29" in tail
+    assert "  | step 0" not in tail  # the last lines, not the whole log
 
 
 def test_help_and_usage_errors(cli: CliRunner) -> None:

@@ -169,8 +169,8 @@ def test_promote_tags_the_validated_digest(
 ) -> None:
     from tests.conftest import commit
 
-    commit(example_copy, "feat: the churn model")
     use_image(example_copy, f"{registry.host}/acme/promoted-model", base_image)
+    commit(example_copy, "feat: the churn model")
     manifest = _manifest(example_copy)
     built = cli("build", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
     candidate = json.loads(built.out)["stages"][0]["version"]

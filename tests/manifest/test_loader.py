@@ -67,9 +67,7 @@ def test_minimal_manifest_gets_the_schema_defaults(tmp_path: Path) -> None:
     manifest = load_manifest(path)
     assert manifest.versioning == m.Versioning("semver", "auto", "{name}@{version}")
     assert manifest.tracking == m.MlflowTracking(
-        experiment="churn",
-        registered_model="churn",
-        tracking_uri="sqlite:///.mlops-ci/mlflow.db",
+        experiment="churn", registered_model="churn", tracking_uri=None
     )
     assert manifest.retention.keep_last == schema_default("retention", "candidates", "keep_last")
     assert (manifest.data, manifest.build, manifest.test) == ((), None, None)
@@ -106,9 +104,7 @@ def test_dataclass_defaults_agree_with_the_schema() -> None:
     assert default(Regression, "max_change") == schema_default(
         "monitor", "regression", "max_change"
     )
-    assert default(m.MlflowTracking, "tracking_uri") == schema_default(
-        "tracking", "mlflow", "tracking_uri"
-    )
+    assert default(m.MlflowTracking, "tracking_uri") is None  # no default: MLflow is off
     assert default(m.Environment, "strategy") == schema_default(
         "release", "environments", 0, "strategy"
     )
