@@ -48,6 +48,19 @@ def credential_environment(work_tree: Path, environ: Mapping[str, str]) -> dict[
     }
 
 
+def as_committer(environ: Mapping[str, str], identity: tuple[str, str]) -> dict[str, str]:
+    """git's environment making commits as ``identity`` (name, e-mail), author and
+    committer both: no user configuration needed on a runner."""
+    name, email = identity
+    return {
+        **environ,
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
 class Git:
     """The Vcs port: a work tree, read and written with the git command line."""
 
@@ -217,14 +230,7 @@ class Git:
                     environment, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"
                 )
             tree = self._run_with(environment, "write-tree")
-        name, email = identity
-        committer = {
-            **os.environ,
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        committer = as_committer(os.environ, identity)
         return self._run_with(committer, "commit-tree", tree, "-p", parent, "-m", message)
 
     def same_tree(self, first: str, second: str) -> bool:

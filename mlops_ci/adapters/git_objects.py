@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from mlops_ci.adapters.git import GitError
+from mlops_ci.adapters.git import GitError, as_committer
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -135,14 +135,7 @@ class GitObjects:
     def write_commit(
         self, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str]
     ) -> str:
-        name, email = identity
-        environment = {
-            **(self._environ or os.environ),
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        environment = as_committer(self._environ or os.environ, identity)
         arguments = ["commit-tree", tree, "-m", message]
         for parent in parents:
             arguments += ["-p", parent]

@@ -1,9 +1,11 @@
-"""The record store: one JSON file per stage under ``.mlops-ci/records/<model>/<version>/``.
+"""Records as files, one JSON file per stage under ``<root>/<model>/<version>/``: where a
+preview of uncommitted changes keeps its records (``.mlops-ci/preview/records``), on this
+machine only; the repository's own records live in git (``git_records``).
 
 A record is written whole or not at all: into a temporary file beside it, flushed to disk,
 then renamed over the old one. Writers of one version take an exclusive lock on its folder,
-so two processes (two CI jobs sharing a workspace, a stage and ``sync``) never interleave a
-read-modify-write; readers need no lock, since a rename is atomic.
+so two processes never interleave a read-modify-write; readers need no lock, since a rename
+is atomic.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ class RecordStore:
             return record_from_json(json.loads(file.read_text(encoding="utf-8")))
         except (OSError, ValueError, RecordFormatError) as error:
             raise RecordStoreError(
-                f"{file}: not a readable record ({error}); restore it from the CI artifact or "
-                "delete it"
+                f"{file}: not a readable record ({error}); delete it (a preview's records are "
+                "made again by the next preview)"
             ) from None
 
     @contextlib.contextmanager

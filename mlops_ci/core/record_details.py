@@ -1,7 +1,7 @@
 """A record's details read as typed values: the gates a stage ran, the data sets ingest
-fingerprinted, the files a build made. Details are untrusted JSON (a record may come from a
-CI artifact, or have been edited by hand): an entry that is not of the expected shape is
-left out rather than guessed at."""
+fingerprinted, the files a build made. Details are untrusted JSON (a record comes from a
+remote through git, written by any job or by hand): an entry that is not of the expected
+shape is left out rather than guessed at."""
 
 from __future__ import annotations
 

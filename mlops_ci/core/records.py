@@ -1,8 +1,8 @@
 """What each stage leaves behind: a record, the durable local truth about a candidate.
 
-CI jobs pass records along as artifacts; when MLflow is down nothing is lost, because
-``mlops-ci sync`` replays the records that never reached it. schemas/record.schema.json
-describes the JSON form.
+Records live in git (``refs/mlops-ci/records``), so every clone and CI job has them; when
+MLflow is down nothing is lost, because ``mlops-ci sync`` replays the records it lacks.
+schemas/record.schema.json describes the JSON form.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class RecordFormatError(ValueError):
 
 
 def record_from_json(data: Any) -> StageRecord:
-    """The record in ``data`` (untrusted: a file from a CI artifact); raises RecordFormatError."""
+    """The record in ``data`` (untrusted: fetched from a remote that any job with push
+    access writes); raises RecordFormatError."""
     if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
         raise RecordFormatError(f"not a {RECORD_SCHEMA} record")
     try:

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,28 +19,9 @@ from mlops_ci.adapters.git_records import (
     RecordsPushError,
     RecordStoreError,
 )
-from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ServiceError
-from tests.conftest import PROJECT, commit, git
-
-SCHEMA = json.loads((PROJECT / "schemas" / "record.schema.json").read_text())
-WHEN = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-
-
-def record(stage: str = "build", **changes: object) -> StageRecord:
-    values: dict[str, object] = {
-        "model": "churn",
-        "version": "1.44.0-rc.1",
-        "stage": stage,
-        "verdict": "passed",
-        "state": "candidate",
-        "started_at": WHEN,
-        "finished_at": WHEN,
-        "git_sha": "a" * 40,
-        "metrics": {"accuracy": 0.91},
-    }
-    values.update(changes)
-    return StageRecord(**values)  # type: ignore[arg-type]
+from tests.adapters.test_records import SCHEMA, WHEN, record
+from tests.conftest import commit, git
 
 
 def store_of(

@@ -1,4 +1,5 @@
-"""The record store: whole files only, safe under two processes, strict about names."""
+"""The file record store (a preview's): whole files only, safe under two processes, strict
+about names."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_a_corrupt_record_is_named_with_what_to_do(tmp_path: Path) -> None:
     store.write(record())
     path = store.path("churn", "1.44.0-rc.1", "build")
     path.write_text('{"schema": "mlops-ci/record/v1", "model": ')
-    with pytest.raises(RecordStoreError, match=r"not a readable record .* restore it"):
+    with pytest.raises(RecordStoreError, match=r"not a readable record .* delete it"):
         store.read("churn", "1.44.0-rc.1", "build")
 
 
