@@ -173,3 +173,14 @@ def test_sync_registers_a_candidate_built_without_tracking(
         "folder; build it again to register it"
     ) in late.err
     assert tracker.registered_candidates() == ["1.44.0-rc.1"]
+
+
+def test_sync_without_a_tracking_store_says_how_to_name_one(
+    cli: CliRunner, shipped_example: Path
+) -> None:
+    commit(shipped_example, "initial")
+    done = cli("sync", "-f", str(shipped_example / "mlops.yaml"))
+    assert done.status == 2
+    assert done.err.startswith("mlops-ci: MLflow is not configured for churn-classifier: set ")
+    assert "MLFLOW_TRACKING_URI" in done.err
+    assert not (shipped_example / ".mlops-ci" / "mlflow.db").exists()
