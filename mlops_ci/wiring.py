@@ -88,7 +88,8 @@ def context(
 
 def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordStore:
     """The repository's records in git: fetched from ``origin`` before the first read
-    (``MLOPS_CI_FETCH``, default true) and pushed after each write (``MLOPS_CI_PUSH``,
+    (``MLOPS_CI_FETCH``, default true; a failed fetch is an error in CI, a warning
+    elsewhere) and pushed after each write (``MLOPS_CI_PUSH``,
     default true in GitHub Actions only). One store per repository and settings, so a
     command over many models shares one (see ``contexts``) and fetches once."""
     from mlops_ci.adapters.git import credential_environment
@@ -105,6 +106,7 @@ def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordSto
         remote="origin" if fetch or push else None,  # app.context.REMOTE
         push=push,
         fetch=fetch,
+        strict=environ.get("CI") == "true" or environ.get("GITHUB_ACTIONS") == "true",
         ledger=ledger,
     )
 

@@ -192,6 +192,19 @@ def test_an_unreachable_remote_is_a_service_failure(origin: Path, tmp_path: Path
         list(store_of(a).records("churn"))
 
 
+def test_off_line_outside_ci_the_clone_s_own_records_are_read(
+    origin: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = clone(origin, "a")
+    store_of(a).write(record())
+    git(a, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    lenient = GitRecordStore(
+        GitObjects(a), remote="origin", push=False, strict=False, ledger=a / "ledger.json"
+    )
+    assert list(lenient.records("churn")) == [record()]
+    assert "could not fetch the records from origin" in caplog.text
+
+
 def test_a_record_that_is_not_one_is_named(origin: Path) -> None:
     a = clone(origin, "a")
     store_of(a, push=False).write(record())
