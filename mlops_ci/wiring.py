@@ -89,12 +89,13 @@ def context(
 def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordStore:
     """The repository's records in git: fetched from ``origin`` before the first read
     (``MLOPS_CI_FETCH``, default true; a failed fetch is an error in CI, a warning
-    elsewhere) and pushed after each write (``MLOPS_CI_PUSH``,
-    default true in GitHub Actions only). One store per repository and settings, so a
-    command over many models shares one (see ``contexts``) and fetches once."""
+    elsewhere) and pushed after each write (``MLOPS_CI_PUSH``, default true in GitHub
+    Actions only). A command over many models shares one (see ``contexts``), so it fetches
+    once."""
     from mlops_ci.adapters.git import credential_environment
     from mlops_ci.adapters.git_objects import GitObjects
     from mlops_ci.adapters.git_records import GitRecordStore
+    from mlops_ci.app.context import REMOTE
 
     fetch = setting(environ, "MLOPS_CI_FETCH", default=True)
     push = pushes(environ)
@@ -103,12 +104,18 @@ def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordSto
     objects = GitObjects(repository, credential_environment(repository, environ))
     return GitRecordStore(
         objects,
-        remote="origin" if fetch or push else None,  # app.context.REMOTE
+        remote=REMOTE if fetch or push else None,
         push=push,
         fetch=fetch,
-        strict=environ.get("CI") == "true" or environ.get("GITHUB_ACTIONS") == "true",
+        strict=in_ci(environ),
         ledger=ledger,
     )
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether the command runs in CI, where a dirty tree or a stale view of the records is
+    an error rather than something to work around."""
+    return environ.get("CI") == "true" or environ.get("GITHUB_ACTIONS") == "true"
 
 
 def pushes(environ: Mapping[str, str]) -> bool:

@@ -12,8 +12,6 @@ from mlops_ci.errors import UsageError
 from mlops_ci.manifest.loader import DEFAULT_MANIFEST
 
 ENV_PREFIX = "MLOPS_CI_"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -95,11 +93,9 @@ def apply_environment(parser: argparse.ArgumentParser, environ: Mapping[str, str
 
 def _from_environment(action: argparse.Action, name: str, text: str) -> object:
     if isinstance(action, argparse._StoreTrueAction):
-        if text.strip().lower() in _TRUE:
-            return True
-        if text.strip().lower() in _FALSE:
-            return False
-        raise UsageError(f"{name}={text!r} is not a yes/no value; use true or false")
+        from mlops_ci.wiring import setting
+
+        return setting({name: text}, name, default=False)
     if isinstance(action, argparse._AppendAction):
         return [part for part in text.split(os.pathsep) if part]
     value: object = text

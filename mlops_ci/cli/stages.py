@@ -89,7 +89,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     environ = console.environ
     context = checked_workspace(
         wiring.context(manifest, environ, "off" if arguments.no_tracking else "on"),
-        in_ci=environ.get("CI") == "true" or environ.get("GITHUB_ACTIONS") == "true",
+        in_ci=wiring.in_ci(environ),
     )
     if context.preview is not None:
         console.err.write(f"mlops-ci: {context.preview}\n")
