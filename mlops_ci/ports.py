@@ -66,6 +66,13 @@ class RecordStore(Protocol):
     def records(self, model: str) -> Iterator[StageRecord]: ...
 
 
+class ObservationLog(Protocol):
+    """What ``monitor`` saw of each model in production, kept with the records."""
+
+    def add_observation(self, observation: Observation) -> None: ...
+    def observations(self, model: str, limit: int) -> list[Observation]: ...
+
+
 class Tracker(Protocol):
     """The tracking store people browse: runs, the model registry and its aliases."""
 

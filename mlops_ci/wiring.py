@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.ports import CiHost, CodeHost, RecordStore, Scraper, Vcs
+    from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
 
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
 # there (an embedded store that does not exist yet is not made just to be asked).
@@ -40,7 +40,7 @@ def contexts(
     manifests: Sequence[Manifest], environ: Mapping[str, str], tracking: Tracking
 ) -> list[Context]:
     """The contexts of several models; those of one repository share its record store."""
-    stores: dict[Path, RecordStore] = {}
+    stores: dict[Path, GitRecordStore] = {}
     made = []
     for manifest in manifests:
         key = manifest.repository.resolve()
@@ -55,7 +55,7 @@ def context(
     environ: Mapping[str, str],
     tracking: Tracking,
     *,
-    store: RecordStore | None = None,
+    store: GitRecordStore | None = None,
 ) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
     from mlops_ci.adapters.records import RecordStore
@@ -72,16 +72,18 @@ def context(
             return None
         return tracker(manifest, environ)
 
+    shared = store or record_store(manifest, environ)
     return Context(
         manifest=manifest,
         environ=environ,
         layout=layout,
-        store=store or record_store(manifest, environ),
+        store=shared,
         vcs=vcs(manifest.repository),
         tracker=made_tracker,
         clock=SystemClock(),
         runner=ProcessRunner(),
         scratch=RecordStore(layout.folder / "preview" / "records"),
+        observations=shared,
         shares=pushes(environ),
     )
 
@@ -184,14 +186,6 @@ def tracking_uri(manifest: Manifest, environ: Mapping[str, str]) -> str:
     from mlops_ci.adapters.mlflow_connection import redact_uri
 
     return redact_uri(tracking_target(manifest, environ).uri)
-
-
-def tracking_on_runner(manifest: Manifest, environ: Mapping[str, str]) -> bool:
-    """Whether the tracking store is a file on this machine (thrown away with a runner)."""
-    if not tracking_configured(manifest, environ):
-        return False
-    uri = tracking_target(manifest, environ).uri
-    return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
 
 def tracker(manifest: Manifest, environ: Mapping[str, str]) -> MlflowTracker:

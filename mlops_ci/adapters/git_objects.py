@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -117,20 +116,44 @@ class GitObjects:
     def write_blob(self, data: bytes) -> str:
         return self._git("hash-object", "-w", "--stdin", data=data).stdout.decode().strip()
 
-    def tree_with(self, base: str | None, blobs: Mapping[str, str]) -> str:
-        """The tree of commit ``base`` (empty when None) with ``blobs`` (path → blob id)
-        added or replaced."""
-        with tempfile.TemporaryDirectory(prefix="mlops-ci-index-") as folder:
-            environment = {**(self._environ or os.environ), "GIT_INDEX_FILE": f"{folder}/index"}
-            self._git("read-tree", base or _EMPTY_TREE, environ=environment)
-            entries = "".join(f"100644 {blob}\t{path}\0" for path, blob in blobs.items())
-            self._git(
-                "update-index", "-z", "--index-info", data=entries.encode(), environ=environment
-            )
-            return self._git("write-tree", environ=environment).stdout.decode().strip()
+    def tree_with(self, base: str | None, changes: Mapping[str, str | None]) -> str:
+        """The tree of commit ``base`` (empty when None) with ``changes`` made: path → blob
+        id to add or replace a file, path → None to remove the file or folder there. Only
+        the folders on a changed path are rewritten (``git mktree``); the rest is shared."""
+        nested = {tuple(path.split("/")): blob for path, blob in changes.items()}
+        return self._tree_with(base, nested)
 
-    def tree_of(self, commit: str) -> str:
-        return self._git("rev-parse", f"{commit}^{{tree}}").stdout.decode().strip()
+    def _tree_with(self, tree: str | None, changes: Mapping[tuple[str, ...], str | None]) -> str:
+        entries = self._entries(tree) if tree is not None else {}
+        below: dict[str, dict[tuple[str, ...], str | None]] = {}
+        for parts, blob in changes.items():
+            if len(parts) > 1:
+                below.setdefault(parts[0], {})[parts[1:]] = blob
+            elif blob is None:
+                entries.pop(parts[0], None)
+            else:
+                entries[parts[0]] = ("100644", "blob", blob)
+        for name, inner in below.items():
+            _, kind, current = entries.get(name, ("", "", ""))
+            made = self._tree_with(current if kind == "tree" else None, inner)
+            if made == _EMPTY_TREE:
+                entries.pop(name, None)  # git keeps no empty folders
+            else:
+                entries[name] = ("040000", "tree", made)
+        listing = "".join(
+            f"{mode} {kind} {oid}\t{name}\0" for name, (mode, kind, oid) in entries.items()
+        )
+        return self._git("mktree", "-z", data=listing.encode()).stdout.decode().strip()
+
+    def _entries(self, tree: str) -> dict[str, tuple[str, str, str]]:
+        """The entries of one tree (or a commit's): name → (mode, type, id)."""
+        entries = {}
+        for entry in self._git("ls-tree", "-z", tree).stdout.decode().split("\0"):
+            info, _, name = entry.partition("\t")
+            parts = info.split()
+            if len(parts) == 3:
+                entries[name] = (parts[0], parts[1], parts[2])
+        return entries
 
     def write_commit(
         self, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str]

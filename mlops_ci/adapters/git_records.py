@@ -1,14 +1,17 @@
-"""The record store in git: every record a file ``<model>/<version>/<stage>.json`` in the
-tree of the ref ``refs/mlops-ci/records``, a commit history of its own beside the branches.
+"""The record store in git: the ref ``refs/mlops-ci/records``, a commit history of its own
+beside the branches, whose tree holds a folder per model: ``<model>/records.json`` (every
+record of the model, one a line) and ``<model>/observations.json`` (what ``monitor`` saw).
 
-Why a ref of our own and not git notes on the candidate's commit (benchmarks/records.py
-measures both): a record belongs to a (model, version, stage), not to a commit (a publish
-record sits on a merge commit, an expiry on none), and a model's records are one folder of
-the tree, so reading one model costs a listing of that folder, while notes would have to be
-read whole and filtered. Writes are compare-and-swap on the ref; the remote's copy is
-fetched before the first read and merged in (a union of files: a (model, version, stage)
-both sides wrote keeps the record that finished last), and a push refused because another
-job pushed first is merged and pushed again, so parallel jobs lose nothing.
+Why a ref of our own and not git notes on the candidates' commits, and a file per model
+rather than per record (benchmarks/state_in_git.py measures all three): a record belongs to
+a (model, version, stage), not to a commit (a publish record sits on a merge commit, an
+expiry on none), so notes would have to be read whole and filtered; and git reads, writes
+and merges a hundred files far faster than thirty thousand (one blob and one small tree per
+write instead of rewriting an index of every record). Writes are compare-and-swap on the
+ref; the remote's copy is fetched before the first read and merged in, record by record (a
+(model, version, stage) both sides wrote keeps the record that finished last), and a push
+refused because another job pushed first is merged and pushed again, so parallel jobs lose
+nothing.
 
 Which records MLflow has seen is this machine's business, not the repository's: the run ids
 live in a ledger beside the state folder, never in git (a write to MLflow would otherwise
@@ -21,15 +24,18 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from mlops_ci.adapters.git import GitError
 from mlops_ci.adapters.git_objects import GitObjects
+from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError
 from mlops_ci.files.atomic import write_atomically
@@ -40,6 +46,12 @@ RECORDS_REF = "refs/mlops-ci/records"
 IDENTITY = ("mlops-ci", "mlops-ci@localhost")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _ATTEMPTS = 10
+_RECORDS = "records.json"
+_OBSERVATIONS = "observations.json"
+_FILES = (_RECORDS, _OBSERVATIONS)
+# Enough for the sudden-change window and a dashboard's charts; MLflow, when configured,
+# keeps every one.
+OBSERVATIONS_KEPT = 2000
 
 
 class RecordStoreError(MlopsCiError):
@@ -78,8 +90,12 @@ class GitRecordStore:
         self._sleep = sleep
         self._fetched = False
         self._remote_known: bool | None = None
-        self._listing: tuple[str | None, dict[str, str]] | None = None
-        self._parsed: dict[str, StageRecord] = {}  # by blob id
+        # What this process last saw of the ref: a command reads one moment of the history
+        # (a write always starts from the ref as it is, so nothing read here is lost).
+        self._head: tuple[str | None] | None = None
+        self._listing: tuple[str, dict[str, dict[str, str]]] | None = None
+        self._parsed: dict[str, dict[str, StageRecord]] = {}  # blob → records by key
+        self._observed: dict[str, list[Observation]] = {}  # blob → observations
 
     # -- the port --------------------------------------------------------------------
 
@@ -93,43 +109,40 @@ class GitRecordStore:
     def write_all(self, records: Sequence[StageRecord]) -> None:
         """The records in one commit (then pushed, with ``push``); those already there as
         they are cost nothing."""
-        self._fetch_once()
-        blobs = {
-            self._path(r.model, r.version, r.stage): self.objects.write_blob(_canonical(r))
-            for r in records
-        }
+        by_model: dict[str, dict[str, StageRecord]] = {}
+        for record in records:
+            self._path(record.model, record.version, record.stage)
+            by_model.setdefault(record.model, {})[_key(record)] = _plain(record)
         first = records[0] if records else None
         message = (
             f"{first.model} {first.version} {first.stage}: {first.verdict}"
             if first is not None and len(records) == 1
             else f"{len(records)} records"
         )
-        for _ in range(_ATTEMPTS * 4):
-            base = self.objects.resolve(RECORDS_REF)
-            listed = self._listed(base) if base is not None else {}
-            new = {path: blob for path, blob in blobs.items() if listed.get(path) != blob}
-            if not new:
-                return  # all there already: nothing to write or push
-            tree = self.objects.tree_with(base, new)
-            commit = self.objects.write_commit(tree, [base] if base else [], message, IDENTITY)
-            if self.objects.move_ref(RECORDS_REF, commit, base, f"mlops-ci: {message}"):
-                # Our own write: the listing is known without asking git again.
-                self._listing = (commit, {**listed, **new})
-                break
-            # Another process on this clone wrote first: write on top of its commit.
-        else:  # pragma: no cover - a hundred local writers at once
-            raise RecordStoreError(f"{RECORDS_REF} kept moving; could not write the records")
-        if self.push:
+
+        def changes(listing: Mapping[str, Mapping[str, str]]) -> dict[str, str | None]:
+            made: dict[str, str | None] = {}
+            for model, mine in by_model.items():
+                files = listing.get(model, {})
+                current = self._model_records(model, files)
+                legacy = [name for name in files if name not in _FILES]
+                if not legacy and all(current.get(k) == r for k, r in mine.items()):
+                    continue  # all there already
+                made.update(_records_file(model, {**current, **mine}, self.objects, legacy))
+            return made
+
+        if self._commit(changes, message) and self.push:
             self.share()
 
     def read(self, model: str, version: str, stage: str) -> StageRecord | None:
         path = self._path(model, version, stage)
-        return next((r for p, r in self._records(f"{model}/") if p == path), None)
+        return next((r for p, r in self._records(model) if p == path), None)
 
     def records(self, model: str) -> Iterator[StageRecord]:
-        """Every record of ``model``, ordered by path; an unreadable one raises."""
+        """Every record of ``model``, ordered by version and stage; an unreadable one
+        raises."""
         self._path(model, "0", "stage")
-        for _, record in self._records(f"{model}/"):
+        for _, record in self._records(model):
             yield record
 
     def mark_synced(self, record: StageRecord, run_id: str) -> None:
@@ -139,6 +152,31 @@ class GitRecordStore:
             ledger = self._ledger()
             ledger[path] = {record.finished_at.isoformat(): run_id}
             write_atomically(self.ledger, (json.dumps(ledger, sort_keys=True) + "\n").encode())
+
+    def add_observation(self, observation: Observation) -> None:
+        """One ``monitor`` run's observation of the model in production (the latest
+        OBSERVATIONS_KEPT of each model are kept)."""
+        model = observation.model
+        self._path(model, "0", "stage")
+
+        def changes(listing: Mapping[str, Mapping[str, str]]) -> dict[str, str | None]:
+            kept = self._model_observations(model, listing.get(model, {}))
+            data = _observations_blob([*kept, observation])
+            return {f"{model}/{_OBSERVATIONS}": self.objects.write_blob(data)}
+
+        message = f"{model} {observation.version} observed in production"
+        if self._commit(changes, message) and self.push:
+            self.share()
+
+    def observations(self, model: str, limit: int) -> list[Observation]:
+        """The latest ``limit`` observations of ``model`` in production, newest first."""
+        self._path(model, "0", "stage")
+        self._fetch_once()
+        head = self._current()
+        if head is None or limit <= 0:
+            return []
+        kept = self._model_observations(model, self._listed(head).get(model, {}))
+        return kept[::-1][:limit]
 
     # -- sharing ---------------------------------------------------------------------
 
@@ -209,10 +247,40 @@ class GitRecordStore:
                 # (strict) a stale view could pass a gate it should not.
                 log.warning("%s", error)
 
+    def _current(self) -> str | None:
+        if self._head is None:
+            self._head = (self.objects.resolve(RECORDS_REF),)
+        return self._head[0]
+
+    def _commit(
+        self,
+        changes: Callable[[Mapping[str, Mapping[str, str]]], dict[str, str | None]],
+        message: str,
+    ) -> bool:
+        """Moves the ref to a commit of ``changes`` (made from the ref as it is, again if
+        another process moved it meanwhile); False when there was nothing to change."""
+        self._fetch_once()
+        for _ in range(_ATTEMPTS * 4):
+            base = self.objects.resolve(RECORDS_REF)
+            made = changes(self._listed(base) if base is not None else {})
+            if not made:
+                self._head = (base,)
+                return False
+            tree = self.objects.tree_with(base, made)
+            commit = self.objects.write_commit(tree, [base] if base else [], message, IDENTITY)
+            if self.objects.move_ref(RECORDS_REF, commit, base, f"mlops-ci: {message}"):
+                self._head = (commit,)
+                return True
+            # Another process on this clone wrote first: write on top of its commit.
+        raise RecordStoreError(  # pragma: no cover - a hundred local writers at once
+            f"{RECORDS_REF} kept moving; could not write the records"
+        )
+
     def _merge(self, theirs: str) -> None:
         for _ in range(_ATTEMPTS * 4):
             ours = self.objects.resolve(RECORDS_REF)
             if ours == theirs or (ours is not None and self.objects.is_ancestor(theirs, ours)):
+                self._head = (ours,)
                 return
             if ours is None or self.objects.is_ancestor(ours, theirs):
                 new = theirs  # a fast-forward
@@ -221,50 +289,89 @@ class GitRecordStore:
             if self.objects.move_ref(
                 RECORDS_REF, new, ours, "mlops-ci: merge the remote's records"
             ):
+                self._head = (new,)
                 return
         raise RecordStoreError(f"{RECORDS_REF} kept moving; could not merge the remote's records")
 
     def _merge_commit(self, ours: str, theirs: str) -> str:
-        """Both sides' records: a file only one side has is kept; where both wrote the same
-        (model, version, stage), the record that finished last wins."""
-        taken: dict[str, str] = {}
-        contested = [
-            (path, ours_, theirs_)
-            for path, ours_, theirs_ in self.objects.changed_blobs(ours, theirs)
-            if theirs_ is not None
-        ]
-        data = self.objects.read_blobs(
-            blob for _, o, t in contested if o is not None for blob in (o, t)
-        )
-        for path, our_blob, their_blob in contested:
-            if our_blob is None or _later(data, their_blob, our_blob):
-                taken[path] = their_blob
-        tree = self.objects.tree_with(ours, taken) if taken else self.objects.tree_of(ours)
+        """Both sides' records: one only one side has is kept; where both wrote the same
+        (model, version, stage), the record that finished last wins. Observations: both
+        sides', the latest kept."""
+        models = {path.split("/")[0] for path, _, _ in self.objects.changed_blobs(ours, theirs)}
+        our_listing, their_listing = self._listed(ours), self._listed(theirs)
+        changes: dict[str, str | None] = {}
+        for model in sorted(models):
+            self._path(model, "0", "stage")
+            mine, other = our_listing.get(model, {}), their_listing.get(model, {})
+            merged = self._model_records(model, mine)
+            for key, record in self._model_records(model, other).items():
+                if key not in merged or _later(record, merged[key]):
+                    merged[key] = record
+            legacy = sorted({name for name in (*mine, *other) if name not in _FILES})
+            changes.update(_records_file(model, merged, self.objects, legacy))
+            seen = [*self._model_observations(model, mine), *self._model_observations(model, other)]
+            if seen:
+                data = _observations_blob(seen)
+                changes[f"{model}/{_OBSERVATIONS}"] = self.objects.write_blob(data)
+        tree = self.objects.tree_with(ours, changes)
         return self.objects.write_commit(
             tree, [ours, theirs], "Merge the remote's records", IDENTITY
         )
 
-    def _records(self, prefix: str) -> list[tuple[str, StageRecord]]:
-        """The records whose paths start with ``prefix``, parsed once per blob."""
+    def _records(self, model: str) -> list[tuple[str, StageRecord]]:
+        """``model``'s records by path (as the ledger names them), parsed once per blob."""
         self._fetch_once()
-        head = self.objects.resolve(RECORDS_REF)
+        head = self._current()
         if head is None:
             return []
-        mine = {p: b for p, b in self._listed(head).items() if p.startswith(prefix)}
-        missing = [b for b in mine.values() if b not in self._parsed]
-        for blob, data in self.objects.read_blobs(missing).items():
-            self._parsed[blob] = _parse(data, blob)
-        synced = self._ledger()
+        mine = self._model_records(model, self._listed(head).get(model, {}))
+        synced = self._ledger() if mine else {}
         found = []
-        for path in sorted(mine):
-            record = self._parsed[mine[path]]
+        for key in sorted(mine):
+            record = mine[key]
+            path = f"{model}/{key}.json"
             run_id = synced.get(path, {}).get(record.finished_at.isoformat())
             found.append((path, record.synced_as(run_id) if run_id else record))
         return found
 
-    def _listed(self, head: str) -> dict[str, str]:
+    def _model_records(self, model: str, files: Mapping[str, str]) -> dict[str, StageRecord]:
+        """The records in one model's folder (``records.json``, and the one file per
+        record an earlier mlops-ci wrote), by ``version/stage``."""
+        wanted = {name: blob for name, blob in files.items() if name != _OBSERVATIONS}
+        missing = [b for b in wanted.values() if b not in self._parsed]
+        for blob, data in self.objects.read_blobs(missing).items():
+            names = [n for n, b in wanted.items() if b == blob]
+            self._parsed[blob] = _parse_records(data, blob, many=_RECORDS in names)
+        found: dict[str, StageRecord] = {}
+        for name in sorted(wanted):
+            for key, record in self._parsed[wanted[name]].items():
+                if record.model != model:
+                    raise RecordStoreError(
+                        f"{RECORDS_REF}: {model}/{name} holds a record of {record.model!r}; "
+                        "remove it from the ref"
+                    )
+                if key not in found or _later(record, found[key]):
+                    found[key] = record
+        return found
+
+    def _model_observations(self, model: str, files: Mapping[str, str]) -> list[Observation]:
+        blob = files.get(_OBSERVATIONS)
+        if blob is None:
+            return []
+        if blob not in self._observed:
+            data = self.objects.read_blobs([blob])[blob]
+            self._observed[blob] = _parse_observations(data, blob, model)
+        return self._observed[blob]
+
+    def _listed(self, head: str) -> dict[str, dict[str, str]]:
+        """The files of ``head``'s tree by model folder: model → {name in it → blob}."""
         if self._listing is None or self._listing[0] != head:
-            self._listing = (head, self.objects.blobs_under(head))
+            listing: dict[str, dict[str, str]] = {}
+            for path, blob in self.objects.blobs_under(head).items():
+                model, _, name = path.partition("/")
+                if name:
+                    listing.setdefault(model, {})[name] = blob
+            self._listing = (head, listing)
         return self._listing[1]
 
     def _path(self, model: str, version: str, stage: str) -> str:
@@ -292,24 +399,96 @@ class GitRecordStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _canonical(record: StageRecord) -> bytes:
+def _key(record: StageRecord) -> str:
+    return f"{record.version}/{record.stage}"
+
+
+def _plain(record: StageRecord) -> StageRecord:
     """The record as git keeps it: without what MLflow made of it."""
-    plain = replace(record, mlflow_run_id=None, synced=False)
-    return (json.dumps(plain.to_json(), indent=2, sort_keys=True) + "\n").encode()
+    return replace(record, mlflow_run_id=None, synced=False)
 
 
-def _parse(data: bytes, blob: str) -> StageRecord:
+def _records_file(
+    model: str, records: Mapping[str, StageRecord], objects: GitObjects, legacy: Sequence[str]
+) -> dict[str, str | None]:
+    """The changes that make ``records`` the model's ``records.json`` (a JSON list, a record
+    a line, ordered, so git's diffs read well), the old one-file-per-record layout removed."""
+    lines = [
+        json.dumps(_plain(records[key]).to_json(), sort_keys=True, separators=(",", ":"))
+        for key in sorted(records)
+    ]
+    data = ("[\n" + ",\n".join(lines) + "\n]\n").encode()
+    changes: dict[str, str | None] = {f"{model}/{_RECORDS}": objects.write_blob(data)}
+    for name in legacy:
+        changes[f"{model}/{name.split('/')[0]}"] = None
+    return changes
+
+
+def _parse_records(data: bytes, blob: str, *, many: bool) -> dict[str, StageRecord]:
     try:
-        return record_from_json(json.loads(data))
+        loaded = json.loads(data)
+        items = loaded if many else [loaded]
+        if not isinstance(items, list):
+            raise RecordFormatError("not a list of records")
+        records = [record_from_json(item) for item in items]
     except (ValueError, RecordFormatError) as error:
         raise RecordStoreError(
             f"{RECORDS_REF}: blob {blob[:12]} is not a readable record ({error}); "
             "a newer mlops-ci may have written it"
         ) from None
+    return {_key(r): r for r in records}
 
 
-def _later(data: dict[str, bytes], first: str, second: str) -> bool:
-    """Whether record blob ``first`` finished after ``second`` (ties: the larger id, so every
+def _later(first: StageRecord, second: StageRecord) -> bool:
+    """Whether ``first`` finished after ``second`` (ties: the larger JSON form, so every
     clone merges alike)."""
-    a, b = _parse(data[first], first), _parse(data[second], second)
-    return (a.finished_at, first) > (b.finished_at, second)
+    if first.finished_at != second.finished_at:
+        return first.finished_at > second.finished_at
+    return json.dumps(first.to_json(), sort_keys=True) > json.dumps(
+        second.to_json(), sort_keys=True
+    )
+
+
+def _observations_blob(observations: Sequence[Observation]) -> bytes:
+    """The latest OBSERVATIONS_KEPT, oldest first, one a line; one per moment."""
+    by_moment = {(o.at, o.version): o for o in observations}
+    kept = sorted(by_moment.values(), key=lambda o: (o.at, o.version))[-OBSERVATIONS_KEPT:]
+    lines = [
+        json.dumps(
+            {
+                "version": o.version,
+                "at": o.at.isoformat(),
+                "metrics": {
+                    metric_key(k): v for k, v in sorted(o.metrics.items()) if math.isfinite(v)
+                },
+                "breaches": {k: list(v) for k, v in sorted(o.breaches.items())},
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        for o in kept
+    ]
+    return ("[\n" + ",\n".join(lines) + "\n]\n").encode()
+
+
+def _parse_observations(data: bytes, blob: str, model: str) -> list[Observation]:
+    try:
+        items = json.loads(data)
+        if not isinstance(items, list):
+            raise ValueError("not a list")
+        found = [
+            Observation(
+                model=model,
+                version=str(item["version"]),
+                at=datetime.fromisoformat(item["at"]),
+                metrics={str(k): float(v) for k, v in item["metrics"].items()},
+                breaches={str(k): [str(s) for s in v] for k, v in item["breaches"].items()},
+            )
+            for item in items
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise RecordStoreError(
+            f"{RECORDS_REF}: blob {blob[:12]} ({model}/{_OBSERVATIONS}) is not readable "
+            f"({error}); a newer mlops-ci may have written it"
+        ) from None
+    return sorted(found, key=lambda o: (o.at, o.version))

@@ -11,7 +11,7 @@ from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.manifest.model import Manifest
-from mlops_ci.ports import Clock, RecordStore, Runner, Tracker, Vcs
+from mlops_ci.ports import Clock, ObservationLog, RecordStore, Runner, Tracker, Vcs
 
 REMOTE = "origin"  # where records, tags and release branches are pushed
 
@@ -37,6 +37,8 @@ class Context:
     runner: Runner
     # Where a preview of uncommitted changes keeps its records (this machine only).
     scratch: RecordStore
+    # What monitor saw in production (in git, with the records).
+    observations: ObservationLog
     # Why this is a preview, in one line; None for a candidate (a clean work tree).
     preview: str | None = None
     # Whether what the lifecycle writes to git (records, candidate tags) is pushed to origin.

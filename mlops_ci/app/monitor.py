@@ -1,6 +1,7 @@
 """The model in production, watched: its metrics read from ``monitor.source``, held to
-``monitor.slo`` and to their own recent history, kept in MLflow, breaches raised as CodeHost
-issues (one per model and kind, updated, closed by the next clean run), feedback counted."""
+``monitor.slo`` and to their own recent history, kept in git (and MLflow), breaches raised
+as CodeHost issues (one per model and kind, updated, closed by the next clean run), feedback
+counted."""
 
 from __future__ import annotations
 
@@ -122,28 +123,23 @@ def run_monitor(
         raise StageInputError(f"{manifest.path}: monitor: {error}") from None
     observed = watched(read.values, (name for name, _ in slo), metrics, read.cumulative)
     tracker = context.tracker()
-    earlier = (
-        tracker.observations(manifest.model.name, monitor.regression.window)
-        if tracker is not None
-        else []
-    )
+    earlier = earlier_observations(context, monitor.regression.window)
     history = [
         {name: o.metrics[metric_key(name)] for name in observed if metric_key(name) in o.metrics}
         for o in earlier
     ]
     result = evaluate(observed, slo, history, monitor.regression)
     version = manifest.model.version
-    run_id = None
-    if tracker is not None:
-        run_id = tracker.log_observation(
-            Observation(
-                manifest.model.name,
-                version,
-                at,
-                observed,
-                {str(kind): sentences for kind, sentences in result.breaches.items()},
-            )
-        )
+    observation = Observation(
+        manifest.model.name,
+        version,
+        at,
+        observed,
+        {str(kind): sentences for kind, sentences in result.breaches.items()},
+    )
+    # Git first, as for records: it is what the next run on a fresh runner reads.
+    context.observations.add_observation(observation)
+    run_id = tracker.log_observation(observation) if tracker is not None else None
     actions: tuple[IssueAction, ...] = ()
     feedback = None
     if github is not None:
@@ -161,6 +157,17 @@ def run_monitor(
     return MonitorOutcome(
         manifest.model.name, version, shown, at, result, len(earlier), run_id, actions, feedback
     )
+
+
+def earlier_observations(context: Context, limit: int) -> list[Observation]:
+    """The latest ``limit`` observations of the model, newest first: git's, or MLflow's
+    where git has none yet (a store an mlops-ci before records in git wrote)."""
+    name = context.manifest.model.name
+    found = context.observations.observations(name, limit)
+    if found or limit <= 0:
+        return found
+    tracker = context.tracker()
+    return tracker.observations(name, limit) if tracker is not None else []
 
 
 def _raise_or_close(

@@ -40,7 +40,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     monitor.add_argument(
         "--no-tracking",
         action="store_true",
-        help="neither read history from MLflow nor log the observation there",
+        help="neither read history from MLflow nor log the observation there (git keeps it "
+        "either way)",
     )
     monitor.add_argument(
         "--no-issues", action="store_true", help="leave GitHub issues alone even with a token"
@@ -59,13 +60,12 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
     environ = console.environ
     context = wiring.context(manifest, environ, "off" if arguments.no_tracking else "on")
     ci = wiring.ci_host(environ, console.err)
-    if not arguments.no_tracking and ci.running() and wiring.tracking_on_runner(manifest, environ):
-        # The runner is thrown away after the job, and the history with it.
+    if ci.running() and not wiring.pushes(environ):
+        # The runner is thrown away after the job, and an observation not pushed with it.
         log.warning(
-            "monitor keeps its history in MLflow, here %s on this runner, which is "
-            "discarded after the job: set MLFLOW_TRACKING_URI to a tracking server so "
-            "sudden changes can be seen across runs",
-            wiring.tracking_target(manifest, environ).uri,
+            "monitor keeps its history in git (refs/mlops-ci/records) and this job does not "
+            "push it (MLOPS_CI_PUSH is off), so sudden changes cannot be seen across runs: "
+            "give the job `contents: write` and leave MLOPS_CI_PUSH on"
         )
     github = None
     if not arguments.no_issues and wiring.has_code_host(environ):

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import subprocess
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from mlops_ci.adapters.git_records import (
     RecordsPushError,
     RecordStoreError,
 )
+from mlops_ci.core.observations import Observation
 from mlops_ci.errors import ServiceError
 from tests.adapters.test_records import SCHEMA, WHEN, record
 from tests.conftest import commit, git
@@ -67,8 +68,12 @@ def test_a_record_round_trips_through_git_and_matches_the_schema(origin: Path) -
     assert store.read("churn", "1.44.0-rc.1", "validate") is None
     assert [r.stage for r in store.records("churn")] == ["build", "test"]
     assert list(store.records("other")) == []
-    blob = git(origin, "show", f"{RECORDS_REF}:churn/1.44.0-rc.1/build.json")
-    Draft202012Validator(SCHEMA, format_checker=FormatChecker()).validate(json.loads(blob))
+    listed = git(origin, "ls-tree", "-r", "--name-only", RECORDS_REF).split()
+    assert listed == ["churn/records.json"]  # a file per model, a record a line
+    text = git(origin, "show", f"{RECORDS_REF}:churn/records.json")
+    assert len(text.splitlines()) == 4  # [ two records ]
+    for each in json.loads(text):
+        Draft202012Validator(SCHEMA, format_checker=FormatChecker()).validate(each)
     # the work tree, the index and HEAD are not touched
     assert git(a, "status", "--porcelain") == ""
     assert git(a, "log", "--format=%s", "main").strip() == "initial"
@@ -165,7 +170,7 @@ def test_synced_marks_stay_on_this_machine(origin: Path) -> None:
     read = store.read("churn", "1.44.0-rc.1", "build")
     assert read is not None
     assert (read.mlflow_run_id, read.synced) == ("run-1", True)
-    assert "run-1" not in git(origin, "show", f"{RECORDS_REF}:churn/1.44.0-rc.1/build.json")
+    assert "run-1" not in git(origin, "show", f"{RECORDS_REF}:churn/records.json")
     # a record written again (the stage ran again) is not synced until MLflow has it
     store.write(record(finished_at=WHEN + timedelta(hours=1)))
     again = store.read("churn", "1.44.0-rc.1", "build")
@@ -205,18 +210,82 @@ def test_off_line_outside_ci_the_clone_s_own_records_are_read(
     assert "could not fetch the records from origin" in caplog.text
 
 
+def put(clone: Path, files: dict[str, bytes]) -> None:
+    """Writes files into the records' ref as another tool (or an older mlops-ci) would."""
+    objects = GitObjects(clone)
+    base = objects.resolve(RECORDS_REF)
+    tree = objects.tree_with(base, {p: objects.write_blob(d) for p, d in files.items()})
+    made = objects.write_commit(tree, [base] if base else [], "x", ("t", "t@x"))
+    assert objects.move_ref(RECORDS_REF, made, base, "x")
+
+
 def test_a_record_that_is_not_one_is_named(origin: Path) -> None:
     a = clone(origin, "a")
     store_of(a, push=False).write(record())
-    objects = GitObjects(a)
-    blob = objects.write_blob(b'{"schema": "something else"}')
-    base = objects.resolve(RECORDS_REF)
-    tree = objects.tree_with(base, {"churn/1.44.0-rc.1/build.json": blob})
-    objects.move_ref(
-        RECORDS_REF, objects.write_commit(tree, [base or ""], "x", ("t", "t@x")), base, "x"
-    )
+    put(a, {"churn/records.json": b'[{"schema": "something else"}]'})
     with pytest.raises(RecordStoreError, match=r"not a readable record"):
         list(store_of(a, remote=None).records("churn"))
+
+
+def test_a_record_filed_under_another_model_is_refused(origin: Path) -> None:
+    a = clone(origin, "a")
+    store_of(a, push=False).write(record())
+    text = git(a, "show", f"{RECORDS_REF}:churn/records.json").encode()
+    put(a, {"fraud/records.json": text})
+    with pytest.raises(RecordStoreError, match=r"fraud/records.json holds a record of 'churn'"):
+        list(store_of(a, remote=None).records("fraud"))
+
+
+def test_records_an_earlier_mlops_ci_wrote_a_file_each_are_read_and_folded_in(
+    origin: Path,
+) -> None:
+    a = clone(origin, "a")
+    old = record()
+    put(a, {"churn/1.44.0-rc.1/build.json": json.dumps(old.to_json()).encode()})
+    store = store_of(a, remote=None)
+    assert list(store.records("churn")) == [old]
+    newer = record("test", state="tested", finished_at=WHEN + timedelta(minutes=1))
+    store.write(newer)
+    assert git(a, "ls-tree", "-r", "--name-only", RECORDS_REF).split() == ["churn/records.json"]
+    assert list(store_of(a, remote=None).records("churn")) == [old, newer]
+
+
+def test_observations_are_kept_in_git_newest_first_and_merged(origin: Path) -> None:
+    a, b = clone(origin, "a"), clone(origin, "b")
+    seen = [observation(WHEN + timedelta(minutes=m), latency=0.1 * m) for m in range(3)]
+    store_of(a).add_observation(seen[0])
+    store_of(b).add_observation(seen[1])  # b has not fetched a's: merged on its push
+    store_of(a).add_observation(seen[2])
+    fresh = store_of(clone(origin, "c"))
+    assert fresh.observations("churn", 10) == seen[::-1]
+    assert fresh.observations("churn", 2) == seen[:0:-1]
+    assert fresh.observations("fraud", 10) == []
+    assert fresh.observations("churn", 0) == []
+
+
+def test_only_the_latest_observations_are_kept(
+    origin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mlops_ci.adapters.git_records.OBSERVATIONS_KEPT", 2)
+    a = clone(origin, "a")
+    store = store_of(a, push=False)
+    for minute in range(3):
+        store.add_observation(observation(WHEN + timedelta(minutes=minute), latency=1.0))
+    assert [o.at for o in store.observations("churn", 10)] == [
+        WHEN + timedelta(minutes=2),
+        WHEN + timedelta(minutes=1),
+    ]
+
+
+def test_observations_that_are_not_readable_are_named(origin: Path) -> None:
+    a = clone(origin, "a")
+    put(a, {"churn/observations.json": b'[{"at": "yesterday"}]'})
+    with pytest.raises(RecordStoreError, match=r"churn/observations.json\) is not readable"):
+        store_of(a, remote=None).observations("churn", 5)
+
+
+def observation(at: datetime, *, latency: float) -> Observation:
+    return Observation("churn", "1.43.0", at, {"latency_p95": latency}, {})
 
 
 @pytest.mark.parametrize("bad", ["../../etc", "..", "a/b", ""])

@@ -169,9 +169,10 @@ def test_observations_build_history_and_breaches_open_one_issue_each(
 def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) -> None:
     commit(example_copy, "feat: the churn model")
     manifest = str(example_copy / "mlops.yaml")
-    in_actions = cli("monitor", "-f", manifest, environ={**ENVIRON, "GITHUB_ACTIONS": "true"})
+    unpushed = {**ENVIRON, "GITHUB_ACTIONS": "true", "MLOPS_CI_PUSH": "false"}
+    in_actions = cli("monitor", "-f", manifest, environ=unpushed)
     assert in_actions.status == 0, in_actions.err
-    assert "which is discarded after the job: set MLFLOW_TRACKING_URI" in in_actions.err
+    assert "this job does not push it (MLOPS_CI_PUSH is off)" in in_actions.err
     (example_copy / ".mlops-ci" / "mlflow.db").unlink()
     done = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
     assert done.status == 0, done.err
@@ -182,8 +183,13 @@ def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) 
     breached = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
     assert breached.status == 1
     report = json.loads(breached.out)
+    # Without MLflow the history is git's: both earlier observations are in it.
     assert report["breaches"] == {
-        "slo": ["latency_p95_ms 31 fails <= 30", "error_rate is missing from the metrics"]
+        "slo": ["latency_p95_ms 31 fails <= 30", "error_rate is missing from the metrics"],
+        "sudden-change": [
+            "latency_p95_ms rose 150.0% to 31 against the median 12.4 of its last 2 "
+            "observations (window 5)"
+        ],
     }
     (example_copy / "monitoring" / "metrics.json").write_text("[1, 2")
     broken = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)

@@ -68,6 +68,7 @@ class World:
             clock=self.clock,
             runner=self.runner,
             scratch=self.scratch,
+            observations=self.store,
         )
 
     def image_tools(self) -> ImageTools:

@@ -22,6 +22,7 @@ class MemoryStoreError(MlopsCiError):
 class MemoryRecordStore:
     def __init__(self) -> None:
         self.saved: dict[tuple[str, str, str], StageRecord] = {}
+        self.observed: list[Observation] = []
 
     def check_names(self, model: str, version: str, stage: str) -> None:
         for part in (model, version, stage):
@@ -42,6 +43,15 @@ class MemoryRecordStore:
 
     def records(self, model: str) -> Iterator[StageRecord]:
         yield from (r for (m, _, _), r in sorted(self.saved.items()) if m == model)
+
+    # The ObservationLog port: the records' store keeps what monitor saw, as git's does.
+
+    def add_observation(self, observation: Observation) -> None:
+        self.observed.append(observation)
+
+    def observations(self, model: str, limit: int) -> list[Observation]:
+        mine = sorted((o for o in self.observed if o.model == model), key=lambda o: o.at)
+        return mine[::-1][:limit] if limit > 0 else []
 
 
 @dataclass

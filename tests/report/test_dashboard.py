@@ -125,12 +125,33 @@ def test_a_fresh_clone_reports_from_git_alone(
         environ={**ENVIRON, "MLOPS_CI_PUSH": "true"},
     )
     assert ran.status == 0, ran.err
+    for latency in (12, 13):
+        (shipped_example / "monitoring" / "metrics.json").write_text(
+            json.dumps({"latency_p95_ms": latency, "error_rate": 0.001})
+        )
+        watched = cli(
+            "monitor",
+            "-f",
+            str(shipped_example / "mlops.yaml"),
+            environ={**ENVIRON, "MLOPS_CI_PUSH": "true"},
+        )
+        assert watched.status == 0, watched.err
     fresh = tmp_path / "fresh"
     subprocess.run(["git", "clone", "-q", str(origin), str(fresh)], check=True)
     assert not (fresh / ".mlops-ci").exists()
     data = json.loads(
         cli("report", "-f", str(fresh / "mlops.yaml"), "--format", "json", environ=ENVIRON).out
     )
+    # monitor's history is git's too: the fresh clone sees both observations, and its
+    # own monitor run compares with them.
+    observed = data["models"][0]["observations"]
+    assert [o["metrics"]["latency_p95_ms"] for o in observed] == [12.0, 13.0]
+    (fresh / "monitoring" / "metrics.json").write_text(
+        '{"latency_p95_ms": 40, "error_rate": 0.001}'
+    )
+    jumped = cli("monitor", "-f", str(fresh / "mlops.yaml"), "--json", environ=ENVIRON)
+    assert jumped.status == 1
+    assert json.loads(jumped.out)["breaches"]["sudden-change"][0].startswith("latency_p95_ms rose")
     (version,) = data["models"][0]["versions"]
     assert (version["version"], version["state"]) == ("1.44.0-rc.1", "validated")
     assert version["stages"] == {
