@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+MODEL = "churn-classifier"
 
 
 def one_run(folder: Path, tracking: bool) -> tuple[float, float]:
@@ -58,17 +60,13 @@ def one_run(folder: Path, tracking: bool) -> tuple[float, float]:
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"mlops-ci run failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
-    listed = subprocess.run(
-        ["git", "-C", str(work), "ls-tree", "-r", "--name-only", "refs/mlops-ci/records"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    commands = 0.0
-    for path in listed:
-        shown = subprocess.run(
-            ["git", "-C", str(work), "show", f"refs/mlops-ci/records:{path}"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        commands += float(json.loads(shown)["details"].get("seconds") or 0)
+    from mlops_ci.adapters.git_objects import GitObjects
+    from mlops_ci.adapters.git_records import GitRecordStore
+
+    store = GitRecordStore(
+        GitObjects(work), remote=None, push=False, fetch=False, ledger=work / ".ledger"
+    )
+    commands = sum(float(record.details.get("seconds") or 0) for record in store.records(MODEL))
     return wall, commands
 
 

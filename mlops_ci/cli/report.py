@@ -79,7 +79,10 @@ def report_command(arguments: argparse.Namespace, console: Console) -> int:
     elif arguments.format == "md":
         text = markdown(histories)
     else:
-        text = json.dumps(to_json(histories, generated), indent=2) + "\n"
+        # Indented for a person at a terminal; compact for files and pipes, where a
+        # repository's report runs to megabytes (and the C encoder does no indenting).
+        readable = not arguments.output and console.out.isatty()
+        text = json.dumps(to_json(histories, generated), indent=2 if readable else None) + "\n"
     if arguments.output:
         write_atomically(Path(arguments.output), text.encode("utf-8"))
         console.err.write(f"mlops-ci: wrote {arguments.output} ({len(text.encode()):,} bytes)\n")
