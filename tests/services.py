@@ -203,9 +203,10 @@ class DockerEngine:
         self.process = None
 
 
-def busybox_layout(folder: Path) -> Path:
+def busybox_layout(folder: Path, *, gzip_mtime: int = 0) -> Path:
     """An OCI layout of a base image made from this machine's busybox-static: /bin/busybox
-    and the applets deploy.sh uses, in one gzipped layer."""
+    and the applets deploy.sh uses, in one gzipped layer (another ``gzip_mtime``: the same
+    files in a layer blob of another digest)."""
     busybox = Path(require("busybox", "busybox-static"))
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -222,7 +223,7 @@ def busybox_layout(folder: Path) -> Path:
             info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
             archive.addfile(info)
     layer_tar = raw.getvalue()
-    layer = gzip.compress(layer_tar, mtime=0)
+    layer = gzip.compress(layer_tar, mtime=gzip_mtime)
     config = {
         "architecture": "amd64",
         "os": "linux",

@@ -5,14 +5,21 @@ every move is kept as version tags."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlops_ci.adapters.mlflow_connection import TAG, MlflowConnection, TrackingError, quoted
+from mlops_ci.adapters.mlflow_connection import (
+    TAG,
+    MlflowConnection,
+    TrackingError,
+    quoted,
+    redact_uri,
+)
 
 _NO_SUCH_ALIAS = ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
+_FILES = "model"  # the run's artifact folder that holds a candidate's model files
 
 
 class ModelRegistry(MlflowConnection):
@@ -46,7 +53,7 @@ class ModelRegistry(MlflowConnection):
             source = model.resolve().as_uri()
         else:
             for relative in files:
-                folder = PurePosixPath("model", relative).parent
+                folder = PurePosixPath(_FILES, relative).parent
                 self._call(
                     "store the model",
                     self.client.log_artifact,
@@ -54,7 +61,7 @@ class ModelRegistry(MlflowConnection):
                     str(model / relative),
                     str(folder),
                 )
-            source = f"runs:/{run_id}/model"
+            source = f"runs:/{run_id}/{_FILES}"
         created = self._call(
             "register the candidate",
             self.client.create_model_version,
@@ -170,6 +177,50 @@ class ModelRegistry(MlflowConnection):
             return None
         version: str | None = found.tags.get(f"{TAG}version")
         return version
+
+    def stored_model_bytes(self, version: str) -> int:
+        """The bytes of candidate ``version``'s model files in MLflow's artifact store (0
+        when it keeps none: never registered, registered from a path, or deleted)."""
+        run_id = self._files_run(version)
+        return sum(size for _, size in self._files(run_id, _FILES)) if run_id else 0
+
+    def delete_stored_model(self, version: str) -> int:
+        """Deletes candidate ``version``'s model files from MLflow's artifact store; its
+        runs, metrics and registered version stay (tagged ``mlops-ci.files``). The bytes
+        freed; 0 when there were none, so a second prune does nothing."""
+        run_id = self._files_run(version)
+        size = sum(s for _, s in self._files(run_id, _FILES)) if run_id else 0
+        if run_id is None or size == 0:
+            return 0
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        run = self._call("read the run", self.client.get_run, run_id)
+        repository = get_artifact_repository(run.info.artifact_uri)
+        try:
+            self._call("delete the model files", repository.delete_artifacts, _FILES)
+        except OSError as error:  # the artifact server's refusal (requests' errors are these)
+            raise TrackingError(
+                f"MLflow at {redact_uri(self.target.uri)} would not delete {version}'s model "
+                f"files ({type(error).__name__}); serve artifacts with deletes allowed, or "
+                "run prune with --no-tracking"
+            ) from None
+        self.tag_version(version, {"mlops-ci.files": "deleted by retention"}, missing_ok=True)
+        return size
+
+    def _files_run(self, version: str) -> str | None:
+        """The run whose ``model/`` artifacts are candidate ``version``'s source."""
+        for found in self._model_versions():
+            if found.tags.get(f"{TAG}version") == version:
+                source = str(found.source or "")
+                return str(found.run_id) if found.run_id and source.startswith("runs:/") else None
+        return None
+
+    def _files(self, run_id: str, folder: str, depth: int = 0) -> Iterator[tuple[str, int]]:
+        for info in self._call("list the model files", self.client.list_artifacts, run_id, folder):
+            if not info.is_dir:
+                yield info.path, int(info.file_size or 0)
+            elif depth < 64:  # an answer that nests forever is not a model
+                yield from self._files(run_id, info.path, depth + 1)
 
     def _model_versions(self) -> list[Any]:
         name = quoted(self.target.registered_model)

@@ -1,11 +1,16 @@
 """``prune``: candidates expired under ``retention.candidates``, their tags deleted, MLflow
-told, and their images deleted from the registry."""
+told, and what the tool stored of them freed: their model files in MLflow's artifact store,
+their logs and image state under ``.mlops-ci``, and their images in the registry."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools
@@ -26,9 +31,19 @@ ALIASES = ("candidate", "validated", "production")
 
 
 @dataclass(frozen=True)
+class Freed:
+    """What an expired candidate's stored files take (freed, or to free in a dry run)."""
+
+    version: str
+    mlflow: int  # bytes of its model files in MLflow's artifact store
+    local: int  # bytes of its logs and image state under .mlops-ci
+
+
+@dataclass(frozen=True)
 class Pruned:
     plan: tuple[RetentionDecision, ...]
     images: ImagePruning | None
+    freed: tuple[Freed, ...] = ()
 
 
 def prune(
@@ -52,15 +67,45 @@ def prune(
         for decision in plan:
             if decision.expire:
                 _expire(context, decision, states[decision.version], now=now, remote=remote)
+    # This run's and earlier ones' (a run stopped half-way is finished by the next).
+    expired = {str(e.version) for e in entries if e.state == "expired"}
+    expired |= {str(d.version) for d in plan if d.expire}
+    freed = [_free(context, version, dry_run=dry_run) for version in sorted(expired)]
     images = None
     repository = _registry_repository(context)
     if repository and tools is not None:
-        # This run's and earlier ones' (a run that could not reach the registry is finished
-        # by the next).
-        expired = {str(e.version) for e in entries if e.state == "expired"}
-        expired |= {str(d.version) for d in plan if d.expire}
         images = prune_images(repository, expired, tools, dry_run=dry_run)
-    return Pruned(tuple(plan), images)
+    return Pruned(tuple(plan), images, tuple(f for f in freed if f.mlflow or f.local))
+
+
+def _free(context: Context, version: str, *, dry_run: bool) -> Freed:
+    """An expired candidate's stored files, deleted unless ``dry_run``; its records stay
+    (they are its history, and small)."""
+    model = context.manifest.model.name
+    local = [context.log_path(version, "build").parent, context.layout.image(model, version)]
+    size = sum(_bytes_under(path) for path in local)
+    tracker = context.tracker()
+    if dry_run:
+        return Freed(version, tracker.stored_model_bytes(version) if tracker else 0, size)
+    for path in local:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    return Freed(version, tracker.delete_stored_model(version) if tracker else 0, size)
+
+
+def _bytes_under(path: Path) -> int:
+    """The bytes of a file, or of the files below a folder (links not followed)."""
+    if path.is_symlink() or not path.exists():
+        return 0
+    if not path.is_dir():
+        return path.stat().st_size
+    return sum(
+        (Path(folder) / name).lstat().st_size
+        for folder, _, names in os.walk(path)
+        for name in names
+    )
 
 
 def _protected(context: Context) -> dict[Version, str]:
@@ -127,6 +172,9 @@ class ImagePruning:
     decisions: tuple[ImageDeletion, ...]
     deleted: tuple[str, ...]
     deletes_refused: bool
+    # The bytes of the layers and configs only the images to delete use: what the
+    # registry frees (when it next collects its garbage).
+    freed: int = 0
 
 
 def prune_images(
@@ -146,6 +194,15 @@ def prune_images(
         if digest is not None:
             digests[tag] = digest
     plan = plan_image_deletions(sorted(expired), digests)
+    going = {d.digest for d in plan if d.delete}
+    blobs = {
+        digest: _blob_sizes(registry.get_manifest(reference.repository, digest)[0])
+        for digest in set(digests.values())
+    }
+    kept = {blob for digest, sizes in blobs.items() if digest not in going for blob in sizes}
+    only_theirs = {
+        blob: size for digest in going for blob, size in blobs[digest].items() if blob not in kept
+    }
     deleted: list[str] = []
     refused = False
     for decision in plan:
@@ -155,4 +212,24 @@ def prune_images(
             refused = True
             break
         deleted.append(decision.tag)
-    return ImagePruning(tuple(plan), tuple(deleted), deletes_refused=refused)
+    return ImagePruning(
+        tuple(plan), tuple(deleted), deletes_refused=refused, freed=sum(only_theirs.values())
+    )
+
+
+def _blob_sizes(manifest: bytes) -> dict[str, int]:
+    """The config and layers an image manifest names, with their sizes (the registry's
+    answer, so anything unexpected counts as nothing rather than failing the prune)."""
+    try:
+        data = json.loads(manifest)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found = {}
+    for descriptor in [data.get("config"), *(data.get("layers") or [])]:
+        if isinstance(descriptor, dict):
+            digest, size = descriptor.get("digest"), descriptor.get("size")
+            if isinstance(digest, str) and isinstance(size, int) and size >= 0:
+                found[digest] = size
+    return found

@@ -11,8 +11,7 @@ from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
-    from mlops_ci.app.prune import ImagePruning
-    from mlops_ci.core.retention import RetentionDecision
+    from mlops_ci.app.prune import Pruned
     from mlops_ci.manifest.model import Manifest
 
 
@@ -52,18 +51,20 @@ def prune_command(arguments: argparse.Namespace, console: Console) -> int:
         None if arguments.no_registry else wiring.image_tools(console.environ, console.add_secret)
     )
     pruned = prune(context, dry_run=arguments.dry_run, remote=arguments.remote, tools=tools)
-    _report(manifest, list(pruned.plan), arguments, console, pruned.images)
+    _report(manifest, pruned, arguments, console)
     return ExitStatus.PASSED
 
 
 def _report(
-    manifest: Manifest,
-    plan: list[RetentionDecision],
-    arguments: argparse.Namespace,
-    console: Console,
-    images: ImagePruning | None,
+    manifest: Manifest, pruned: Pruned, arguments: argparse.Namespace, console: Console
 ) -> None:
+    from mlops_ci.core.units import format_size
+
+    plan, images = list(pruned.plan), pruned.images
     expiring = [d for d in plan if d.expire]
+    mlflow = sum(f.mlflow for f in pruned.freed)
+    local = sum(f.local for f in pruned.freed)
+    registry = images.freed if images is not None else 0
     image_lines = []
     if images is not None:
         for image in images.decisions:
@@ -85,6 +86,11 @@ def _report(
                     ],
                     "images": image_lines,
                     "registry_refused_deletes": bool(images and images.deletes_refused),
+                    "freed": [
+                        {"version": f.version, "mlflow_bytes": f.mlflow, "local_bytes": f.local}
+                        for f in pruned.freed
+                    ],
+                    "freed_bytes": {"mlflow": mlflow, "local": local, "registry": registry},
                 },
                 indent=2,
             )
@@ -96,13 +102,31 @@ def _report(
         console.out.write(f"{verb} {decision.version}: {decision.reason}\n")
     for line in image_lines:
         console.out.write(f"image {line['tag']}: {line['outcome']}\n")
+    verb = "would free" if arguments.dry_run else "freed"
+    for freed in pruned.freed:
+        parts = [f"{format_size(freed.mlflow)} of model files in MLflow"] if freed.mlflow else []
+        if freed.local:
+            parts.append(f"{format_size(freed.local)} of logs and image state")
+        console.out.write(f"{verb} {freed.version}: {', '.join(parts)}\n")
     if images is not None and images.deletes_refused:
         console.out.write(
             "the registry does not allow deletes; enable them (distribution: "
             "storage.delete.enabled) or delete the expired tags there\n"
         )
     what = "would expire" if arguments.dry_run else "expired"
+    total = mlflow + local + registry
+    where = [
+        f"{format_size(size)} {name}"
+        for size, name in (
+            (mlflow, "in MLflow"),
+            (local, "in .mlops-ci"),
+            (registry, "in the registry, when it collects its garbage"),
+        )
+        if size
+    ]
     console.out.write(
         f"{manifest.model.name}: {len(expiring)} candidate"
-        f"{'s' * (len(expiring) != 1)} {what}, {len(plan) - len(expiring)} kept\n"
+        f"{'s' * (len(expiring) != 1)} {what}, {len(plan) - len(expiring)} kept"
+        + (f"; {verb} {format_size(total)} ({', '.join(where)})" if total else "")
+        + "\n"
     )

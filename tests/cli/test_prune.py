@@ -107,3 +107,53 @@ def test_expired_candidates_are_recorded_and_marked(cli: CliRunner, example_copy
     history = json.loads(cli("version", "history", "--json", "-f", str(manifest)).out)
     states = {v["version"]: v["state"] for v in history["versions"]}
     assert states["1.44.0-rc.1"] == "expired"
+
+
+def test_retention_frees_the_model_files_in_mlflow_and_the_logs(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    setup_candidates(example_copy)
+    model = example_copy / "build" / "rc1"
+    model.mkdir(parents=True)
+    (model / "weights.bin").write_bytes(b"w" * 300_000)
+    (model / "config.json").write_text("{}")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    built = StageRecord(
+        model=MODEL, version="1.44.0-rc.1", stage="build", verdict="passed",
+        state="candidate", started_at=when, finished_at=when,
+    )  # fmt: skip
+    tracker = embedded_tracker(example_copy)
+    run_id = tracker.log_stage(built)
+    tracker.register("1.44.0-rc.1", run_id, model, ["weights.bin", "config.json"])
+    logs = example_copy / ".mlops-ci" / "logs" / MODEL / "1.44.0-rc.1"
+    logs.mkdir(parents=True)
+    (logs / "build.log").write_bytes(b"x" * 5000)
+    stored = example_copy / ".mlops-ci" / "mlartifacts"
+    assert sum(f.stat().st_size for f in stored.rglob("*") if f.is_file()) >= 300_002
+
+    manifest = str(example_copy / "mlops.yaml")
+    dry = cli("prune", "--dry-run", "-f", manifest)
+    assert dry.status == 0, dry.err
+    assert "would free 1.44.0-rc.1: 293.0KiB of model files in MLflow, 4.9KiB of logs" in dry.out
+    assert dry.out.splitlines()[-1].endswith(
+        "2 candidates would expire, 4 kept; would free 297.9KiB (293.0KiB in MLflow, "
+        "4.9KiB in .mlops-ci)"
+    )
+    assert logs.exists()
+    assert tracker.stored_model_bytes("1.44.0-rc.1") == 300_002
+
+    done = json.loads(cli("prune", "--json", "-f", manifest).out)
+    assert done["freed"] == [
+        {"version": "1.44.0-rc.1", "mlflow_bytes": 300_002, "local_bytes": 5000}
+    ]
+    assert not logs.exists()
+    assert not any(f.is_file() for f in stored.rglob("*") if "weights" in f.name)
+    assert tracker.stored_model_bytes("1.44.0-rc.1") == 0
+    number = tracker.model_version_of("1.44.0-rc.1")
+    assert number is not None
+    files_tag = tracker.client.get_model_version(MODEL, number).tags["mlops-ci.files"]
+    assert files_tag == "deleted by retention"
+    # a second run has nothing left to free
+    again = json.loads(cli("prune", "--json", "-f", manifest).out)
+    assert again["freed"] == []
+    assert again["freed_bytes"] == {"mlflow": 0, "local": 0, "registry": 0}

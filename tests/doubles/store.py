@@ -68,6 +68,7 @@ class MemoryTracker:
     def __init__(self) -> None:
         self.runs: dict[str, StageRecord] = {}
         self.registered: list[RegisteredVersion] = []
+        self.stored: dict[str, int] = {}  # the bytes of each candidate's model files kept
         self.aliases: dict[str, str] = {}  # alias -> model version number
         self.alias_moves: list[tuple[str, str, datetime]] = []
         self.logged_observations: list[Observation] = []
@@ -124,6 +125,10 @@ class MemoryTracker:
             return existing
         number = str(len(self.registered) + 1)
         source = f"runs:/{run_id}/model" if run_id else model.as_uri()
+        if run_id:  # copied into the artifact store, as MLflow does
+            self.stored[version] = sum(
+                (model / f).stat().st_size for f in files if (model / f).is_file()
+            )
         self.registered.append(RegisteredVersion(number, version, source, dict(tags or {})))
         return number
 
@@ -132,6 +137,12 @@ class MemoryTracker:
 
     def registered_candidates(self) -> list[str]:
         return [r.version for r in self.registered]
+
+    def stored_model_bytes(self, version: str) -> int:
+        return self.stored.get(version, 0)
+
+    def delete_stored_model(self, version: str) -> int:
+        return self.stored.pop(version, 0)
 
     def tag_version(
         self, version: str, tags: Mapping[str, str], *, missing_ok: bool = False

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.cli.test_prune import setup_candidates
 from tests.conftest import CliRunner
-from tests.services import RegistryServer, skopeo
+from tests.services import RegistryServer, busybox_layout, skopeo
 
 
 def test_prune_deletes_expired_images_but_not_a_shared_one(
@@ -21,11 +21,18 @@ def test_prune_deletes_expired_images_but_not_a_shared_one(
         copied = skopeo("copy", "--dest-tls-verify=false", f"oci:{base_layout}:test",
                         f"docker://{repository}:{tag}")  # fmt: skip
         assert copied.returncode == 0, copied.stderr
+    # rc.1's layer compressed otherwise: a blob of its own, which its deletion frees.
+    other = busybox_layout(example_copy.parent / "other-busybox", gzip_mtime=1)
     changed = skopeo(
-        "copy", "--dest-tls-verify=false", "--format", "v2s2", f"oci:{base_layout}:test",
+        "copy", "--dest-tls-verify=false", "--preserve-digests", f"oci:{other}:test",
         f"docker://{repository}:1.44.0-rc.1",
     )  # fmt: skip
     assert changed.returncode == 0, changed.stderr
+    raw = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{repository}:1.44.0-rc.1")
+    shared = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{repository}:1.44.0")
+    theirs = {d["digest"] for d in json.loads(shared.stdout)["layers"]}
+    own = [d["size"] for d in json.loads(raw.stdout)["layers"] if d["digest"] not in theirs]
+    assert own
     manifest = str(example_copy / "mlops.yaml")
 
     dry = cli("prune", "--json", "--dry-run", "--no-tracking", "-f", manifest)
@@ -33,6 +40,8 @@ def test_prune_deletes_expired_images_but_not_a_shared_one(
     outcomes = {i["tag"]: i["outcome"] for i in json.loads(dry.out)["images"]}
     assert outcomes == {"1.44.0-rc.1": "would delete", "1.44.0-rc.2": outcomes["1.44.0-rc.2"]}
     assert outcomes["1.44.0-rc.2"].startswith("kept: ")
+    # its own layers (the config is the same image's, so shared): what the registry frees
+    assert json.loads(dry.out)["freed_bytes"]["registry"] == sum(own)
 
     done = cli("prune", "--no-tracking", "-f", manifest)
     assert done.status == 0, done.err
