@@ -104,7 +104,7 @@ def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordSto
     repository = manifest.repository.resolve()
     ledger = Layout(repository).folder / "mlflow-runs" / f"{_ledger_name(manifest, environ)}.json"
     objects = GitObjects(repository, credential_environment(repository, environ))
-    return GitRecordStore(
+    store = GitRecordStore(
         objects,
         remote=REMOTE if fetch or push else None,
         push=push,
@@ -112,6 +112,13 @@ def record_store(manifest: Manifest, environ: Mapping[str, str]) -> GitRecordSto
         strict=in_ci(environ),
         ledger=ledger,
     )
+    legacy = Layout(repository).records
+    if legacy.is_dir():  # kept as files by an mlops-ci before records lived in git
+        from mlops_ci.adapters.records import RecordStore
+        from mlops_ci.app.legacy_records import import_local_records
+
+        import_local_records(legacy, RecordStore(legacy), store)
+    return store
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:

@@ -14,7 +14,7 @@ import contextlib
 import fcntl
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
@@ -50,6 +50,10 @@ class RecordStore:
         target = self.path(record.model, record.version, record.stage)
         with self._locked(target.parent):
             _write_atomically(target, record.to_json())
+
+    def write_all(self, records: Sequence[StageRecord]) -> None:
+        for record in records:
+            self.write(record)
 
     def mark_synced(self, record: StageRecord, run_id: str) -> None:
         target = self.path(record.model, record.version, record.stage)

@@ -20,6 +20,8 @@ class Layout:
 
     @property
     def records(self) -> Path:
+        """Where an mlops-ci before records lived in git kept them (moved into git, see
+        app/legacy_records)."""
         return self.folder / "records"
 
     @property

@@ -9,7 +9,7 @@ means a step changed the checkout, the stage is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from mlops_ci.app.context import Context
@@ -76,6 +76,9 @@ class PreviewStore:
 
     def write(self, record: StageRecord) -> None:
         self.scratch.write(record)
+
+    def write_all(self, records: Sequence[StageRecord]) -> None:
+        self.scratch.write_all(records)
 
     def mark_synced(self, record: StageRecord, run_id: str) -> None:  # pragma: no cover
         self.scratch.mark_synced(record, run_id)  # a preview is never tracked

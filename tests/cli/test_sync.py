@@ -4,6 +4,7 @@ that dies half-way."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.core.records import StageRecord
-from tests.conftest import CliRunner, MlflowServer, commit, records_of
+from tests.conftest import CliRunner, MlflowServer, commit, git, records_of
 
 MODEL = "churn-classifier"
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -99,6 +100,35 @@ def test_sync_to_a_real_server(
     assert [a.path for a in tracker.client.list_artifacts(run_id, "mlops-ci")] == [
         f"mlops-ci/{tracker.client.get_run(run_id).data.tags['mlops-ci.stage']}.json"
     ]
+
+
+def test_a_fresh_clone_s_sync_finds_what_another_clone_sent(
+    cli: CliRunner, example_copy: Path, mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """Which records MLflow holds is each machine's ledger, not git's: a fresh clone knows
+    nothing of it, and its sync must find the runs already there rather than send them
+    again."""
+    commit(example_copy, "initial")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(example_copy), str(origin)], check=True)
+    git(example_copy, "remote", "add", "origin", str(origin))
+    records = write_records(example_copy, 6)
+    git(example_copy, "push", "-q", "origin", "refs/mlops-ci/records")
+    environ = {"MLFLOW_TRACKING_URI": mlflow_server.url}
+    first = cli("sync", "-f", str(example_copy / "mlops.yaml"), environ=environ)
+    assert first.status == 0, first.err
+    assert "sent 6 records" in first.out
+
+    fresh = tmp_path / "fresh"
+    subprocess.run(["git", "clone", "-q", str(origin), str(fresh)], check=True)
+    assert not (fresh / ".mlops-ci").exists()
+    again = cli("sync", "--json", "-f", str(fresh / "mlops.yaml"), environ=environ)
+    assert again.status == 0, again.err
+    report = json.loads(again.out)
+    # Replayed as far as this clone knows, and each found where the other clone put it.
+    assert len(report["synced"]) == 6
+    assert_each_record_arrived_once(tracker_for(mlflow_server.url, fresh), records)
+    assert "6 already there" in cli("sync", "-f", str(fresh / "mlops.yaml"), environ=environ).out
 
 
 @pytest.mark.slow

@@ -33,6 +33,10 @@ class MemoryRecordStore:
         self.check_names(record.model, record.version, record.stage)
         self.saved[(record.model, record.version, record.stage)] = record
 
+    def write_all(self, records: Sequence[StageRecord]) -> None:
+        for record in records:
+            self.write(record)
+
     def mark_synced(self, record: StageRecord, run_id: str) -> None:
         key = (record.model, record.version, record.stage)
         self.saved[key] = self.saved[key].synced_as(run_id)
