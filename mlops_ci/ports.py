@@ -166,7 +166,23 @@ class Runner(Protocol):
         cwd: Path,
         environ: Mapping[str, str],
         log: Path,
+        meter: Meter | None = None,
     ) -> CommandResult: ...
+
+
+class Meter(Protocol):
+    """How far one long step is: ``done`` of its total (bytes, rows; None when it counts
+    nothing, as a command), and a note (a command's last line of output)."""
+
+    def update(self, done: int | None = None, note: str = "") -> None: ...
+    def finish(self) -> None: ...
+
+
+class Meters(Protocol):
+    """Where long steps show how far they are: a bar on a terminal, a line now and then in
+    a CI log, nothing in tests."""
+
+    def start(self, what: str, total: int | None = None, unit: str = "") -> Meter: ...
 
 
 class Scraper(Protocol):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.ports import CiHost, CodeHost, Scraper, Vcs
+    from mlops_ci.ports import CiHost, CodeHost, Meters, Scraper, Vcs
 
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
 # there (an embedded store that does not exist yet is not made just to be asked).
@@ -56,10 +56,12 @@ def context(
     tracking: Tracking,
     *,
     store: GitRecordStore | None = None,
+    meters: Meters | None = None,
 ) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
     from mlops_ci.adapters.records import RecordStore
     from mlops_ci.app.context import Context
+    from mlops_ci.core.meters import SilentMeters
 
     layout = Layout(manifest.repository)
 
@@ -85,6 +87,7 @@ def context(
         scratch=RecordStore(layout.folder / "preview" / "records"),
         observations=shared,
         shares=pushes(environ),
+        meters=meters or SilentMeters(),
     )
 
 

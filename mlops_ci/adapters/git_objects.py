@@ -41,9 +41,19 @@ class GitObjects:
     # -- refs ------------------------------------------------------------------------
 
     def resolve(self, ref: str) -> str | None:
-        """The commit ``ref`` points at, or None when there is no such ref."""
-        result = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-        return result.stdout.decode().strip() or None
+        """The commit ``ref`` points at, or None when there is no such ref. Asked of the
+        long-lived reader, which reads the ref afresh each time (another process may have
+        moved it), at a fraction of a new process's cost."""
+        if "\n" in ref or not ref.startswith("refs/"):
+            raise GitError(f"{ref!r} is not a ref")
+        stdin, stdout = _pipes(self._batch_reader())
+        stdin.write(f"{ref}^{{commit}}\n".encode())
+        stdin.flush()
+        header = stdout.readline().decode().split()
+        if len(header) != 3:
+            return None  # "<ref> missing": no such ref
+        stdout.read(int(header[2]) + 1)  # the commit itself, and its newline
+        return header[0]
 
     def move_ref(self, ref: str, new: str, expected: str | None, message: str) -> bool:
         """Points ``ref`` at ``new`` if it still points at ``expected`` (None: if it does not

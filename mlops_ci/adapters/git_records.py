@@ -91,9 +91,6 @@ class GitRecordStore:
         self._sleep = sleep
         self._fetched = False
         self._remote_known: bool | None = None
-        # What this process last saw of the ref: a command reads one moment of the history
-        # (a write always starts from the ref as it is, so nothing read here is lost).
-        self._head: tuple[str | None] | None = None
         self._listing: tuple[str, dict[str, dict[str, str]]] | None = None
         self._parsed: dict[str, dict[str, StageRecord]] = {}  # blob → records by key
         self._observed: dict[str, list[Observation]] = {}  # blob → observations
@@ -173,7 +170,7 @@ class GitRecordStore:
         """The latest ``limit`` observations of ``model`` in production, newest first."""
         self._path(model, "0", "stage")
         self._fetch_once()
-        head = self._current()
+        head = self.objects.resolve(RECORDS_REF)
         if head is None or limit <= 0:
             return []
         kept = self._model_observations(model, self._listed(head).get(model, {}))
@@ -248,11 +245,6 @@ class GitRecordStore:
                 # (strict) a stale view could pass a gate it should not.
                 log.warning("%s", error)
 
-    def _current(self) -> str | None:
-        if self._head is None:
-            self._head = (self.objects.resolve(RECORDS_REF),)
-        return self._head[0]
-
     def _commit(
         self,
         changes: Callable[[Mapping[str, Mapping[str, str]]], dict[str, str | None]],
@@ -265,12 +257,10 @@ class GitRecordStore:
             base = self.objects.resolve(RECORDS_REF)
             made = changes(self._listed(base) if base is not None else {})
             if not made:
-                self._head = (base,)
                 return False
             tree = self.objects.tree_with(base, made)
             commit = self.objects.write_commit(tree, [base] if base else [], message, IDENTITY)
             if self.objects.move_ref(RECORDS_REF, commit, base, f"mlops-ci: {message}"):
-                self._head = (commit,)
                 return True
             # Another process on this clone wrote first: write on top of its commit.
         raise RecordStoreError(  # pragma: no cover - a hundred local writers at once
@@ -281,7 +271,6 @@ class GitRecordStore:
         for _ in range(_ATTEMPTS * 4):
             ours = self.objects.resolve(RECORDS_REF)
             if ours == theirs or (ours is not None and self.objects.is_ancestor(theirs, ours)):
-                self._head = (ours,)
                 return
             if ours is None or self.objects.is_ancestor(ours, theirs):
                 new = theirs  # a fast-forward
@@ -290,7 +279,6 @@ class GitRecordStore:
             if self.objects.move_ref(
                 RECORDS_REF, new, ours, "mlops-ci: merge the remote's records"
             ):
-                self._head = (new,)
                 return
         raise RecordStoreError(f"{RECORDS_REF} kept moving; could not merge the remote's records")
 
@@ -322,7 +310,7 @@ class GitRecordStore:
     def _records(self, model: str) -> list[tuple[str, StageRecord]]:
         """``model``'s records by path (as the ledger names them), parsed once per blob."""
         self._fetch_once()
-        head = self._current()
+        head = self.objects.resolve(RECORDS_REF)
         if head is None:
             return []
         mine = self._model_records(model, self._listed(head).get(model, {}))

@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.ports import Meter
 
 _GRACE_SECONDS = 5.0
 
@@ -60,8 +61,10 @@ def run_command(
     cwd: Path,
     environ: Mapping[str, str],
     log: Path,
+    meter: Meter | None = None,
 ) -> CommandResult:
-    """Run ``command`` in ``cwd`` and wait for it, at most its timeout."""
+    """Run ``command`` in ``cwd`` and wait for it, at most its timeout; ``meter`` is told,
+    while it runs, the last line it wrote."""
     argv = render(command, placeholders)
     program = shutil.which(argv[0], path=environ.get("PATH")) if "/" not in argv[0] else argv[0]
     if program is None:
@@ -87,7 +90,7 @@ def run_command(
                 raise CommandError(f"{what}: cannot start: {error.strerror}") from None
             finally:
                 os.close(report_to)
-            exit_code, launcher_peak = _wait(process, deadline)
+            exit_code, launcher_peak = _wait(process, deadline, _watcher(log, meter))
         reported = os.read(report, 64).decode("ascii", "replace").strip()
     finally:
         os.close(report)
@@ -112,12 +115,41 @@ def _tail(log: Path, lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int]:
+def _watcher(log: Path, meter: Meter | None) -> Callable[[], None]:
+    """Tells ``meter`` the command's last line of output, twice a second at most."""
+    told_at = 0.0
+
+    def tick() -> None:
+        nonlocal told_at
+        now = time.monotonic()
+        if meter is None or now - told_at < 0.5:
+            return
+        told_at = now
+        meter.update(None, _last_line(log))
+
+    return tick
+
+
+def _last_line(log: Path) -> str:
+    try:
+        with log.open("rb") as output:
+            output.seek(max(0, output.seek(0, os.SEEK_END) - 4096))
+            lines = output.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    # A progress bar of the command's own redraws with \r: its last state.
+    return next((line.split("\r")[-1] for line in reversed(lines) if line.strip()), "")
+
+
+def _wait(
+    process: subprocess.Popen[bytes], deadline: float, tick: Callable[[], None]
+) -> tuple[int | None, int]:
     """Reap the process with wait4, whose resource usage gives its peak memory; at the
     deadline, SIGTERM its whole process group, and SIGKILL after a grace period."""
     pause = 0.005
     stopped_at: float | None = None
     while True:
+        tick()
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             process.returncode = os.waitstatus_to_exitcode(status)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from mlops_ci.app.layout import Layout
 from mlops_ci.core.commands import Command, CommandResult
+from mlops_ci.core.meters import SILENT
 from mlops_ci.core.records import StageRecord
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.manifest.model import Manifest
-from mlops_ci.ports import Clock, ObservationLog, RecordStore, Runner, Tracker, Vcs
+from mlops_ci.ports import Clock, Meters, ObservationLog, RecordStore, Runner, Tracker, Vcs
 
 REMOTE = "origin"  # where records, tags and release branches are pushed
 
@@ -43,6 +44,8 @@ class Context:
     preview: str | None = None
     # Whether what the lifecycle writes to git (records, candidate tags) is pushed to origin.
     shares: bool = False
+    # Where long steps (a command, a big data file, an image push) show how far they are.
+    meters: Meters = SILENT
 
     def log_path(self, version: str, stage: str) -> Path:
         self.store.check_names(self.manifest.model.name, version, stage)
@@ -71,14 +74,19 @@ class Context:
     def run(self, what: str, command: Command, version: str, stage: str) -> CommandResult:
         """A manifest command of ``version``'s ``stage``, in the manifest's folder, its
         output in the stage's log."""
-        return self.runner.run(
-            what,
-            command,
-            placeholders=self.placeholders(version),
-            cwd=self.manifest.root,
-            environ=self.command_environment(version, stage),
-            log=self.log_path(version, stage),
-        )
+        meter = self.meters.start(f"{stage} {version}, {what}")
+        try:
+            return self.runner.run(
+                what,
+                command,
+                placeholders=self.placeholders(version),
+                cwd=self.manifest.root,
+                environ=self.command_environment(version, stage),
+                log=self.log_path(version, stage),
+                meter=meter,
+            )
+        finally:
+            meter.finish()
 
     def records(self) -> list[StageRecord]:
         return list(self.store.records(self.manifest.model.name))

@@ -224,7 +224,12 @@ def push_image(
         return folder
     target = parse_reference(repository).with_tag(tag)
     started = context.clock.now()
-    pushed = push(image, blobs, tools.registry(target), target)
+    total = sum(d.size for d in blobs.descriptors())
+    meter = context.meters.start(f"push {image.version} to {target.name}", total, "bytes")
+    try:
+        pushed = push(image, blobs, tools.registry(target), target, meter)
+    finally:
+        meter.finish()
     _record_push(context, image.version, pushed, started)
     return pushed
 

@@ -29,10 +29,16 @@ def run_ingest(context: Context) -> StageResult:
     reports: list[DataSetReport] = []
     for data_set in manifest.data:
         shown = data_set.path.relative_to(manifest.repository).as_posix()
-        with open_table(
-            data_set.path, shown, data_set.format, dict(data_set.checks.columns)
-        ) as table:
-            reports.append(check_table(table, data_set.name, data_set.checks, data_set.label))
+        meter = context.meters.start(f"ingest {version}, {shown}", unit="rows")
+        try:
+            with open_table(
+                data_set.path, shown, data_set.format, dict(data_set.checks.columns)
+            ) as table:
+                reports.append(
+                    check_table(table, data_set.name, data_set.checks, data_set.label, meter)
+                )
+        finally:
+            meter.finish()
     gates = [outcome.to_gate(r.name) for r in reports for outcome in r.outcomes]
     verdict = overall(gates)
     state = _state_after(context, version, verdict == "passed")

@@ -232,9 +232,12 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
 
 def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Context, ImageTools]:
     from mlops_ci import wiring
+    from mlops_ci.cli.meters import meters_for
 
     manifest = load_manifest(arguments.manifest)
-    context = wiring.context(manifest, console.environ, "off")
+    context = wiring.context(
+        manifest, console.environ, "off", meters=meters_for(console.err, console.environ)
+    )
     return context, wiring.image_tools(console.environ, console.add_secret)
 
 

@@ -83,12 +83,18 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.lifecycle import run_stages, stages_until
     from mlops_ci.app.preview import checked_workspace
+    from mlops_ci.cli.meters import meters_for
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
     environ = console.environ
     context = checked_workspace(
-        wiring.context(manifest, environ, "off" if arguments.no_tracking else "on"),
+        wiring.context(
+            manifest,
+            environ,
+            "off" if arguments.no_tracking else "on",
+            meters=meters_for(console.err, environ),
+        ),
         in_ci=wiring.in_ci(environ),
     )
     if context.preview is not None:

@@ -19,6 +19,7 @@ from mlops_ci.image.base import BlobCache, Registry
 from mlops_ci.image.build import BuiltImage, changed_sources
 from mlops_ci.image.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, canonical_json
 from mlops_ci.image.tarstream import SourceChangedError
+from mlops_ci.ports import Meter
 
 log = logging.getLogger(__name__)
 
@@ -109,32 +110,47 @@ class PushResult:
     engine: bool = False  # pushed by the Docker engine (which counts nothing for us)
 
 
-def push(image: BuiltImage, blobs: Blobs, registry: PushRegistry, target: Reference) -> PushResult:
+def push(
+    image: BuiltImage,
+    blobs: Blobs,
+    registry: PushRegistry,
+    target: Reference,
+    meter: Meter | None = None,
+) -> PushResult:
     """Puts every blob the registry lacks, then the manifest under ``target``'s tag. Blobs
     already there are skipped (HEAD), the base's are mounted from its repository when it
-    is on the same registry; a tag already on this digest is left alone."""
+    is on the same registry; a tag already on this digest is left alone. ``meter`` is
+    told the bytes in place so far (those skipped count as in place)."""
     check_sources(image)
     repository = target.repository
     uploaded = uploaded_bytes = present = mounted = 0
     base = image.base.reference
     same_registry = base.api_host == target.api_host and base.repository != repository
+    in_place = 0
     for descriptor in blobs.descriptors():
         if registry.blob_exists(repository, descriptor.digest):
             present += 1
-            continue
-        mountable = same_registry and blobs.is_base(descriptor.digest)
-        if mountable and registry.mount_blob(repository, descriptor.digest, base.repository):
+        elif (
+            same_registry
+            and blobs.is_base(descriptor.digest)
+            and registry.mount_blob(repository, descriptor.digest, base.repository)
+        ):
             mounted += 1
-            continue
-        log.info("uploading %s (%d bytes)", descriptor.digest[:19], descriptor.size)
-        registry.upload_blob(
-            repository,
-            descriptor.digest,
-            descriptor.size,
-            lambda start, d=descriptor: blobs.open(d, start),  # type: ignore[misc]
-        )
-        uploaded += 1
-        uploaded_bytes += descriptor.size
+        else:
+            log.info("uploading %s (%d bytes)", descriptor.digest[:19], descriptor.size)
+            registry.upload_blob(
+                repository,
+                descriptor.digest,
+                descriptor.size,
+                lambda start, d=descriptor, b=in_place: _metered(  # type: ignore[misc]
+                    blobs.open(d, start), meter, b + start
+                ),
+            )
+            uploaded += 1
+            uploaded_bytes += descriptor.size
+        in_place += descriptor.size
+        if meter is not None:
+            meter.update(in_place)
     tag = target.tag or image.version
     written = registry.manifest_digest(repository, tag) != image.digest
     if written:
@@ -148,6 +164,16 @@ def push(image: BuiltImage, blobs: Blobs, registry: PushRegistry, target: Refere
         mounted,
         written,
     )
+
+
+def _metered(chunks: Iterator[bytes], meter: Meter | None, before: int) -> Iterator[bytes]:
+    """The chunks, ``meter`` told the bytes sent as the registry takes them."""
+    sent = before
+    for chunk in chunks:
+        yield chunk
+        sent += len(chunk)
+        if meter is not None:
+            meter.update(sent)
 
 
 def write_oci_layout(image: BuiltImage, blobs: Blobs, folder: Path, tag: str) -> None:

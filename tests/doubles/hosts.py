@@ -12,6 +12,7 @@ from typing import Any
 from mlops_ci.core.codehost import Issue, PullRequest
 from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.ports import Meter
 
 
 class TickingClock:
@@ -47,12 +48,15 @@ class ScriptedRunner:
         cwd: Path,
         environ: Mapping[str, str],
         log: Path,
+        meter: Meter | None = None,
     ) -> CommandResult:
         argv = tuple(argument.format_map(placeholders) for argument in command.argv)
         self.ran.append((what, argv))
         code, output = self.scripts[what](placeholders)
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(output, encoding="utf-8")
+        if meter is not None and output:
+            meter.update(None, output.splitlines()[-1])
         tail = "\n".join(output.splitlines()[-15:])
         return CommandResult(argv, code, 0.01, self.peak_rss_bytes, log, tail)
 

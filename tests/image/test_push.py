@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from mlops_ci.cli import meters
+from tests.cli.test_meters import Recorded
 from tests.conftest import ENVIRON, CliRunner
 from tests.conftest import REGISTRY_USERS as USERS
 from tests.image.conftest import use_image
@@ -113,8 +117,14 @@ def test_push_with_a_login(
 
 
 def test_a_push_through_a_faulty_network_completes(
-    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    recorded = Recorded()
+    monkeypatch.setattr(meters, "meters_for", lambda err, environ: recorded)
     proxy = FaultyProxy(registry.host)
     try:
         use_image(built_candidate, f"{proxy.host}/acme/faulty-model", base_image)
@@ -131,6 +141,15 @@ def test_a_push_through_a_faulty_network_completes(
         assert not proxy.faults
     finally:
         proxy.stop()
+    # The push is metered in bytes in place: never past the total, at the total at the end,
+    # and back where the registry stood after the dropped upload.
+    ((what, total, unit),) = recorded.started
+    assert (what.startswith("push "), unit) == (True, "bytes")
+    told = [done for done in recorded.updates[what] if done is not None]
+    assert total is not None
+    assert told[-1] == total
+    assert max(told) == total
+    assert recorded.finished == [what]
     digest = json.loads(pushed.out)["digest"]
     version = json.loads(pushed.out)["reference"].rsplit("@", 1)[0].rsplit(":", 1)[1]
     direct = f"docker://{registry.host}/acme/faulty-model:{version}"

@@ -24,16 +24,26 @@ from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.fingerprint import fingerprint, hash_in_background
 from mlops_ci.data.reader import Table
 from mlops_ci.manifest.model import DataChecks, Scalar
+from mlops_ci.ports import Meter
 
 
-def check_table(table: Table, name: str, checks: DataChecks, label: str | None) -> DataSetReport:
-    """Reads ``table`` once (twice when a unique column's hashes repeat) and judges it."""
+def check_table(
+    table: Table,
+    name: str,
+    checks: DataChecks,
+    label: str | None,
+    meter: Meter | None = None,
+) -> DataSetReport:
+    """Reads ``table`` once (twice when a unique column's hashes repeat) and judges it;
+    ``meter`` is told the rows read so far."""
     digest = hash_in_background(table.path)
     with tempfile.TemporaryDirectory(prefix="mlops-ci-unique-") as spill_folder:
         scan = _Scan(Setup(table, checks, label, Path(spill_folder)))
         try:
             for batch in table.batches():
                 scan.add(batch)
+                if meter is not None:
+                    meter.update(scan.rows)
             if not scan.rows:
                 raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
             outcomes = scan.outcomes()
