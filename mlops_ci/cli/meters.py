@@ -18,22 +18,13 @@ _BAR = 24
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-def meters_for(err: TextIO, environ: Mapping[str, str]) -> TerminalMeters | PlainMeters:
+def meters_for(err: TextIO, environ: Mapping[str, str]) -> StreamMeters:
     """A bar on a terminal that can draw one, plain lines anywhere else."""
     dumb = environ.get("TERM") == "dumb"
-    return TerminalMeters(err) if _is_terminal(err) and not dumb else PlainMeters(err)
+    return StreamMeters(err, TerminalMeter if _is_terminal(err) and not dumb else PlainMeter)
 
 
-class TerminalMeters:
-    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
-        self.stream = stream
-        self.clock = clock
-
-    def start(self, what: str, total: int | None = None, unit: str = "") -> TerminalMeter:
-        return TerminalMeter(self.stream, self.clock, what, total, unit)
-
-
-class TerminalMeter:
+class _Meter:
     def __init__(
         self,
         stream: TextIO,
@@ -45,63 +36,63 @@ class TerminalMeter:
         self.stream, self.clock = stream, clock
         self.what, self.total, self.unit = what, total, unit
         self.began = clock()
-        self.drawn_at: float | None = None
+        self.shown_at: float | None = None  # when it last wrote
+
+    def _line(self, now: float, done: int | None, note: str, *, bar: bool) -> str:
+        return describe(
+            self.what, done=done, total=self.total, unit=self.unit, seconds=now - self.began,
+            note=note, bar=bar,
+        )  # fmt: skip
+
+
+class TerminalMeter(_Meter):
+    """One line, redrawn in place at most every _REDRAW seconds, cleared at the end."""
 
     def update(self, done: int | None = None, note: str = "") -> None:
         now = self.clock()
-        if self.drawn_at is not None and now - self.drawn_at < _REDRAW:
+        if self.shown_at is not None and now - self.shown_at < _REDRAW:
             return
-        self.drawn_at = now
+        self.shown_at = now
         width = shutil.get_terminal_size((80, 24)).columns - 1
-        line = describe(
-            self.what, done=done, total=self.total, unit=self.unit, seconds=now - self.began,
-            note=note, bar=True,
-        )  # fmt: skip
-        self.stream.write("\r" + line[:width] + "\x1b[K")
+        self.stream.write("\r" + self._line(now, done, note, bar=True)[:width] + "\x1b[K")
         self.stream.flush()
 
     def finish(self) -> None:
-        if self.drawn_at is not None:
+        if self.shown_at is not None:
             self.stream.write("\r\x1b[K")  # the line that follows says how it ended
             self.stream.flush()
 
 
-class PlainMeters:
-    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
-        self.stream = stream
-        self.clock = clock
-
-    def start(self, what: str, total: int | None = None, unit: str = "") -> PlainMeter:
-        return PlainMeter(self.stream, self.clock, what, total, unit)
-
-
-class PlainMeter:
-    def __init__(
-        self,
-        stream: TextIO,
-        clock: Callable[[], float],
-        what: str,
-        total: int | None,
-        unit: str,
-    ) -> None:
-        self.stream, self.clock = stream, clock
-        self.what, self.total, self.unit = what, total, unit
-        self.began = self.told_at = clock()
+class PlainMeter(_Meter):
+    """A line every EVERY seconds; nothing for a step shorter than that."""
 
     def update(self, done: int | None = None, note: str = "") -> None:
         now = self.clock()
-        if now - self.told_at < EVERY:
+        if now - (self.shown_at or self.began) < EVERY:
             return
-        self.told_at = now
-        line = describe(
-            self.what, done=done, total=self.total, unit=self.unit, seconds=now - self.began,
-            note=note, bar=False,
-        )  # fmt: skip
-        self.stream.write(f"mlops-ci: {line}\n")
+        self.shown_at = now
+        self.stream.write(f"mlops-ci: {self._line(now, done, note, bar=False)}\n")
         self.stream.flush()
 
     def finish(self) -> None:
         pass  # the stage's own line says how it ended
+
+
+class StreamMeters:
+    """The Meters port over one stream, with meters of one kind."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        kind: type[TerminalMeter | PlainMeter],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream, self.kind, self.clock = stream, kind, clock
+
+    def start(
+        self, what: str, total: int | None = None, unit: str = ""
+    ) -> TerminalMeter | PlainMeter:
+        return self.kind(self.stream, self.clock, what, total, unit)
 
 
 def describe(

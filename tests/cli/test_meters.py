@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.cli import meters
-from mlops_ci.cli.meters import PlainMeters, TerminalMeters, meters_for
+from mlops_ci.cli.meters import PlainMeter, StreamMeters, TerminalMeter, meters_for
 from tests.conftest import ENVIRON, CliRunner, commit, records_of
 
 
@@ -30,7 +30,9 @@ class Terminal(io.StringIO):
 
 def test_a_terminal_gets_one_line_redrawn_and_cleared() -> None:
     stream, clock = Terminal(), Clock()
-    meter = TerminalMeters(stream, clock).start("push 1.0.0 to acme/m", 200 * 2**20, "bytes")
+    meter = StreamMeters(stream, TerminalMeter, clock).start(
+        "push 1.0.0 to acme/m", 200 * 2**20, "bytes"
+    )
     meter.update(50 * 2**20)
     clock.now += 0.05
     meter.update(60 * 2**20)  # too soon: not drawn again
@@ -48,7 +50,7 @@ def test_a_terminal_gets_one_line_redrawn_and_cleared() -> None:
 
 def test_a_ci_log_gets_a_plain_line_every_fifteen_seconds() -> None:
     stream, clock = io.StringIO(), Clock()
-    meter = PlainMeters(stream, clock).start("ingest 1.0.0, data/big.csv", unit="rows")
+    meter = StreamMeters(stream, PlainMeter, clock).start("ingest 1.0.0, data/big.csv", unit="rows")
     for rows in range(0, 10_000_000, 250_000):
         clock.now += 1
         meter.update(rows, "a line\twith\x1b[31m control characters")
@@ -63,9 +65,9 @@ def test_a_ci_log_gets_a_plain_line_every_fifteen_seconds() -> None:
 
 
 def test_which_meter() -> None:
-    assert isinstance(meters_for(Terminal(), {}), TerminalMeters)
-    assert isinstance(meters_for(Terminal(), {"TERM": "dumb"}), PlainMeters)
-    assert isinstance(meters_for(io.StringIO(), {}), PlainMeters)
+    assert meters_for(Terminal(), {}).kind is TerminalMeter
+    assert meters_for(Terminal(), {"TERM": "dumb"}).kind is PlainMeter
+    assert meters_for(io.StringIO(), {}).kind is PlainMeter
 
 
 def test_a_long_build_command_is_never_silent_in_a_ci_log(

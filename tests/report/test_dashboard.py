@@ -118,23 +118,15 @@ def test_a_fresh_clone_reports_from_git_alone(
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(shipped_example), str(origin)], check=True)
     git(shipped_example, "remote", "add", "origin", str(origin))
-    ran = cli(
-        "run",
-        "-f",
-        str(shipped_example / "mlops.yaml"),
-        environ={**ENVIRON, "MLOPS_CI_PUSH": "true"},
-    )
+    pushing = {**ENVIRON, "MLOPS_CI_PUSH": "true"}
+    manifest = str(shipped_example / "mlops.yaml")
+    ran = cli("run", "-f", manifest, environ=pushing)
     assert ran.status == 0, ran.err
     for latency in (12, 13):
         (shipped_example / "monitoring" / "metrics.json").write_text(
             json.dumps({"latency_p95_ms": latency, "error_rate": 0.001})
         )
-        watched = cli(
-            "monitor",
-            "-f",
-            str(shipped_example / "mlops.yaml"),
-            environ={**ENVIRON, "MLOPS_CI_PUSH": "true"},
-        )
+        watched = cli("monitor", "-f", manifest, environ=pushing)
         assert watched.status == 0, watched.err
     fresh = tmp_path / "fresh"
     subprocess.run(["git", "clone", "-q", str(origin), str(fresh)], check=True)
