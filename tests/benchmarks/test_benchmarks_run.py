@@ -75,6 +75,8 @@ def test_run_example_benchmark_splits_the_time() -> None:
     assert 0 < figures["embedded_mlflow_commands_s"] < figures["embedded_mlflow_wall_s"]  # type: ignore[operator]
     assert figures["mlflow_import_s"] > 0  # type: ignore[operator]
     assert {"python_c_pass_s", "mlflow_s", "mlflow_store_s"} <= set(figures)
+    assert figures["no_tracking_report_s"] > 0  # type: ignore[operator]
+    assert "mlflow_per_command_s" in figures
 
 
 @pytest.mark.slow
