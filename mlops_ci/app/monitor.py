@@ -159,12 +159,15 @@ def run_monitor(
     )
 
 
-def earlier_observations(context: Context, limit: int) -> list[Observation]:
-    """The latest ``limit`` observations of the model, newest first: git's, or MLflow's
-    where git has none yet (a store an mlops-ci before records in git wrote)."""
+def earlier_observations(
+    context: Context, limit: int, *, ask_mlflow: bool = True
+) -> list[Observation]:
+    """The latest ``limit`` observations of the model, newest first: git's, or (with
+    ``ask_mlflow``) MLflow's where git has none yet (a store an mlops-ci before records in
+    git wrote)."""
     name = context.manifest.model.name
     found = context.observations.observations(name, limit)
-    if found or limit <= 0:
+    if found or limit <= 0 or not ask_mlflow:
         return found
     tracker = context.tracker()
     return tracker.observations(name, limit) if tracker is not None else []

@@ -8,16 +8,14 @@ from mlops_ci.report.history import ModelHistory, model_history
 
 
 def gather_history(context: Context, observations: int) -> ModelHistory:
-    """The records in git, the stage runs only MLflow has (written by an mlops-ci before
-    records were in git) and the latest ``observations`` in production."""
+    """The records in git (or, for a model git has none of, MLflow's stage runs) and the
+    latest ``observations`` in production."""
     manifest = context.manifest
     records = context.records()
-    tracker = context.tracker()
+    # Git holds every record since records moved there; MLflow (seconds to open) is asked
+    # only for a model git knows nothing of: history logged before, or a ref that was lost.
+    tracker = context.tracker() if not records else None
     if tracker is not None:
-        here = {(r.version, r.stage) for r in records}
-        records += [
-            r
-            for r in tracker.stage_records(manifest.model.name)
-            if (r.version, r.stage) not in here
-        ]
-    return model_history(manifest, records, earlier_observations(context, observations))
+        records = tracker.stage_records(manifest.model.name)
+    observed = earlier_observations(context, observations, ask_mlflow=tracker is not None)
+    return model_history(manifest, records, observed)

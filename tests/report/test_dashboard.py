@@ -7,11 +7,12 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git, records_of
+from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, git, records_of
 from tests.report.browser import Page
 from tests.report.synthetic import MODEL, observations, write_history
 
@@ -21,12 +22,13 @@ SCREENSHOTS = Path(os.environ.get("MLOPS_CI_SCREENSHOTS", PROJECT / "build" / "s
 
 @pytest.fixture
 def with_history(example_copy: Path) -> Path:
-    """The example with 40 candidates on record and 30 observations in MLflow."""
+    """The example with 40 candidates and 30 observations on record (in git, where the
+    lifecycle and monitor keep them)."""
     commit(example_copy, "feat: the churn model")
     write_history(example_copy, 40)
-    tracker = embedded_tracker(example_copy)
+    store = records_of(example_copy)
     for observation in observations(30):
-        tracker.log_observation(observation)
+        store.add_observation(observation)
     return example_copy
 
 
@@ -217,3 +219,21 @@ def test_names_from_records_cannot_inject_markup(cli: CliRunner, example_copy: P
     assert "&lt;script&gt;alert(1)&lt;/script&gt;|x" in page
     md = cli("report", "-f", manifest, "--no-tracking", "--format", "md", environ=ENVIRON).out
     assert "| `&lt;script>alert(1)&lt;/script>\\|x` | — | 1 |  |" in md
+
+
+def test_a_report_from_git_never_opens_mlflow(cli: CliRunner, example_copy: Path) -> None:
+    """MLflow costs seconds to import and open; with the records in git it is not asked."""
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    assert cli("run", "-f", manifest, environ=ENVIRON).status == 0
+    assert (example_copy / ".mlops-ci" / "mlflow.db").exists()  # tracking is on
+    script = (
+        "import sys; from mlops_ci.cli.main import main; "
+        f"main(['report', '-f', {manifest!r}, '-o', 'd.html']); "
+        "print('mlflow' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=example_copy, env={**os.environ, **ENVIRON},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "False", done.stderr
