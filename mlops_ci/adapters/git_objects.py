@@ -8,6 +8,7 @@ life, so reading ten thousand records costs one process start, not ten thousand.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import weakref
@@ -47,8 +48,11 @@ class GitObjects:
         if "\n" in ref or not ref.startswith("refs/"):
             raise GitError(f"{ref!r} is not a ref")
         stdin, stdout = _pipes(self._batch_reader())
-        stdin.write(f"{ref}^{{commit}}\n".encode())
-        stdin.flush()
+        try:
+            stdin.write(f"{ref}^{{commit}}\n".encode())
+            stdin.flush()
+        except BrokenPipeError:
+            return None  # git would not read this folder (not a repository): no ref in it
         header = stdout.readline().decode().split()
         if len(header) != 3:
             return None  # "<ref> missing": no such ref
@@ -93,8 +97,11 @@ class GitObjects:
         found: dict[str, bytes] = {}
         for start in range(0, len(wanted), 256):
             chunk = wanted[start : start + 256]
-            stdin.write("".join(f"{blob}\n" for blob in chunk).encode())
-            stdin.flush()
+            try:
+                stdin.write("".join(f"{blob}\n" for blob in chunk).encode())
+                stdin.flush()
+            except BrokenPipeError:
+                raise GitError(f"git cat-file stopped reading {self.repository}") from None
             for blob in chunk:
                 header = stdout.readline().decode().split()
                 if len(header) != 3:
@@ -219,13 +226,16 @@ class GitObjects:
 
     def _batch_reader(self) -> subprocess.Popen[bytes]:
         if self._reader is None or self._reader.poll() is not None:
-            self._reader = subprocess.Popen(
-                ["git", "-C", str(self.repository), "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=self._environ,
-            )
+            try:
+                self._reader = subprocess.Popen(
+                    ["git", "-C", str(self.repository), "cat-file", "--batch"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=self._environ,
+                )
+            except FileNotFoundError:
+                raise GitError("git is not installed; install it (apt-get install git)") from None
             weakref.finalize(self, _close, self._reader)
         return self._reader
 
@@ -263,7 +273,8 @@ def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
 
 def _close(process: subprocess.Popen[bytes]) -> None:
     if process.stdin is not None:
-        process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # git had stopped already
+            process.stdin.close()
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:  # pragma: no cover - git answers a closed stdin

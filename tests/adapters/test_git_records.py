@@ -292,3 +292,10 @@ def observation(at: datetime, *, latency: float) -> Observation:
 def test_names_cannot_leave_their_folder(origin: Path, bad: str) -> None:
     with pytest.raises(RecordStoreError, match="cannot name a record"):
         store_of(clone(origin, "a")).check_names("churn", bad, "build")
+
+
+def test_a_folder_git_will_not_read_holds_no_records(tmp_path: Path) -> None:
+    objects = GitObjects(tmp_path)  # not a repository: git's reader stops at once
+    assert objects.resolve(RECORDS_REF) is None
+    assert objects.resolve(RECORDS_REF) is None  # and again, with a new reader
+    objects.close()
