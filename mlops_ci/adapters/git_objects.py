@@ -38,6 +38,9 @@ class GitObjects:
         # None: git's own environment; else git runs with this one (credentials for pushes).
         self._environ = dict(environ) if environ is not None else None
         self._reader: subprocess.Popen[bytes] | None = None
+        # The entries of trees (and of commits' root trees) seen so far, by id: ids name
+        # content, so what is known of one never goes stale.
+        self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}
 
     # -- refs ------------------------------------------------------------------------
 
@@ -73,16 +76,29 @@ class GitObjects:
     # -- reading ---------------------------------------------------------------------
 
     def blobs_under(self, commit: str, folder: str | None = None) -> dict[str, str]:
-        """Every file below ``folder`` (all when None) in ``commit``'s tree: path → blob."""
-        arguments = ["ls-tree", "-r", "-z", "--full-tree", commit]
+        """Every file below ``folder`` (all when None) in ``commit``'s tree: path → blob.
+        The folders' entries are kept, so a tree written on top of it asks git for none."""
+        arguments = ["ls-tree", "-r", "-t", "-z", "--full-tree", commit]
         if folder is not None:
             arguments += ["--", folder.rstrip("/") + "/"]
         listed: dict[str, str] = {}
+        folders: dict[str, dict[str, tuple[str, str, str]]] = {"": {}}
+        ids = {"": commit}
         for entry in self._git(*arguments).stdout.decode().split("\0"):
             info, _, path = entry.partition("\t")
             parts = info.split()
-            if len(parts) == 3 and parts[1] == "blob":
+            if len(parts) != 3:
+                continue
+            parent, _, name = path.rpartition("/")
+            folders.setdefault(parent, {})[name] = (parts[0], parts[1], parts[2])
+            if parts[1] == "blob":
                 listed[path] = parts[2]
+            elif parts[1] == "tree":
+                ids[path] = parts[2]
+                folders.setdefault(path, {})
+        if folder is None:  # a whole listing: every folder's entries are complete
+            for path, entries in folders.items():
+                self._trees[ids[path]] = entries
         return listed
 
     def read_blobs(self, blobs: Iterable[str]) -> dict[str, bytes]:
@@ -160,17 +176,22 @@ class GitObjects:
         listing = "".join(
             f"{mode} {kind} {oid}\t{name}\0" for name, (mode, kind, oid) in entries.items()
         )
-        return self._git("mktree", "-z", data=listing.encode()).stdout.decode().strip()
+        made = self._git("mktree", "-z", data=listing.encode()).stdout.decode().strip()
+        self._trees[made] = entries
+        return made
 
     def _entries(self, tree: str) -> dict[str, tuple[str, str, str]]:
         """The entries of one tree (or a commit's): name → (mode, type, id)."""
+        if tree in self._trees:
+            return dict(self._trees[tree])
         entries = {}
         for entry in self._git("ls-tree", "-z", tree).stdout.decode().split("\0"):
             info, _, name = entry.partition("\t")
             parts = info.split()
             if len(parts) == 3:
                 entries[name] = (parts[0], parts[1], parts[2])
-        return entries
+        self._trees[tree] = entries
+        return dict(entries)
 
     def write_commit(
         self, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str]
@@ -179,7 +200,10 @@ class GitObjects:
         arguments = ["commit-tree", tree, "-m", message]
         for parent in parents:
             arguments += ["-p", parent]
-        return self._git(*arguments, environ=environment).stdout.decode().strip()
+        commit = self._git(*arguments, environ=environment).stdout.decode().strip()
+        if tree in self._trees:
+            self._trees[commit] = self._trees[tree]  # its root, known without asking
+        return commit
 
     # -- remotes ---------------------------------------------------------------------
 

@@ -255,12 +255,15 @@ class GitRecordStore:
         self._fetch_once()
         for _ in range(_ATTEMPTS * 4):
             base = self.objects.resolve(RECORDS_REF)
-            made = changes(self._listed(base) if base is not None else {})
+            listing = self._listed(base) if base is not None else {}
+            made = changes(listing)
             if not made:
                 return False
             tree = self.objects.tree_with(base, made)
             commit = self.objects.write_commit(tree, [base] if base else [], message, IDENTITY)
             if self.objects.move_ref(RECORDS_REF, commit, base, f"mlops-ci: {message}"):
+                # Our own write: its listing is known without asking git again.
+                self._listing = (commit, _with_changes(listing, made))
                 return True
             # Another process on this clone wrote first: write on top of its commit.
         raise RecordStoreError(  # pragma: no cover - a hundred local writers at once
@@ -401,6 +404,23 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def _with_changes(
+    listing: Mapping[str, Mapping[str, str]], changes: Mapping[str, str | None]
+) -> dict[str, dict[str, str]]:
+    """``listing`` (model → name in its folder → blob) after ``changes`` (path → blob, or
+    None for a file or folder removed)."""
+    updated = {model: dict(files) for model, files in listing.items()}
+    for path, blob in changes.items():
+        model, _, name = path.partition("/")
+        files = updated.setdefault(model, {})
+        if blob is not None:
+            files[name] = blob
+            continue
+        for gone in [n for n in files if n == name or n.startswith(name + "/")]:
+            del files[gone]
+    return {model: files for model, files in updated.items() if files}
 
 
 def _key(record: StageRecord) -> str:
