@@ -57,6 +57,7 @@ def context(
     *,
     store: GitRecordStore | None = None,
     meters: Meters | None = None,
+    defers_mirror: bool = False,
 ) -> Context:
     from mlops_ci.adapters.process import ProcessRunner
     from mlops_ci.adapters.records import RecordStore
@@ -65,12 +66,15 @@ def context(
 
     layout = Layout(manifest.repository)
 
+    # Whether the store is there is asked now, before anything (a deferred sync) makes it.
+    absent = tracking == "if-present" and not (
+        tracking_configured(manifest, environ) and _store_exists(manifest, environ)
+    )
+
     @cache
     def made_tracker() -> MlflowTracker | None:
         # Made on first use: mlflow's import is a second, and some stages never need it.
-        if tracking == "off" or not tracking_configured(manifest, environ):
-            return None
-        if tracking == "if-present" and not _store_exists(manifest, environ):
+        if tracking == "off" or absent or not tracking_configured(manifest, environ):
             return None
         return tracker(manifest, environ)
 
@@ -88,6 +92,7 @@ def context(
         observations=shared,
         shares=pushes(environ),
         meters=meters or SilentMeters(),
+        defers_mirror=defers_mirror,
     )
 
 

@@ -80,7 +80,7 @@ class MlflowConnection:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
         # mlflow prints "View run ... at: URL" on stdout when a run ends: stdout is ours.
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
-        from mlflow import MlflowClient
+        import mlflow  # noqa: F401 - imported first, so that its loggers exist to be quieted
 
         # mlflow and alembic talk at INFO ("Creating initial MLflow database tables...") and
         # SQLAlchemy warns about mlflow's own code: neither is the user's business.
@@ -89,7 +89,7 @@ class MlflowConnection:
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"mlflow(\.|$)")
         self.target = target
         self.retry = retry or Retry()
-        self.client: MlflowClient = MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
+        self.client = _open(target)
         self._experiment_id: str | None = None
 
     # -- the experiment and its runs --------------------------------------------------
@@ -192,6 +192,29 @@ class MlflowConnection:
                 self.retry.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open(target: TrackingTarget) -> MlflowClient:
+    """The client; a local store is made (folder, schema) here, and one that cannot be is
+    named, not a traceback."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    refusals: tuple[type[Exception], ...] = (OSError, MlflowException)
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        refusals += (SQLAlchemyError,)
+    except ImportError:  # pragma: no cover - a client for servers only has no SQL store
+        pass
+    try:
+        return MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
+    except refusals as error:
+        raise TrackingError(
+            f"MLflow at {redact_uri(target.uri)} cannot be opened ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200] if str(error) else 'no detail'}); check "
+            "MLFLOW_TRACKING_URI or tracking.mlflow.tracking_uri"
+        ) from None
 
 
 def _retryable(error: Exception) -> bool:

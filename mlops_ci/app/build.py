@@ -71,7 +71,7 @@ def run_build(context: Context) -> StageResult:
     context.save(record)
     if record.state == "candidate" and context.preview is None:
         _tag(context, version, head)
-        tracker = context.tracker()
+        tracker = None if context.defers_mirror else context.tracker()
         if tracker is not None:
             tracker.register(
                 version,

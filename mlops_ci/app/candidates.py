@@ -50,7 +50,9 @@ def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple
             return record.version, ("the candidate built from this commit",)
         if record.stage == "ingest" and record.version not in built:
             return record.version, ("the candidate whose data this commit's ingest checked",)
-    tracker = context.tracker()
+    # With MLflow told only at the command's end, it is asked only for a model git knows
+    # nothing of (history an older mlops-ci left in MLflow alone).
+    tracker = None if context.defers_mirror and context.records() else context.tracker()
     if tracker is not None and head is not None:
         # Records that never reached git (an older mlops-ci): the tracking store remembers.
         for version in tracker.built_at(manifest.model.name, head):

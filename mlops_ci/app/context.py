@@ -46,6 +46,9 @@ class Context:
     shares: bool = False
     # Where long steps (a command, a big data file, an image push) show how far they are.
     meters: Meters = SILENT
+    # MLflow is told at the command's end, by a sync started with it (see app/mirror), not
+    # as each stage goes; ``tracker`` is then only read, and only for history git lacks.
+    defers_mirror: bool = False
 
     def log_path(self, version: str, stage: str) -> Path:
         self.store.check_names(self.manifest.model.name, version, stage)
@@ -99,7 +102,7 @@ class Context:
 
     def mirror(self, record: StageRecord) -> None:
         """Tell MLflow of a written record and mark it synced (nothing without tracking)."""
-        tracker = self.tracker()
+        tracker = None if self.defers_mirror else self.tracker()
         if tracker is None:
             return
         self.store.mark_synced(record, tracker.log_stage(record))
@@ -107,7 +110,7 @@ class Context:
     def mark_state(self, version: str, state: str) -> None:
         """The candidate's state as a tag on its registered model version; a validated
         one also gets the ``validated`` alias (the newest validated candidate)."""
-        tracker = self.tracker()
+        tracker = None if self.defers_mirror else self.tracker()
         if tracker is None:
             return
         registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)

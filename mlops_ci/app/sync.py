@@ -37,14 +37,44 @@ def sync(context: Context, tracker: Tracker) -> Synced:
         # Marked one by one: a sync cut short keeps what it sent.
         context.store.mark_synced(record, run_id)
         sent.append(record.synced_as(run_id))
-    registered, refused = register_unregistered(tracker, context.manifest, context.records())
+    after = context.records()
+    just_sent = {r.version for r in sent}
+    # A candidate built since the last sync is registered whatever became of it, as if
+    # MLflow had been told when it was built; an older one only while it is live.
+    registered, refused = register_unregistered(
+        tracker, context.manifest, after, built_since=just_sent
+    )
     for sentence in refused:
         log.warning("%s", sentence)
+    mark_registered(tracker, after, just_sent | set(registered))
     return Synced(tuple(sent), len(records) - len(pending), tuple(registered))
 
 
+def mark_registered(tracker: Tracker, records: Iterable[StageRecord], versions: set[str]) -> None:
+    """The registry brought up to what the records say of ``versions``: each one's state as
+    its version tag, and the aliases the stages move as they go (``candidate``: the newest
+    candidate whose build passed; ``validated``: the newest that passed validate), each
+    move dated as its record."""
+    records = list(records)
+    newest: dict[str, StageRecord] = {}
+    for record in sorted(records, key=lambda r: r.finished_at):
+        newest[record.version] = record
+    for version in sorted(versions):
+        if version in newest:
+            tracker.tag_version(version, {"mlops-ci.state": newest[version].state}, missing_ok=True)
+    for alias, stage in (("candidate", "build"), ("validated", "validate")):
+        passed = [r for r in records if r.stage == stage and r.verdict == "passed"]
+        latest = max(passed, key=lambda r: r.finished_at, default=None)
+        known = latest is not None and latest.version in versions
+        if latest is not None and known and tracker.model_version_of(latest.version):
+            tracker.move_alias(alias, latest.version, latest.finished_at)
+
+
 def register_unregistered(
-    tracker: Tracker, manifest: Manifest, records: Iterable[StageRecord]
+    tracker: Tracker,
+    manifest: Manifest,
+    records: Iterable[StageRecord],
+    built_since: set[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Register the live candidates MLflow does not know (built while it was down, or with
     --no-tracking, then synced): the versions registered, and a sentence for each that
@@ -57,7 +87,9 @@ def register_unregistered(
     builds = [
         r
         for r in records
-        if r.stage == "build" and r.verdict == "passed" and newest[r.version].state in LIVE
+        if r.stage == "build"
+        and r.verdict == "passed"
+        and (newest[r.version].state in LIVE or r.version in (built_since or set()))
     ]
     known = set(tracker.registered_candidates()) if builds else set()
     registered, refused = [], []

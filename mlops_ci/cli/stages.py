@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.core.lifecycle import STAGES
-from mlops_ci.errors import ExitStatus
+from mlops_ci.errors import ExitStatus, ServiceError
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
@@ -83,30 +83,39 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.lifecycle import run_stages, stages_until
     from mlops_ci.app.preview import checked_workspace
+    from mlops_ci.cli.deferred_sync import DeferredSync
     from mlops_ci.cli.meters import meters_for
     from mlops_ci.report.stages import markdown, run_report, terminal
 
     manifest = load_manifest(arguments.manifest)
     environ = console.environ
+    tracked = not arguments.no_tracking and wiring.tracking_configured(manifest, environ)
     context = checked_workspace(
         wiring.context(
             manifest,
             environ,
-            "off" if arguments.no_tracking else "on",
+            "if-present" if tracked else "off",
             meters=meters_for(console.err, environ),
+            defers_mirror=tracked,
         ),
         in_ci=wiring.in_ci(environ),
     )
     if context.preview is not None:
         console.err.write(f"mlops-ci: {context.preview}\n")
     stages = arguments.stages or stages_until(context, arguments.until)
-    results = run_stages(
-        context,
-        stages,
-        getattr(arguments, "version", None),
-        keep_going=bool(getattr(arguments, "keep_going", False)),
-        progress=_progress(console) if arguments.stages is None else None,
-    )
+    deferred = DeferredSync(manifest.path, environ) if tracked and not context.preview else None
+    try:
+        results = run_stages(
+            context,
+            stages,
+            getattr(arguments, "version", None),
+            keep_going=bool(getattr(arguments, "keep_going", False)),
+            progress=_progress(console) if arguments.stages is None else None,
+        )
+    except BaseException:
+        if deferred is not None:
+            deferred.cancel()
+        raise
     report = run_report(manifest.model.name, results)
     if arguments.json:
         console.out.write(json.dumps(report, indent=2) + "\n")
@@ -123,6 +132,15 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
             "state": str(report["state"] or ""),
         }
     )
+    if deferred is not None:
+        # After the report: the run's own outcome is shown whatever MLflow does.
+        synced, said = deferred.finish()
+        console.err.write(said)  # its warnings, if any (a candidate it could not register)
+        if synced != ExitStatus.PASSED:
+            raise ServiceError(
+                f"MLflow at {wiring.tracking_uri(manifest, environ)} was not told of this "
+                "run (above); its records are in git: run `mlops-ci sync` when it is back"
+            )
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.errors import ExitStatus
@@ -18,6 +19,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Replay every stage record not yet in MLflow (it was down, or the job "
         "ran elsewhere). Safe to run again: a stage already there is found, not duplicated.",
     )
+    sync.add_argument(
+        "--when-told",
+        action="store_true",
+        help=argparse.SUPPRESS,  # run's own: open MLflow now, sync when stdin says "go"
+    )
     sync.set_defaults(handler=sync_command)
 
 
@@ -27,7 +33,18 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
 
     manifest = load_manifest(arguments.manifest)
     context = wiring.context(manifest, console.environ, "off")
-    synced = sync(context, wiring.tracker(manifest, console.environ))
+    tracker = wiring.tracker(manifest, console.environ)
+    if arguments.when_told:
+        from mlops_ci.cli.deferred_sync import GO
+
+        # All the waiting done before it is told: MLflow imported, its store opened (made
+        # and migrated if new), the queries sync makes compiled once.
+        tracker.experiment_id()
+        tracker.registered_candidates()
+        tracker.stage_records(manifest.model.name, limit=1)
+        if sys.stdin.readline() != GO:
+            return ExitStatus.PASSED  # the command stopped before writing its records
+    synced = sync(context, tracker)
     sent = [
         {"version": r.version, "stage": r.stage, "run_id": r.mlflow_run_id} for r in synced.sent
     ]

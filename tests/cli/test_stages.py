@@ -357,3 +357,30 @@ def test_a_fresh_checkout_of_the_same_commit_builds_the_same_candidate(
     commit(example_copy, "fix: another commit", touch="NOTES.md")
     status, other = run_json(cli, example_copy, "build")
     assert (status, other["version"]) == (0, "1.44.0-rc.2")
+
+
+def test_mlflow_is_told_at_the_end_and_a_dead_one_keeps_the_run_s_outcome(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """MLflow is told by a sync started with the run (its import and store overlap the
+    stages); one that does not answer leaves the outcome shown, the records in git, and
+    says to sync later."""
+    manifest = str(example_copy / "mlops.yaml")
+    commit(example_copy, "feat: the churn model")
+    assert cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    (example_copy / "NOTES.md").write_text("a change\n")
+    commit(example_copy, "docs: a note")
+    # A store that cannot be made (its folder would be a file): the sync fails as it opens it.
+    broken = f"sqlite:///{example_copy / 'mlops.yaml' / 'mlflow.db'}"
+    ran = cli("run", "-f", manifest, environ={**ENVIRON, "MLFLOW_TRACKING_URI": broken})
+    assert ran.status == 3, ran.err
+    assert ran.out.startswith(f"✅ {MODEL} 1.44.0-rc.2 ")  # the run's own outcome
+    assert f"MLflow at {broken} cannot be opened (FileExistsError" in ran.err
+    assert ran.err.splitlines()[-1] == (
+        f"mlops-ci: MLflow at {broken} was not told of this run (above); its records are in "
+        "git: run `mlops-ci sync` when it is back"
+    )
+    assert "Traceback" not in ran.err
+    validated = records_of(example_copy).read(MODEL, "1.44.0-rc.2", "validate")
+    assert validated is not None
+    assert (validated.state, validated.synced) == ("validated", False)
