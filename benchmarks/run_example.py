@@ -7,9 +7,10 @@ commands, beside `python -c pass` in the same run.
 Each run is a fresh copy of the example in a git repository of its own (a new candidate;
 with MLflow, a new embedded store). The commands' time comes from the stage records in git
 (each command's own wall time, measured around it); the rest is mlops-ci: loading the
-manifest, numbering the candidate, hashing files, gates, records in git, tags, and with
-MLflow its import (measured apart, as `from mlflow import MlflowClient` in a new process
-beside the bare interpreter) and its store's work (the rest).
+manifest, numbering the candidate, hashing files, gates, records in git, tags. With MLflow,
+a sync started with the run imports it and makes its store while the stages run, and tells
+it at the end: what MLflow costs a user is the difference in wall time; its import and the
+making of a store are measured apart, each in a new process.
 
 Targets (issue: the lifecycle state lives in git): as shipped, at most 0.5 s of mlops-ci's
 own time over the model's commands; with the embedded store, at most 1.5 s more per command
@@ -80,6 +81,16 @@ def one_run(folder: Path, tracking: bool) -> tuple[float, float, float]:
     return wall, commands, report
 
 
+def _open_store() -> float:
+    """A new process that imports MLflow and makes an embedded store."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = (
+            "from mlflow import MlflowClient; "
+            f"MlflowClient(tracking_uri='sqlite:///{folder}/mlflow.db').search_experiments()"
+        )
+        return new_process("-c", script)
+
+
 def new_process(*arguments: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, *arguments], check=True, capture_output=True)
@@ -121,17 +132,22 @@ def main() -> None:
         new_process("-c", "from mlflow import MlflowClient") for _ in range(arguments.runs)
     )
     figures["python_c_pass_s"] = bare
-    figures["mlflow_s"] = figures["embedded_mlflow_mlops_ci_s"] - figures["no_tracking_mlops_ci_s"]
+    # What a user feels: the run's wall time with MLflow against without. MLflow's import
+    # and its store's opening run beside the stages (a sync started with the run), so
+    # they are measured apart, each in a new process, not as parts of that difference.
+    figures["mlflow_s"] = figures["embedded_mlflow_wall_s"] - figures["no_tracking_wall_s"]
     figures["mlflow_import_s"] = imported - bare
-    figures["mlflow_store_s"] = figures["mlflow_s"] - figures["mlflow_import_s"]
+    figures["mlflow_store_s"] = (
+        statistics.median(_open_store() for _ in range(arguments.runs)) - imported
+    )
     figures["mlflow_per_command_s"] = (
         figures["embedded_mlflow_report_s"] - figures["no_tracking_report_s"]
     )
     print(
-        f"python -c pass {bare:.3f} s; MLflow adds {figures['mlflow_s']:.2f} s to `run` (a new "
-        f"store): its import {figures['mlflow_import_s']:.2f} s, the embedded store "
-        f"{figures['mlflow_store_s']:.2f} s; and {figures['mlflow_per_command_s']:.2f} s to a "
-        "command on a store that exists (`report`)"
+        f"python -c pass {bare:.3f} s; MLflow adds {figures['mlflow_s']:.2f} s to `run`'s wall "
+        f"time (a new store), while its import takes {figures['mlflow_import_s']:.2f} s and "
+        f"making the store {figures['mlflow_store_s']:.2f} s, both beside the stages; and "
+        f"{figures['mlflow_per_command_s']:.2f} s to a command on a store that exists (`report`)"
     )
     print(json.dumps({key: round(value, 3) for key, value in figures.items()}))
 

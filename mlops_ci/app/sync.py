@@ -4,7 +4,7 @@ does not know registered."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
@@ -46,20 +46,26 @@ def sync(context: Context, tracker: Tracker) -> Synced:
     )
     for sentence in refused:
         log.warning("%s", sentence)
-    mark_registered(tracker, after, just_sent | set(registered))
+    mark_registered(tracker, after, just_sent | set(registered), tagged=registered)
     return Synced(tuple(sent), len(records) - len(pending), tuple(registered))
 
 
-def mark_registered(tracker: Tracker, records: Iterable[StageRecord], versions: set[str]) -> None:
+def mark_registered(
+    tracker: Tracker,
+    records: Iterable[StageRecord],
+    versions: set[str],
+    *,
+    tagged: Collection[str] = (),
+) -> None:
     """The registry brought up to what the records say of ``versions``: each one's state as
-    its version tag, and the aliases the stages move as they go (``candidate``: the newest
-    candidate whose build passed; ``validated``: the newest that passed validate), each
-    move dated as its record."""
+    its version tag (but those just registered, ``tagged`` with it already), and the aliases
+    the stages move as they go (``candidate``: the newest candidate whose build passed;
+    ``validated``: the newest that passed validate), each move dated as its record."""
     records = list(records)
     newest: dict[str, StageRecord] = {}
     for record in sorted(records, key=lambda r: r.finished_at):
         newest[record.version] = record
-    for version in sorted(versions):
+    for version in sorted(versions.difference(tagged)):
         if version in newest:
             tracker.tag_version(version, {"mlops-ci.state": newest[version].state}, missing_ok=True)
     for alias, stage in (("candidate", "build"), ("validated", "validate")):
