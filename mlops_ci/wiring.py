@@ -62,7 +62,7 @@ def context(
     from mlops_ci.adapters.process import ProcessRunner
     from mlops_ci.adapters.records import RecordStore
     from mlops_ci.app.context import Context
-    from mlops_ci.core.meters import SilentMeters
+    from mlops_ci.core.meters import SILENT
 
     layout = Layout(manifest.repository)
 
@@ -91,7 +91,7 @@ def context(
         scratch=RecordStore(layout.folder / "preview" / "records"),
         observations=shared,
         shares=pushes(environ),
-        meters=meters or SilentMeters(),
+        meters=meters or SILENT,
         defers_mirror=defers_mirror,
     )
 

@@ -29,7 +29,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -437,11 +437,7 @@ def _records_file(
 ) -> dict[str, str | None]:
     """The changes that make ``records`` the model's ``records.json`` (a JSON list, a record
     a line, ordered, so git's diffs read well), the old one-file-per-record layout removed."""
-    lines = [
-        json.dumps(_plain(records[key]).to_json(), sort_keys=True, separators=(",", ":"))
-        for key in sorted(records)
-    ]
-    data = ("[\n" + ",\n".join(lines) + "\n]\n").encode()
+    data = _one_a_line(_plain(records[key]).to_json() for key in sorted(records))
     changes: dict[str, str | None] = {f"{model}/{_RECORDS}": objects.write_blob(data)}
     for name in legacy:
         changes[f"{model}/{name.split('/')[0]}"] = None
@@ -477,21 +473,20 @@ def _observations_blob(observations: Sequence[Observation]) -> bytes:
     """The latest OBSERVATIONS_KEPT, oldest first, one a line; one per moment."""
     by_moment = {(o.at, o.version): o for o in observations}
     kept = sorted(by_moment.values(), key=lambda o: (o.at, o.version))[-OBSERVATIONS_KEPT:]
-    lines = [
-        json.dumps(
-            {
-                "version": o.version,
-                "at": o.at.isoformat(),
-                "metrics": {
-                    metric_key(k): v for k, v in sorted(o.metrics.items()) if math.isfinite(v)
-                },
-                "breaches": {k: list(v) for k, v in sorted(o.breaches.items())},
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+    return _one_a_line(
+        {
+            "version": o.version,
+            "at": o.at.isoformat(),
+            "metrics": {metric_key(k): v for k, v in sorted(o.metrics.items()) if math.isfinite(v)},
+            "breaches": {k: list(v) for k, v in sorted(o.breaches.items())},
+        }
         for o in kept
-    ]
+    )
+
+
+def _one_a_line(items: Iterable[object]) -> bytes:
+    """A JSON list with one item a line, keys sorted: what git diffs and merges well."""
+    lines = [json.dumps(item, sort_keys=True, separators=(",", ":")) for item in items]
     return ("[\n" + ",\n".join(lines) + "\n]\n").encode()
 
 

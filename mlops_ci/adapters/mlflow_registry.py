@@ -181,15 +181,13 @@ class ModelRegistry(MlflowConnection):
     def stored_model_bytes(self, version: str) -> int:
         """The bytes of candidate ``version``'s model files in MLflow's artifact store (0
         when it keeps none: never registered, registered from a path, or deleted)."""
-        run_id = self._files_run(version)
-        return sum(size for _, size in self._files(run_id, _FILES)) if run_id else 0
+        return self._stored(version)[1]
 
     def delete_stored_model(self, version: str) -> int:
         """Deletes candidate ``version``'s model files from MLflow's artifact store; its
         runs, metrics and registered version stay (tagged ``mlops-ci.files``). The bytes
         freed; 0 when there were none, so a second prune does nothing."""
-        run_id = self._files_run(version)
-        size = sum(s for _, s in self._files(run_id, _FILES)) if run_id else 0
+        run_id, size = self._stored(version)
         if run_id is None or size == 0:
             return 0
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
@@ -207,13 +205,17 @@ class ModelRegistry(MlflowConnection):
         self.tag_version(version, {"mlops-ci.files": "deleted by retention"}, missing_ok=True)
         return size
 
-    def _files_run(self, version: str) -> str | None:
-        """The run whose ``model/`` artifacts are candidate ``version``'s source."""
+    def _stored(self, version: str) -> tuple[str | None, int]:
+        """The run whose ``model/`` artifacts are candidate ``version``'s source, and their
+        bytes (None and 0 when it has none)."""
+        run_id = None
         for found in self._model_versions():
             if found.tags.get(f"{TAG}version") == version:
                 source = str(found.source or "")
-                return str(found.run_id) if found.run_id and source.startswith("runs:/") else None
-        return None
+                if found.run_id and source.startswith("runs:/"):
+                    run_id = str(found.run_id)
+                break
+        return run_id, sum(size for _, size in self._files(run_id, _FILES)) if run_id else 0
 
     def _files(self, run_id: str, folder: str, depth: int = 0) -> Iterator[tuple[str, int]]:
         for info in self._call("list the model files", self.client.list_artifacts, run_id, folder):

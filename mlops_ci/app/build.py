@@ -71,7 +71,7 @@ def run_build(context: Context) -> StageResult:
     context.save(record)
     if record.state == "candidate" and context.preview is None:
         _tag(context, version, head)
-        tracker = None if context.defers_mirror else context.tracker()
+        tracker = context.tracker_to_tell()
         if tracker is not None:
             tracker.register(
                 version,

@@ -46,8 +46,8 @@ class Context:
     shares: bool = False
     # Where long steps (a command, a big data file, an image push) show how far they are.
     meters: Meters = SILENT
-    # MLflow is told at the command's end, by a sync started with it (see app/mirror), not
-    # as each stage goes; ``tracker`` is then only read, and only for history git lacks.
+    # MLflow is told at the command's end, by a sync started with it (cli/deferred_sync),
+    # not as each stage goes; ``tracker`` is then only read, and only for history git lacks.
     defers_mirror: bool = False
 
     def log_path(self, version: str, stage: str) -> Path:
@@ -100,9 +100,13 @@ class Context:
         self.store.write(record)
         self.mirror(record)
 
+    def tracker_to_tell(self) -> Tracker | None:
+        """The tracker a stage tells as it goes: none when MLflow is told at the end."""
+        return None if self.defers_mirror else self.tracker()
+
     def mirror(self, record: StageRecord) -> None:
         """Tell MLflow of a written record and mark it synced (nothing without tracking)."""
-        tracker = None if self.defers_mirror else self.tracker()
+        tracker = self.tracker_to_tell()
         if tracker is None:
             return
         self.store.mark_synced(record, tracker.log_stage(record))
@@ -110,7 +114,7 @@ class Context:
     def mark_state(self, version: str, state: str) -> None:
         """The candidate's state as a tag on its registered model version; a validated
         one also gets the ``validated`` alias (the newest validated candidate)."""
-        tracker = None if self.defers_mirror else self.tracker()
+        tracker = self.tracker_to_tell()
         if tracker is None:
             return
         registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
