@@ -101,9 +101,7 @@ class Git:
         return output.strip() or None
 
     def is_commit(self, revision: str) -> bool:
-        return bool(
-            self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
-        )
+        return self._peeled(revision) is not None
 
     def changed_files(self, since: str) -> list[str]:
         """The paths that differ between ``since`` and HEAD (renames as a delete and an add)."""
@@ -166,12 +164,22 @@ class Git:
         return result.stdout if result.returncode == 0 else None
 
     def create_tag(self, name: str, commit: str, message: str, identity: tuple[str, str]) -> None:
-        """An annotated tag ``name`` at ``commit``, made by ``identity`` (name, e-mail)."""
+        """An annotated tag ``name`` at ``commit``, made by ``identity`` (name, e-mail).
+        Already there at ``commit`` is done: another run in this clone made it between the
+        caller's look and this write."""
         user, email = identity
-        self.run(
-            "-c", f"user.name={user}", "-c", f"user.email={email}",
-            "tag", "-a", "-m", message, name, commit,
-        )  # fmt: skip
+        try:
+            self.run(
+                "-c", f"user.name={user}", "-c", f"user.email={email}",
+                "tag", "-a", "-m", message, name, commit,
+            )  # fmt: skip
+        except GitError:
+            if self._peeled(f"refs/tags/{name}") != self._peeled(commit):
+                raise
+
+    def _peeled(self, revision: str) -> str | None:
+        output = self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+        return output.strip() or None
 
     def delete_tag(self, name: str) -> None:
         self.run("tag", "--delete", name)

@@ -99,3 +99,22 @@ def test_a_token_reaches_git_for_the_github_server_only(repository: Path) -> Non
     )
     assert enterprise is plain  # origin is not on that server
     assert plain.run("config", "--get", "http.https://github.com/.extraheader", check=False) == ""
+
+
+def test_a_tag_another_run_made_at_the_same_commit_is_done_and_at_another_is_refused(
+    clone: Git, repository: Path
+) -> None:
+    first = clone.head()
+    assert first is not None
+    other = Git(repository)  # a second run in the same clone, which looked before the first wrote
+    other.create_tag("m@1.0.0", first, "m 1.0.0", IDENTITY)
+    clone.create_tag("m@1.0.0", first, "m 1.0.0", IDENTITY)
+    assert git(repository, "rev-parse", "m@1.0.0^{commit}").strip() == first
+
+    (repository / "run.sh").write_text("#!/bin/sh\necho later\n")
+    commit(repository, "later")
+    later = clone.head()
+    assert later is not None
+    with pytest.raises(GitError, match="already exists"):
+        clone.create_tag("m@1.0.0", later, "m 1.0.0", IDENTITY)
+    assert git(repository, "rev-parse", "m@1.0.0^{commit}").strip() == first
