@@ -12,10 +12,15 @@ a sync started with the run imports it and makes its store while the stages run,
 it at the end: what MLflow costs a user is the difference in wall time; its import and the
 making of a store are measured apart, each in a new process.
 
+Then `monitor` on the example's metrics file: with MLflow, once waiting for the sync that
+tells it (as in CI and scripts) and once as at a terminal, where the sync finishes in the
+background (`MLOPS_CI_SYNC=background`; the benchmark then waits for it, untimed, and checks
+that MLflow got each observation once).
+
 Targets (issue: the lifecycle state lives in git): as shipped, at most 0.5 s of mlops-ci's
 own time over the model's commands; with the embedded store, at most 1.5 s more per command
-(measured on `run`, which makes the store, and on a `report` after it, which opens it). The
-two set-ups alternate run by run.
+(measured on `run`, which makes the store, on a `report` after it, which opens it, and on
+`monitor`). The two set-ups alternate run by run.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ sys.path.insert(0, str(PROJECT))
 MODEL = "churn-classifier"
 
 
-def one_run(folder: Path, tracking: bool) -> tuple[float, float, float]:
-    """The run's wall time, its commands' time, and then a `report`'s wall time (with
-    MLflow: a command on a store that exists already)."""
+def one_run(folder: Path, tracking: bool) -> dict[str, float]:
+    """The run's wall time and its commands' time, then a `report`'s and a `monitor`'s
+    wall time (with MLflow: commands on a store that exists already; `monitor` once waiting
+    for MLflow, as in CI and scripts, and once as at a terminal, where it is told in the
+    background)."""
     work = folder / "churn"
     shutil.copytree(
         PROJECT / "examples" / "churn",
@@ -54,31 +61,59 @@ def one_run(folder: Path, tracking: bool) -> tuple[float, float, float]:
     environment = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(folder)}
     if tracking:
         environment["MLFLOW_TRACKING_URI"] = "sqlite:///.mlops-ci/mlflow.db"
-    started = time.perf_counter()
-    result = subprocess.run(
-        [mlops_ci, "run", "--json", "-f", str(work / "mlops.yaml")],
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"mlops-ci run failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
-    started = time.perf_counter()
-    subprocess.run(
-        [mlops_ci, "report", "-f", str(work / "mlops.yaml"), "-o", str(work / "d.html")],
-        capture_output=True, env=environment, check=True,
-    )  # fmt: skip
-    report = time.perf_counter() - started
+    manifest = str(work / "mlops.yaml")
+
+    def timed(*arguments: str, **settings: str) -> float:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [mlops_ci, *arguments, "-f", manifest],
+            capture_output=True,
+            text=True,
+            env={**environment, **settings},
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            raise SystemExit(
+                f"mlops-ci {arguments[0]} failed: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+        return seconds
+
+    figures = {"wall": timed("run", "--json")}
+    figures["report"] = timed("report", "-o", str(work / "d.html"))
+    figures["monitor"] = timed("monitor", MLOPS_CI_SYNC="wait")
+    if tracking:
+        figures["monitor_background"] = timed("monitor", MLOPS_CI_SYNC="background")
+        timed("sync")  # waits for the one in the background (one sync at a time)
     from mlops_ci.adapters.git_objects import GitObjects
     from mlops_ci.adapters.git_records import GitRecordStore
 
     store = GitRecordStore(
         GitObjects(work), remote=None, push=False, fetch=False, ledger=work / ".ledger"
     )
-    commands = sum(float(record.details.get("seconds") or 0) for record in store.records(MODEL))
-    return wall, commands, report
+    figures["commands"] = sum(
+        float(record.details.get("seconds") or 0) for record in store.records(MODEL)
+    )
+    if tracking:
+        told = len(embedded_observations(work))
+        if told != 2:  # each monitor's observation reached MLflow, once
+            raise SystemExit(f"MLflow holds {told} observations, not 2")
+    return figures
+
+
+def embedded_observations(work: Path) -> list[object]:
+    from mlops_ci.adapters.mlflow import MlflowTracker
+    from mlops_ci.adapters.mlflow_connection import TrackingTarget
+
+    tracker = MlflowTracker(
+        TrackingTarget(
+            uri=f"sqlite:///{work / '.mlops-ci' / 'mlflow.db'}",
+            experiment=MODEL,
+            registered_model=MODEL,
+            artifact_root=work / ".mlops-ci" / "mlartifacts",
+        )
+    )
+    return list(tracker.observations(MODEL, 10))
 
 
 def _open_store() -> float:
@@ -105,27 +140,38 @@ def main() -> None:
     arguments = parser.parse_args()
     figures: dict[str, float] = {}
     labels = (("no_tracking", False), ("embedded_mlflow", True))
-    samples: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _ in labels}
+    samples: dict[str, list[dict[str, float]]] = {label: [] for label, _ in labels}
     for _ in range(arguments.runs):  # interleaved: the machine's drift hits both alike
         for label, tracking in labels:
             with tempfile.TemporaryDirectory() as folder:
                 samples[label].append(one_run(Path(folder), tracking))
     for label, _ in labels:
-        wall = statistics.median(s[0] for s in samples[label])
-        spent = statistics.median(s[1] for s in samples[label])
-        report = statistics.median(s[2] for s in samples[label])
+        median = {
+            key: statistics.median(s[key] for s in samples[label]) for key in samples[label][0]
+        }
+        wall, spent = median["wall"], median["commands"]
         figures.update(
             {
                 f"{label}_wall_s": wall,
                 f"{label}_commands_s": spent,
                 f"{label}_mlops_ci_s": wall - spent,
-                f"{label}_report_s": report,
+                f"{label}_report_s": median["report"],
+                f"{label}_monitor_s": median["monitor"],
             }
         )
+        if "monitor_background" in median:
+            figures[f"{label}_monitor_background_s"] = median["monitor_background"]
         print(
             f"mlops-ci run on examples/churn, {label.replace('_', ' ')} (median of "
             f"{arguments.runs}): {wall:.2f} s; the model's commands {spent:.2f} s, mlops-ci "
-            f"{wall - spent:.2f} s ({(wall - spent) / wall:.0%}); then `report` {report:.2f} s"
+            f"{wall - spent:.2f} s ({(wall - spent) / wall:.0%}); then `report` "
+            f"{median['report']:.2f} s, `monitor` {median['monitor']:.2f} s"
+            + (
+                f" waiting for MLflow, {median['monitor_background']:.2f} s telling it in "
+                "the background"
+                if "monitor_background" in median
+                else ""
+            )
         )
     bare = statistics.median(new_process("-c", "pass") for _ in range(arguments.runs))
     imported = statistics.median(
@@ -143,11 +189,20 @@ def main() -> None:
     figures["mlflow_per_command_s"] = (
         figures["embedded_mlflow_report_s"] - figures["no_tracking_report_s"]
     )
+    figures["mlflow_monitor_waiting_s"] = (
+        figures["embedded_mlflow_monitor_s"] - figures["no_tracking_monitor_s"]
+    )
+    figures["mlflow_monitor_background_s"] = (
+        figures["embedded_mlflow_monitor_background_s"] - figures["no_tracking_monitor_s"]
+    )
     print(
         f"python -c pass {bare:.3f} s; MLflow adds {figures['mlflow_s']:.2f} s to `run`'s wall "
         f"time (a new store), while its import takes {figures['mlflow_import_s']:.2f} s and "
         f"making the store {figures['mlflow_store_s']:.2f} s, both beside the stages; and "
-        f"{figures['mlflow_per_command_s']:.2f} s to a command on a store that exists (`report`)"
+        f"{figures['mlflow_per_command_s']:.2f} s to a command on a store that exists (`report`); "
+        f"to `monitor` {figures['mlflow_monitor_waiting_s']:.2f} s waiting for it (CI, "
+        f"scripts), {figures['mlflow_monitor_background_s']:.2f} s at a terminal (told in the "
+        "background)"
     )
     print(json.dumps({key: round(value, 3) for key, value in figures.items()}))
 

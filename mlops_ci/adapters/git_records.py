@@ -21,7 +21,6 @@ be a second commit and push).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import json
 import logging
@@ -40,6 +39,7 @@ from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
 from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError
 from mlops_ci.files.atomic import write_atomically
+from mlops_ci.files.locks import held_lock
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ _ATTEMPTS = 10
 _RECORDS = "records.json"
 _OBSERVATIONS = "observations.json"
 _FILES = (_RECORDS, _OBSERVATIONS)
+_TOLD = "told"  # an observation's mark in the ledger (records keep their run id)
 # Enough for the sudden-change window and a dashboard's charts; MLflow, when configured,
 # keeps every one.
 OBSERVATIONS_KEPT = 2000
@@ -149,7 +150,7 @@ class GitRecordStore:
         with self._ledger_locked():
             ledger = self._ledger()
             ledger[path] = {record.finished_at.isoformat(): run_id}
-            write_atomically(self.ledger, (json.dumps(ledger, sort_keys=True) + "\n").encode())
+            self._write_ledger(ledger)
 
     def add_observation(self, observation: Observation) -> None:
         """One ``monitor`` run's observation of the model in production (the latest
@@ -175,6 +176,25 @@ class GitRecordStore:
             return []
         kept = self._model_observations(model, self._listed(head).get(model, {}))
         return kept[::-1][:limit]
+
+    def unsynced_observations(self, model: str) -> list[Observation]:
+        """The observations of ``model`` git keeps that MLflow was not told of from this
+        machine (as far as its ledger knows), oldest first."""
+        kept = self.observations(model, OBSERVATIONS_KEPT)
+        told = self._ledger().get(f"{model}/{_OBSERVATIONS}", {}) if kept else {}
+        return [o for o in reversed(kept) if o.at.isoformat() not in told]
+
+    def mark_observations_synced(self, model: str, moments: Iterable[datetime]) -> None:
+        """Remembers that MLflow holds the observations of ``model`` made at ``moments``;
+        the moments git no longer keeps are forgotten."""
+        path = f"{model}/{_OBSERVATIONS}"
+        kept = {o.at.isoformat() for o in self.observations(model, OBSERVATIONS_KEPT)}
+        with self._ledger_locked():
+            ledger = self._ledger()
+            told = {at: run for at, run in ledger.get(path, {}).items() if at in kept}
+            told.update((at.isoformat(), _TOLD) for at in moments)
+            ledger[path] = told
+            self._write_ledger(ledger)
 
     # -- sharing ---------------------------------------------------------------------
 
@@ -381,15 +401,11 @@ class GitRecordStore:
             return {}  # none yet, or damaged: MLflow finds its runs again on the next sync
         return loaded if isinstance(loaded, dict) else {}
 
-    @contextlib.contextmanager
-    def _ledger_locked(self) -> Iterator[None]:
-        self.ledger.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.ledger.with_name(self.ledger.name + ".lock"), "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _write_ledger(self, ledger: Mapping[str, Mapping[str, str]]) -> None:
+        write_atomically(self.ledger, (json.dumps(ledger, sort_keys=True) + "\n").encode())
+
+    def _ledger_locked(self) -> contextlib.AbstractContextManager[None]:
+        return held_lock(self.ledger.with_name(self.ledger.name + ".lock"))
 
 
 @contextlib.contextmanager

@@ -132,10 +132,15 @@ class MlflowTracker(ModelRegistry):
         self._call("finish the run", self.client.set_terminated, run_id, status, when)
         return run_id
 
-    def observations(self, model: str, limit: int) -> list[Observation]:
-        """The latest ``limit`` observations of ``model`` in production, newest first;
-        metric names as MLflow keeps them (see metric_key)."""
+    def observations(
+        self, model: str, limit: int, since: datetime | None = None
+    ) -> list[Observation]:
+        """The latest ``limit`` observations of ``model`` in production (none before
+        ``since``), newest first; metric names as MLflow keeps them (see metric_key)."""
         query = f"tags.`{TAG}model` = '{quoted(model)}' AND tags.`{TAG}stage` = '{MONITOR}'"
+        if since is not None:
+            # A millisecond early: MLflow keeps the moment in whole milliseconds.
+            query += f" AND attributes.start_time >= {millis(since) - 1}"
         found: list[Observation] = []
         for run in self.search(query, limit, "attributes.start_time DESC"):
             tags = run.data.tags

@@ -10,8 +10,6 @@ is atomic.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -20,6 +18,7 @@ from pathlib import Path
 from mlops_ci.core.records import RecordFormatError, StageRecord, record_from_json
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.files.atomic import write_atomically
+from mlops_ci.files.locks import held_lock
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _LOCK = ".lock"
@@ -48,7 +47,7 @@ class RecordStore:
 
     def write(self, record: StageRecord) -> None:
         target = self.path(record.model, record.version, record.stage)
-        with self._locked(target.parent):
+        with held_lock(target.parent / _LOCK):
             _write_atomically(target, record.to_json())
 
     def write_all(self, records: Sequence[StageRecord]) -> None:
@@ -57,7 +56,7 @@ class RecordStore:
 
     def mark_synced(self, record: StageRecord, run_id: str) -> None:
         target = self.path(record.model, record.version, record.stage)
-        with self._locked(target.parent):
+        with held_lock(target.parent / _LOCK):
             _write_atomically(target, self._read_file(target).synced_as(run_id).to_json())
 
     def read(self, model: str, version: str, stage: str) -> StageRecord | None:
@@ -80,16 +79,6 @@ class RecordStore:
                 f"{file}: not a readable record ({error}); delete it (a preview's records are "
                 "made again by the next preview)"
             ) from None
-
-    @contextlib.contextmanager
-    def _locked(self, folder: Path) -> Iterator[None]:
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / _LOCK, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _write_atomically(target: Path, data: object) -> None:

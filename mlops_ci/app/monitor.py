@@ -122,7 +122,6 @@ def run_monitor(
     except ExpositionError as error:  # pragma: no cover - the schema's pattern checks it
         raise StageInputError(f"{manifest.path}: monitor: {error}") from None
     observed = watched(read.values, (name for name, _ in slo), metrics, read.cumulative)
-    tracker = context.tracker()
     earlier = earlier_observations(context, monitor.regression.window)
     history = [
         {name: o.metrics[metric_key(name)] for name in observed if metric_key(name) in o.metrics}
@@ -139,7 +138,11 @@ def run_monitor(
     )
     # Git first, as for records: it is what the next run on a fresh runner reads.
     context.observations.add_observation(observation)
-    run_id = tracker.log_observation(observation) if tracker is not None else None
+    run_id = None
+    tracker = context.tracker_to_tell()  # or told by the sync at the end
+    if tracker is not None:
+        run_id = tracker.log_observation(observation)
+        context.observations.mark_observations_synced(observation.model, [at])
     actions: tuple[IssueAction, ...] = ()
     feedback = None
     if github is not None:

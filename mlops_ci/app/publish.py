@@ -53,7 +53,7 @@ def release_publish(context: Context, github: CodeHost, tools: ImageTools) -> Pu
     tag = tag_name(manifest.versioning.tag, manifest.model.name, final)
     tag_made = _tag(context, tag, head, f"{manifest.model.name} {final}")
     _promote(context, tools, digest, final, environment)
-    tracker = context.tracker()
+    tracker = context.tracker_to_tell()  # or told by the sync at the end (its aliases too)
     if tracker is not None:
         aliases = {environment or "production"}
         if environment is None or environment == "production":

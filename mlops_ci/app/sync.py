@@ -1,5 +1,6 @@
-"""``sync``: the records that never reached MLflow replayed, and the live candidates it
-does not know registered."""
+"""``sync``: MLflow brought up to what git holds: the records and observations that never
+reached it replayed, the live candidates it does not know registered, the state tags and
+aliases moved (the stages', and each environment's on the candidate it released)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
 from mlops_ci.app.context import Context
+from mlops_ci.core.observations import same_moment
 from mlops_ci.core.record_details import recorded_files
-from mlops_ci.core.records import StageRecord
+from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.files.artifacts import artifact_files
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Tracker
@@ -23,6 +25,7 @@ class Synced:
     sent: tuple[StageRecord, ...]  # as synced, with their run ids
     already: int
     registered: tuple[str, ...]
+    observations: int = 0  # observations sent
 
 
 def sync(context: Context, tracker: Tracker) -> Synced:
@@ -47,7 +50,55 @@ def sync(context: Context, tracker: Tracker) -> Synced:
     for sentence in refused:
         log.warning("%s", sentence)
     mark_registered(tracker, after, just_sent | set(registered), tagged=registered)
-    return Synced(tuple(sent), len(records) - len(pending), tuple(registered))
+    move_release_aliases(tracker, after, {(r.version, r.stage) for r in sent})
+    observed = sync_observations(context, tracker)
+    return Synced(tuple(sent), len(records) - len(pending), tuple(registered), observed)
+
+
+def sync_observations(context: Context, tracker: Tracker) -> int:
+    """The observations git keeps that MLflow lacks, logged there oldest first; those it
+    has already (another machine told it) only marked. Returns how many were sent."""
+    model = context.manifest.model.name
+    pending = context.observations.unsynced_observations(model)
+    if not pending:
+        return 0
+    there = [o.at for o in tracker.observations(model, len(pending) + 1000, since=pending[0].at)]
+    found = [o.at for o in pending if any(same_moment(o.at, at) for at in there)]
+    context.observations.mark_observations_synced(model, found)
+    sent = 0
+    for observation in pending:
+        if observation.at in found:
+            continue
+        tracker.log_observation(observation)
+        # Marked one by one: a sync cut short keeps what it sent.
+        context.observations.mark_observations_synced(model, [observation.at])
+        sent += 1
+    return sent
+
+
+def move_release_aliases(
+    tracker: Tracker, records: Iterable[StageRecord], sent: Collection[tuple[str, str]]
+) -> None:
+    """Each environment's alias (``production`` for a release without one) on the candidate
+    its latest publish released, when that publish is among the records just ``sent``,
+    dated as the publish."""
+    latest: dict[str, StageRecord] = {}
+    for record in sorted(records, key=lambda r: r.finished_at):
+        if record.stage == PUBLISHED:
+            latest[str(record.details.get("environment") or "production")] = record
+    for alias, record in sorted(latest.items()):
+        candidate = record.details.get("candidate")
+        if (record.version, PUBLISHED) not in sent or not isinstance(candidate, str):
+            continue
+        if tracker.model_version_of(candidate) is None:
+            log.warning(
+                "%s is not registered in MLflow (its files are gone?); the alias %r was not "
+                "moved to it",
+                candidate,
+                alias,
+            )
+            continue
+        tracker.move_alias(alias, candidate, record.finished_at)
 
 
 def mark_registered(

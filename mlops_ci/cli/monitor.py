@@ -52,13 +52,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.monitor import run_monitor
+    from mlops_ci.cli.deferred_sync import finish_sync, start_sync
     from mlops_ci.report.monitor import markdown, monitor_report, terminal
 
     if not 0 < arguments.timeout <= 600:
         raise UsageError(f"--timeout {arguments.timeout:g}: give between 0 and 600 seconds")
     manifest = load_manifest(arguments.manifest)
     environ = console.environ
-    context = wiring.context(manifest, environ, "off" if arguments.no_tracking else "on")
+    tracked = not arguments.no_tracking and wiring.tracking_configured(manifest, environ)
+    # MLflow is asked only for history git lacks, and told by a sync at the end.
+    context = wiring.context(
+        manifest, environ, "if-present" if tracked else "off", defers_mirror=tracked
+    )
     ci = wiring.ci_host(environ, console.err)
     if ci.running() and not wiring.pushes(environ):
         # The runner is thrown away after the job, and an observation not pushed with it.
@@ -70,13 +75,21 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
     github = None
     if not arguments.no_issues and wiring.has_code_host(environ):
         github = wiring.code_host(environ)
-    outcome = run_monitor(
-        context,
-        github=github,
-        scraper=wiring.scraper(environ),
-        timeout=arguments.timeout,
-        source=arguments.source,
+    deferred = (
+        start_sync(manifest, environ, console.err, in_ci=wiring.in_ci(environ)) if tracked else None
     )
+    try:
+        outcome = run_monitor(
+            context,
+            github=github,
+            scraper=wiring.scraper(environ),
+            timeout=arguments.timeout,
+            source=arguments.source,
+        )
+    except BaseException:
+        if deferred is not None:
+            deferred.cancel()
+        raise
     report = monitor_report(outcome)
     if arguments.json:
         console.out.write(json.dumps(report, indent=2) + "\n")
@@ -90,4 +103,6 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
             "feedback": str(report["feedback"]["count"]) if report["feedback"] else "",
         }
     )
+    if deferred is not None:
+        finish_sync(deferred, wiring.tracking_uri(manifest, environ), console.err)
     return ExitStatus.CHECK_FAILED if report["breaches"] else ExitStatus.PASSED

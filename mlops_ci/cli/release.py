@@ -113,6 +113,7 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
 def publish_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.publish import release_publish
+    from mlops_ci.cli.deferred_sync import finish_sync, start_sync
 
     github = wiring.code_host(console.environ)
     if arguments.merged_model:
@@ -123,9 +124,21 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         manifest = merged_model_manifest(wiring.vcs(repository), github, repository)
     else:
         manifest = load_manifest(arguments.manifest)
-    context = wiring.context(manifest, console.environ, "off" if arguments.no_tracking else "on")
-    tools = wiring.image_tools(console.environ, console.add_secret)
-    done = release_publish(context, github, tools)
+    environ = console.environ
+    tracked = not arguments.no_tracking and wiring.tracking_configured(manifest, environ)
+    # MLflow is told by a sync at the end: the publish record, the aliases it moves.
+    context = wiring.context(manifest, environ, "off", defers_mirror=tracked)
+    tools = wiring.image_tools(environ, console.add_secret)
+    ci = wiring.ci_host(environ, console.err)
+    deferred = (
+        start_sync(manifest, environ, console.err, in_ci=wiring.in_ci(environ)) if tracked else None
+    )
+    try:
+        done = release_publish(context, github, tools)
+    except BaseException:
+        if deferred is not None:
+            deferred.cancel()
+        raise
     summary = {
         "version": done.version,
         "candidate": done.candidate,
@@ -141,7 +154,7 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         console.out.write(f"{done.tag} is already released ({done.release_url})\n")
     else:
         console.out.write(f"released {done.tag} ({done.digest[:19]}): {done.release_url}\n")
-    wiring.ci_host(console.environ, console.err).set_outputs(
-        {"tag": done.tag, "version": done.version, "release": done.release_url}
-    )
+    ci.set_outputs({"tag": done.tag, "version": done.version, "release": done.release_url})
+    if deferred is not None:
+        finish_sync(deferred, wiring.tracking_uri(manifest, environ), console.err)
     return ExitStatus.PASSED

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options
 from mlops_ci.core.lifecycle import STAGES
-from mlops_ci.errors import ExitStatus, ServiceError
+from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.lifecycle import run_stages, stages_until
     from mlops_ci.app.preview import checked_workspace
-    from mlops_ci.cli.deferred_sync import DeferredSync
+    from mlops_ci.cli.deferred_sync import DeferredSync, finish_sync
     from mlops_ci.cli.meters import meters_for
     from mlops_ci.report.stages import markdown, run_report, terminal
 
@@ -134,13 +134,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     )
     if deferred is not None:
         # After the report: the run's own outcome is shown whatever MLflow does.
-        synced, said = deferred.finish()
-        console.err.write(said)  # its warnings, if any (a candidate it could not register)
-        if synced != ExitStatus.PASSED:
-            raise ServiceError(
-                f"MLflow at {wiring.tracking_uri(manifest, environ)} was not told of this "
-                "run (above); its records are in git: run `mlops-ci sync` when it is back"
-            )
+        finish_sync(deferred, wiring.tracking_uri(manifest, environ), console.err)
     return ExitStatus.CHECK_FAILED if report["verdict"] == "failed" else ExitStatus.PASSED
 
 

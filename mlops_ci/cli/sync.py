@@ -16,8 +16,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "sync",
         parents=[common_options()],
         help="send MLflow the records it missed",
-        description="Replay every stage record not yet in MLflow (it was down, or the job "
-        "ran elsewhere). Safe to run again: a stage already there is found, not duplicated.",
+        description="Bring MLflow up to what git holds: replay every stage record and "
+        "monitor observation not yet there (it was down, or the job ran elsewhere), register "
+        "the live candidates it lacks, and move the state tags and aliases (each "
+        "environment's on the candidate it released). Safe to run again: what is there "
+        "already is found, not duplicated.",
     )
     sync.add_argument(
         "--when-told",
@@ -30,6 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def sync_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.sync import sync
+    from mlops_ci.files.locks import held_lock
 
     manifest = load_manifest(arguments.manifest)
     context = wiring.context(manifest, console.environ, "off")
@@ -44,7 +48,9 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
         tracker.stage_records(manifest.model.name, limit=1)
         if sys.stdin.readline() != GO:
             return ExitStatus.PASSED  # the command stopped before writing its records
-    synced = sync(context, tracker)
+    # One sync at a time on a machine: one started in the background may still be at it.
+    with held_lock(context.layout.folder / "sync.lock"):
+        synced = sync(context, tracker)
     sent = [
         {"version": r.version, "stage": r.stage, "run_id": r.mlflow_run_id} for r in synced.sent
     ]
@@ -58,15 +64,21 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
                     "synced": sent,
                     "already_synced": synced.already,
                     "registered": list(synced.registered),
+                    "observations_synced": synced.observations,
                 },
                 indent=2,
             )
             + "\n"
         )
     else:
+        observed = (
+            f" and {synced.observations} observation{'s' * (synced.observations != 1)}"
+            if synced.observations
+            else ""
+        )
         console.out.write(
-            f"{manifest.model.name}: sent {len(sent)} record"
-            f"{'s' * (len(sent) != 1)} to {target}; {synced.already} already there\n"
+            f"{manifest.model.name}: sent {len(sent)} record{'s' * (len(sent) != 1)}"
+            f"{observed} to {target}; {synced.already} already there\n"
         )
         for version in synced.registered:
             console.out.write(f"{manifest.model.name}: registered {version}\n")

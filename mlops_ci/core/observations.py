@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]+")
 
@@ -30,3 +30,9 @@ def metric_key(series: str) -> str:
     parts = re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', labels)
     flat = ".".join(f"{label}.{value}" for label, value in parts)
     return _UNSAFE.sub("_", f"{name}.{flat}")
+
+
+def same_moment(first: datetime, second: datetime) -> bool:
+    """Whether two moments are one observation's: a tracking store keeps it to the
+    millisecond, cut or rounded either way."""
+    return abs(first - second) <= timedelta(milliseconds=2)

@@ -11,6 +11,8 @@ from mlops_ci.app.monitor import run_monitor
 from mlops_ci.app.prune import prune
 from mlops_ci.app.sync import sync
 from mlops_ci.app.version import current_version
+from mlops_ci.core.observations import Observation
+from mlops_ci.core.records import PUBLISHED, StageRecord
 from tests.doubles.hosts import MemoryScraper
 from tests.doubles.ports import World
 from tests.doubles.store import MemoryTracker
@@ -76,6 +78,62 @@ def test_sync_sends_the_records_once_and_registers_the_candidate(world: World) -
     second = sync(world.context(), tracker)
     assert (len(second.sent), second.already, second.registered) == (0, 2, ())
     assert len(tracker.runs) == 2
+
+
+def test_sync_moves_each_environment_s_alias_to_the_candidate_its_latest_publish_released(
+    world: World,
+) -> None:
+    world.tracker = None
+    first, second = (
+        run_stages(world.context(), ["build"], None, keep_going=False)[0].version,
+        build_three(world)[0],
+    )
+    now = world.clock.now()
+
+    def published(version: str, candidate: str, environment: str | None, minutes: int) -> None:
+        world.store.write(
+            StageRecord(
+                model="churn",
+                version=version,
+                stage=PUBLISHED,
+                verdict="passed",
+                state="released",
+                started_at=now + timedelta(minutes=minutes),
+                finished_at=now + timedelta(minutes=minutes),
+                details={"environment": environment, "candidate": candidate},
+            )
+        )
+
+    published("1.0.1", first, None, 1)
+    published("1.0.2", second, None, 2)  # the later release wins production
+    published("1.0.2", second, "staging", 3)  # (one record per version: staging's)
+    tracker = MemoryTracker()
+    sync(world.context(), tracker)
+    assert tracker.alias_target("staging") == second
+    assert tracker.alias_target("production") == first
+    moves = list(tracker.alias_moves)
+    sync(world.context(), tracker)
+    assert tracker.alias_moves == moves  # nothing sent, nothing moved
+
+
+def test_sync_sends_each_observation_mlflow_lacks_once(world: World) -> None:
+    at = world.clock.now().replace(microsecond=123_456)
+    seen = [
+        Observation("churn", "1.0.0", at + timedelta(minutes=m), {"latency_p95_ms": 12.0}, {})
+        for m in range(3)
+    ]
+    for observation in seen:
+        world.store.add_observation(observation)
+    tracker = MemoryTracker()
+    # One MLflow has already, its moment cut to the millisecond and a float's error off.
+    kept = dataclasses.replace(seen[1], at=seen[1].at.replace(microsecond=122_000))
+    tracker.logged_observations.append(kept)
+    assert sync(world.context(), tracker).observations == 2
+    assert sorted(o.at for o in tracker.logged_observations) == sorted(
+        [seen[0].at, kept.at, seen[2].at]
+    )
+    assert sync(world.context(), tracker).observations == 0
+    assert len(tracker.logged_observations) == 3
 
 
 def test_changed_names_the_model_whose_folder_changed(world: World) -> None:

@@ -77,6 +77,8 @@ def test_run_example_benchmark_splits_the_time() -> None:
     assert {"python_c_pass_s", "mlflow_s", "mlflow_store_s"} <= set(figures)
     assert figures["no_tracking_report_s"] > 0  # type: ignore[operator]
     assert "mlflow_per_command_s" in figures
+    assert figures["embedded_mlflow_monitor_s"] > 0  # type: ignore[operator]
+    assert {"mlflow_monitor_waiting_s", "mlflow_monitor_background_s"} <= set(figures)
 
 
 @pytest.mark.slow

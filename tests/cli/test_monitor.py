@@ -245,3 +245,63 @@ def test_bad_endpoints_are_named_without_their_password(cli: CliRunner, example_
     status, err = monitor(f"http://ci:s3cret@127.0.0.1:{dead}/metrics")
     assert status == 3
     assert f"the metrics endpoint http://127.0.0.1:{dead}/metrics cannot be reached" in err
+
+
+def test_observations_git_kept_reach_mlflow_once_by_sync(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """Monitor without MLflow keeps its observations in git; sync sends MLflow each one once,
+    and a machine whose ledger knows nothing finds them there rather than sending again."""
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    for latency in (12.0, 12.5):
+        (example_copy / "monitoring" / "metrics.json").write_text(
+            json.dumps({"latency_p95_ms": latency, "error_rate": 0.001})
+        )
+        assert cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    assert not (example_copy / ".mlops-ci" / "mlflow.db").exists()
+
+    synced = cli("sync", "-f", manifest, environ=ENVIRON)
+    assert synced.status == 0, synced.err
+    assert f"{MODEL}: sent 0 records and 2 observations to sqlite:///" in synced.out
+    tracker = embedded_tracker(example_copy)
+    seen = tracker.observations(MODEL, 100)
+    assert [o.metrics["latency_p95_ms"] for o in seen] == [12.5, 12.0]
+
+    again = cli("sync", "-f", manifest, "--json", environ=ENVIRON)
+    assert json.loads(again.out)["observations_synced"] == 0
+    for ledger in (example_copy / ".mlops-ci" / "mlflow-runs").glob("*.json"):
+        ledger.unlink()  # as on a fresh clone
+    fresh = cli("sync", "-f", manifest, "--json", environ=ENVIRON)
+    assert json.loads(fresh.out)["observations_synced"] == 0
+    assert len(tracker.observations(MODEL, 100)) == 2
+
+
+def test_monitor_at_a_terminal_tells_mlflow_in_the_background(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    background = {**ENVIRON, "MLOPS_CI_SYNC": "background"}
+    done = cli("monitor", "-f", manifest, "--json", environ=background)
+    assert done.status == 0, done.err
+    log = example_copy / ".mlops-ci" / "sync.log"
+    assert f"mlops-ci: MLflow is told in the background (its log: {log})" in done.err
+    assert json.loads(done.out)["mlflow_run_id"] is None  # not known when the command ends
+    # Done when its ledger marks the observation told (the store is not opened meanwhile:
+    # two processes making a new SQLite store at once would trip over each other).
+    ledgers = example_copy / ".mlops-ci" / "mlflow-runs"
+    deadline = time.monotonic() + 120
+    while not _told(ledgers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _told(ledgers), log.read_text() if log.exists() else "no log"
+    seen = embedded_tracker(example_copy).observations(MODEL, 10)
+    assert [o.version for o in seen] == ["1.43.13"]
+
+    wrong = cli("monitor", "-f", manifest, environ={**ENVIRON, "MLOPS_CI_SYNC": "later"})
+    assert wrong.status == 2
+    assert "MLOPS_CI_SYNC='later': use wait or background" in wrong.err
+
+
+def _told(ledgers: Path) -> bool:
+    return any(f"{MODEL}/observations.json" in f.read_text() for f in ledgers.glob("*.json"))

@@ -377,8 +377,8 @@ def test_mlflow_is_told_at_the_end_and_a_dead_one_keeps_the_run_s_outcome(
     assert ran.out.startswith(f"✅ {MODEL} 1.44.0-rc.2 ")  # the run's own outcome
     assert f"MLflow at {broken} cannot be opened (FileExistsError" in ran.err
     assert ran.err.splitlines()[-1] == (
-        f"mlops-ci: MLflow at {broken} was not told of this run (above); its records are in "
-        "git: run `mlops-ci sync` when it is back"
+        f"mlops-ci: MLflow at {broken} was not told of this command's records (above); they "
+        "are in git: run `mlops-ci sync` when it is back"
     )
     assert "Traceback" not in ran.err
     validated = records_of(example_copy).read(MODEL, "1.44.0-rc.2", "validate")

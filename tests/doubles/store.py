@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ class MemoryRecordStore:
     def __init__(self) -> None:
         self.saved: dict[tuple[str, str, str], StageRecord] = {}
         self.observed: list[Observation] = []
+        self.observations_told: dict[str, set[datetime]] = {}
 
     def check_names(self, model: str, version: str, stage: str) -> None:
         for part in (model, version, stage):
@@ -56,6 +57,13 @@ class MemoryRecordStore:
     def observations(self, model: str, limit: int) -> list[Observation]:
         mine = sorted((o for o in self.observed if o.model == model), key=lambda o: o.at)
         return mine[::-1][:limit] if limit > 0 else []
+
+    def unsynced_observations(self, model: str) -> list[Observation]:
+        told = self.observations_told.get(model, set())
+        return [o for o in self.observations(model, 10_000)[::-1] if o.at not in told]
+
+    def mark_observations_synced(self, model: str, moments: Iterable[datetime]) -> None:
+        self.observations_told.setdefault(model, set()).update(moments)
 
 
 @dataclass
@@ -112,8 +120,14 @@ class MemoryTracker:
         self.logged_observations.append(observation)
         return f"observation{len(self.logged_observations)}"
 
-    def observations(self, model: str, limit: int) -> list[Observation]:
-        mine = [o for o in self.logged_observations if o.model == model]
+    def observations(
+        self, model: str, limit: int, since: datetime | None = None
+    ) -> list[Observation]:
+        mine = [
+            o
+            for o in self.logged_observations
+            if o.model == model and (since is None or o.at >= since)
+        ]
         return sorted(mine, key=lambda o: o.at, reverse=True)[:limit]
 
     def register(
