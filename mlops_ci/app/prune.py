@@ -1,13 +1,14 @@
-"""``prune``: candidates expired under ``retention.candidates``, their tags deleted, MLflow
-told, and what the tool stored of them freed: their model files in MLflow's artifact store,
-their logs and image state under ``.mlops-ci``, and their images in the registry."""
+"""``prune``: candidates expired under ``retention.candidates``, their tags deleted, and what
+the tool stored of them freed: their logs and image state under ``.mlops-ci`` and their
+images in the registry here, their model files in MLflow's artifact store by the sync that
+replays the expire records (MLflow is not imported here: it costs seconds)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools
 from mlops_ci.app.version import history, production_version
+from mlops_ci.core.aliases import release_alias_targets, stage_alias_targets
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.lifecycle import State, advance
@@ -26,8 +28,7 @@ from mlops_ci.core.retention import (
     plan_retention,
 )
 from mlops_ci.core.versions import Version, parse_version
-
-ALIASES = ("candidate", "validated", "production")
+from mlops_ci.manifest.model import Manifest
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class Freed:
     """What an expired candidate's stored files take (freed, or to free in a dry run)."""
 
     version: str
-    mlflow: int  # bytes of its model files in MLflow's artifact store
+    # Bytes of its model files in MLflow's artifact store that the sync is to free, as its
+    # build recorded them (0 once a sync has freed them, or without tracking).
+    mlflow: int
     local: int  # bytes of its logs and image state under .mlops-ci
 
 
@@ -47,12 +50,19 @@ class Pruned:
 
 
 def prune(
-    context: Context, *, dry_run: bool, remote: str | None, tools: ImageTools | None
+    context: Context,
+    *,
+    dry_run: bool,
+    remote: str | None,
+    tools: ImageTools | None,
+    tracked: bool = False,
 ) -> Pruned:
     """Expire what retention says; with ``tools``, delete the expired candidates' images.
-    The version in production and any version an MLflow alias points at are kept."""
+    The version in production and any candidate an alias points at (as git's records say)
+    are kept. ``tracked``: MLflow holds the candidates' model files, for the sync to free."""
     manifest = context.manifest
-    entries = history(manifest, context.vcs, context.records())
+    records = context.records()
+    entries = history(manifest, context.vcs, records)
     now = context.clock.now()
     plan = plan_retention(
         entries,
@@ -60,17 +70,23 @@ def prune(
         keep_last=manifest.retention.keep_last,
         max_age=manifest.retention.max_age,
         now=now,
-        protected=_protected(context),
+        protected=_protected(manifest, records),
     )
     if not dry_run:
         states = {entry.version: entry.state for entry in entries}
         for decision in plan:
             if decision.expire:
                 _expire(context, decision, states[decision.version], now=now, remote=remote)
+        records = context.records()
     # This run's and earlier ones' (a run stopped half-way is finished by the next).
-    expired = {str(e.version) for e in entries if e.state == "expired"}
+    expired = {r.version for r in records if r.stage == EXPIRED}
+    expired |= {str(e.version) for e in entries if e.state == "expired"}
     expired |= {str(d.version) for d in plan if d.expire}
-    freed = [_free(context, version, dry_run=dry_run) for version in sorted(expired)]
+    to_free = _mlflow_bytes(records, expired) if tracked else {}
+    freed = [
+        _free(context, version, to_free.get(version, 0), dry_run=dry_run)
+        for version in sorted(expired)
+    ]
     images = None
     repository = _registry_repository(context)
     if repository and tools is not None:
@@ -78,21 +94,39 @@ def prune(
     return Pruned(tuple(plan), images, tuple(f for f in freed if f.mlflow or f.local))
 
 
-def _free(context: Context, version: str, *, dry_run: bool) -> Freed:
-    """An expired candidate's stored files, deleted unless ``dry_run``; its records stay
-    (they are its history, and small)."""
+def _free(context: Context, version: str, mlflow: int, *, dry_run: bool) -> Freed:
+    """An expired candidate's files under .mlops-ci, deleted unless ``dry_run``; its records
+    stay (they are its history, and small)."""
     model = context.manifest.model.name
     local = [context.log_path(version, "build").parent, context.layout.image(model, version)]
     size = sum(_bytes_under(path) for path in local)
-    tracker = context.tracker()
-    if dry_run:
-        return Freed(version, tracker.stored_model_bytes(version) if tracker else 0, size)
-    for path in local:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    return Freed(version, tracker.delete_stored_model(version) if tracker else 0, size)
+    if not dry_run:
+        for path in local:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    return Freed(version, mlflow, size)
+
+
+def _mlflow_bytes(records: Sequence[StageRecord], expired: set[str]) -> dict[str, int]:
+    """The bytes of model files MLflow holds of each ``expired`` candidate until a sync
+    sends its expire record: the size its passed build recorded (a build's files are
+    registered with it by the sync that sends the build)."""
+    freed_by_sync = {r.version for r in records if r.stage == EXPIRED and r.synced}
+    sizes = {}
+    for record in records:
+        size = record.details.get("size")
+        if (
+            record.stage == "build"
+            and record.verdict == "passed"
+            and record.version in expired - freed_by_sync
+            and isinstance(size, int)
+            and not isinstance(size, bool)
+            and size > 0
+        ):
+            sizes[record.version] = size
+    return sizes
 
 
 def _bytes_under(path: Path) -> int:
@@ -108,18 +142,16 @@ def _bytes_under(path: Path) -> int:
     )
 
 
-def _protected(context: Context) -> dict[Version, str]:
-    tracker = context.tracker()
-    if tracker is None:
-        return {}
-    manifest = context.manifest
-    environments = manifest.release.environments if manifest.release else ()
-    protected = {}
-    for alias in (*ALIASES, *(e.name for e in environments)):
-        target = tracker.alias_target(alias)
-        if target is not None:
-            version = parse_version(target, manifest.versioning.scheme)
-            protected[version] = f"the MLflow alias {alias!r} points at it"
+def _protected(manifest: Manifest, records: Sequence[StageRecord]) -> dict[Version, str]:
+    """The candidates the tool's aliases point at, as git's records moved them (the sync
+    also keeps the files of one an alias was moved to in MLflow by hand)."""
+    protected: dict[Version, str] = {}
+    for target in (*stage_alias_targets(records), *release_alias_targets(records)):
+        try:
+            version = parse_version(target.version, manifest.versioning.scheme)
+        except ValueError:  # a hand-edited record naming no version of this scheme
+            continue
+        protected.setdefault(version, f"the alias {target.alias!r} points at it")
     return protected
 
 
@@ -139,32 +171,28 @@ def _expire(
     now: datetime,
     remote: str | None,
 ) -> None:
-    """Expire one candidate: the record first (the durable truth), then git, then MLflow."""
+    """Expire one candidate: the record first (the durable truth, and what tells the sync to
+    free its files in MLflow), then its tags."""
     manifest = context.manifest
     version = str(decision.version)
-    record = None
-    if state != "failed":  # a failed candidate stays failed; only its tag goes
-        record = StageRecord(
+    context.store.write(
+        StageRecord(
             model=manifest.model.name,
             version=version,
             stage=EXPIRED,
             verdict="passed",
-            state=advance(version, state, "expired"),
+            # A failed candidate stays failed; its record still says it was expired.
+            state=state if state == "failed" else advance(version, state, "expired"),
             started_at=now,
             finished_at=now,
             details={"reason": decision.reason},
         )
-        context.store.write(record)
+    )
     tag = tag_name(manifest.versioning.tag, manifest.model.name, version)
     if any(t.name == tag for t in context.vcs.tags()):
         context.vcs.delete_tag(tag)
     if remote:
         context.vcs.delete_remote_tag(remote, tag)
-    tracker = context.tracker()
-    if tracker is not None:
-        tracker.tag_version(version, {"mlops-ci.state": "expired"}, missing_ok=True)
-    if record is not None:
-        context.mirror(record)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
 from mlops_ci.app.context import Context
+from mlops_ci.core.aliases import release_alias_targets, stage_alias_targets, tool_aliases
 from mlops_ci.core.observations import same_moment
 from mlops_ci.core.record_details import recorded_files
-from mlops_ci.core.records import PUBLISHED, StageRecord
+from mlops_ci.core.records import EXPIRED, StageRecord
 from mlops_ci.files.artifacts import artifact_files
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Tracker
@@ -26,6 +27,9 @@ class Synced:
     already: int
     registered: tuple[str, ...]
     observations: int = 0  # observations sent
+    # The bytes of model files MLflow stored of the candidates expired since the last sync,
+    # deleted (by version; those it kept none of left out).
+    freed: tuple[tuple[str, int], ...] = ()
 
 
 def sync(context: Context, tracker: Tracker) -> Synced:
@@ -35,8 +39,17 @@ def sync(context: Context, tracker: Tracker) -> Synced:
         (r for r in records if not r.synced), key=lambda r: (r.finished_at, r.version, r.stage)
     )
     sent = []
+    freed = []
+    aliased: dict[str, str] | None = None  # version to alias, asked once when first needed
     for record in pending:
         run_id = tracker.log_stage(record)
+        if record.stage == EXPIRED:
+            # Before it is marked: a sync stopped here frees them the next time.
+            if aliased is None:
+                aliased = aliased_versions(tracker, context.manifest)
+            size = free_stored_model(tracker, record.version, aliased)
+            if size:
+                freed.append((record.version, size))
         # Marked one by one: a sync cut short keeps what it sent.
         context.store.mark_synced(record, run_id)
         sent.append(record.synced_as(run_id))
@@ -52,7 +65,35 @@ def sync(context: Context, tracker: Tracker) -> Synced:
     mark_registered(tracker, after, just_sent | set(registered), tagged=registered)
     move_release_aliases(tracker, after, {(r.version, r.stage) for r in sent})
     observed = sync_observations(context, tracker)
-    return Synced(tuple(sent), len(records) - len(pending), tuple(registered), observed)
+    return Synced(
+        tuple(sent), len(records) - len(pending), tuple(registered), observed, tuple(freed)
+    )
+
+
+def aliased_versions(tracker: Tracker, manifest: Manifest) -> dict[str, str]:
+    """The candidates MLflow's aliases point at (version to alias): git's records say
+    where the tool moved them, but anyone may move one in MLflow."""
+    environments = manifest.release.environments if manifest.release else ()
+    found: dict[str, str] = {}
+    for alias in tool_aliases(e.name for e in environments):
+        target = tracker.alias_target(alias)
+        if target is not None:
+            found.setdefault(target, alias)
+    return found
+
+
+def free_stored_model(tracker: Tracker, version: str, aliased: dict[str, str]) -> int:
+    """An expired candidate's model files deleted from MLflow's artifact store, unless an
+    alias points at it there: the bytes freed."""
+    if version in aliased:
+        log.warning(
+            "%s is expired, but the MLflow alias %r points at it: its model files are kept "
+            "in MLflow; move the alias and run `mlops-ci prune` again",
+            version,
+            aliased[version],
+        )
+        return 0
+    return tracker.delete_stored_model(version)
 
 
 def sync_observations(context: Context, tracker: Tracker) -> int:
@@ -82,23 +123,19 @@ def move_release_aliases(
     """Each environment's alias (``production`` for a release without one) on the candidate
     its latest publish released, when that publish is among the records just ``sent``,
     dated as the publish."""
-    latest: dict[str, StageRecord] = {}
-    for record in sorted(records, key=lambda r: r.finished_at):
-        if record.stage == PUBLISHED:
-            latest[str(record.details.get("environment") or "production")] = record
-    for alias, record in sorted(latest.items()):
-        candidate = record.details.get("candidate")
-        if (record.version, PUBLISHED) not in sent or not isinstance(candidate, str):
+    for target in release_alias_targets(records):
+        record = target.record
+        if (record.version, record.stage) not in sent:
             continue
-        if tracker.model_version_of(candidate) is None:
+        if tracker.model_version_of(target.version) is None:
             log.warning(
                 "%s is not registered in MLflow (its files are gone?); the alias %r was not "
                 "moved to it",
-                candidate,
-                alias,
+                target.version,
+                target.alias,
             )
             continue
-        tracker.move_alias(alias, candidate, record.finished_at)
+        tracker.move_alias(target.alias, target.version, record.finished_at)
 
 
 def mark_registered(
@@ -119,12 +156,9 @@ def mark_registered(
     for version in sorted(versions.difference(tagged)):
         if version in newest:
             tracker.tag_version(version, {"mlops-ci.state": newest[version].state}, missing_ok=True)
-    for alias, stage in (("candidate", "build"), ("validated", "validate")):
-        passed = [r for r in records if r.stage == stage and r.verdict == "passed"]
-        latest = max(passed, key=lambda r: r.finished_at, default=None)
-        known = latest is not None and latest.version in versions
-        if latest is not None and known and tracker.model_version_of(latest.version):
-            tracker.move_alias(alias, latest.version, latest.finished_at)
+    for target in stage_alias_targets(records):
+        if target.version in versions and tracker.model_version_of(target.version):
+            tracker.move_alias(target.alias, target.version, target.record.finished_at)
 
 
 def register_unregistered(

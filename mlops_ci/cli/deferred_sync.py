@@ -12,11 +12,12 @@ could not be told: a runner is thrown away, with any process still running on it
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 from mlops_ci.app.layout import Layout
 from mlops_ci.errors import ExitStatus, ServiceError, UsageError
@@ -32,17 +33,19 @@ class DeferredSync:
         self, manifest: Path, environ: Mapping[str, str], *, log: Path | None = None
     ) -> None:
         """With ``log``, a sync that outlives the command: in a session of its own (a
-        Ctrl-C at the terminal is not for it), its output appended to ``log``."""
+        Ctrl-C at the terminal is not for it), its output appended to ``log``. Without, one
+        the command waits for, its answer (sync's ``--json``) read."""
         self.log = log
         errors: IO[str] | int = subprocess.PIPE
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             errors = log.open("a", encoding="utf-8")
+        argv = [sys.executable, "-m", "mlops_ci", "sync", "--when-told", "-f", str(manifest)]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mlops_ci", "sync", "--when-told", "-f", str(manifest)],
+                argv if log is not None else [*argv, "--json"],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL if log is not None else subprocess.PIPE,
                 stderr=errors,
                 env=dict(environ),
                 text=True,
@@ -52,8 +55,9 @@ class DeferredSync:
             if not isinstance(errors, int):
                 errors.close()  # the sync has its own copy
 
-    def finish(self) -> tuple[int, str]:
-        """Tells it to go and waits: its exit status and what it said on stderr."""
+    def finish(self) -> tuple[int, str, str]:
+        """Tells it to go and waits: its exit status, its answer and what it said on
+        stderr."""
         return self._end(GO)
 
     def let_go(self) -> None:
@@ -71,16 +75,17 @@ class DeferredSync:
         """Ends it without a sync (the command failed before its records were written)."""
         self._end("")
 
-    def _end(self, told: str) -> tuple[int, str]:
+    def _end(self, told: str) -> tuple[int, str, str]:
         try:
-            _, err = self.process.communicate(told, timeout=_WAIT_SECONDS)
+            out, err = self.process.communicate(told, timeout=_WAIT_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, err = self.process.communicate()
+            out, err = self.process.communicate()
         except BrokenPipeError:  # it had ended already (it says why on stderr)
+            out = self.process.stdout.read() if self.process.stdout else ""
             err = self.process.stderr.read() if self.process.stderr else ""
             self.process.wait()
-        return self.process.returncode, err or ""
+        return self.process.returncode, out or "", err or ""
 
 
 def start_sync(
@@ -97,17 +102,23 @@ def start_sync(
     return DeferredSync(manifest.path, environ, log=log)
 
 
-def finish_sync(deferred: DeferredSync, where: str, stream: TextIO) -> None:
-    """After the command's report: the sync told to go; waited for unless it runs in the
-    background. ``where`` names MLflow for a message (no password)."""
+def finish_sync(deferred: DeferredSync, where: str, stream: TextIO) -> dict[str, Any] | None:
+    """The sync told to go; waited for unless it runs in the background: then its answer
+    (what ``sync --json`` prints), else None. ``where`` names MLflow for a message (no
+    password)."""
     if deferred.log is not None:
         deferred.let_go()
         stream.write(f"mlops-ci: MLflow is told in the background (its log: {deferred.log})\n")
-        return
-    synced, said = deferred.finish()
+        return None
+    synced, answer, said = deferred.finish()
     stream.write(said)  # its warnings, if any (a candidate it could not register)
     if synced != ExitStatus.PASSED:
         raise ServiceError(
             f"MLflow at {where} was not told of this command's records (above); they are "
             "in git: run `mlops-ci sync` when it is back"
         )
+    try:
+        parsed = json.loads(answer)
+    except ValueError:  # pragma: no cover - sync --json prints JSON
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -18,8 +18,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="send MLflow the records it missed",
         description="Bring MLflow up to what git holds: replay every stage record and "
         "monitor observation not yet there (it was down, or the job ran elsewhere), register "
-        "the live candidates it lacks, and move the state tags and aliases (each "
-        "environment's on the candidate it released). Safe to run again: what is there "
+        "the live candidates it lacks, move the state tags and aliases (each "
+        "environment's on the candidate it released), and delete the model files of the "
+        "candidates prune expired. Safe to run again: what is there "
         "already is found, not duplicated.",
     )
     sync.add_argument(
@@ -33,6 +34,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def sync_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
     from mlops_ci.app.sync import sync
+    from mlops_ci.core.units import format_size
     from mlops_ci.files.locks import held_lock
 
     manifest = load_manifest(arguments.manifest)
@@ -65,6 +67,9 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
                     "already_synced": synced.already,
                     "registered": list(synced.registered),
                     "observations_synced": synced.observations,
+                    "freed": [
+                        {"version": version, "mlflow_bytes": size} for version, size in synced.freed
+                    ],
                 },
                 indent=2,
             )
@@ -82,4 +87,9 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
         )
         for version in synced.registered:
             console.out.write(f"{manifest.model.name}: registered {version}\n")
+        for version, size in synced.freed:
+            console.out.write(
+                f"{manifest.model.name}: freed {format_size(size)} of {version}'s model files "
+                "(expired)\n"
+            )
     return ExitStatus.PASSED

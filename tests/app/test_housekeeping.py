@@ -41,7 +41,11 @@ def test_prune_keeps_the_newest_and_expires_the_rest(world: World) -> None:
     assert {t.name for t in world.vcs.tags()} == {f"churn@{versions[2]}"}
     assert set(world.vcs.remote.tags) == {f"churn@{versions[2]}"}
     assert world.store.saved[("churn", versions[0], "expire")].state == "expired"
+    # MLflow is told by the sync: prune does not import it.
     assert world.tracker is not None
+    assert world.tracker.state_of(versions[0]) == "candidate"
+    synced = sync(world.context(), world.tracker)
+    assert {(r.version, r.stage) for r in synced.sent} == {(v, "expire") for v in versions[:2]}
     assert world.tracker.state_of(versions[0]) == "expired"
 
 
@@ -56,16 +60,45 @@ def test_a_dry_run_changes_nothing(world: World) -> None:
     assert (dict(world.store.saved), list(world.vcs.tags())) == before
 
 
-def test_prune_keeps_what_an_alias_points_at(world: World) -> None:
+def test_prune_keeps_what_an_alias_points_at_from_git_alone(world: World) -> None:
     world.manifest = dataclasses.replace(
         world.manifest, retention=dataclasses.replace(world.manifest.retention, keep_last=1)
     )
     versions = build_three(world)
-    assert world.tracker is not None
-    world.tracker.move_alias("candidate", versions[0], world.clock.now())
+    world.tracker = None  # the records say where the aliases are
+    built = world.store.saved[("churn", versions[0], "build")]
+    world.store.write(dataclasses.replace(built, stage="validate", finished_at=world.clock.now()))
     pruned = prune(world.context(), dry_run=True, remote=None, tools=None)
     kept = {str(d.version): d.reason for d in pruned.plan if not d.expire}
-    assert "alias 'candidate'" in kept[versions[0]]
+    assert kept[versions[0]] == "the alias 'validated' points at it"
+    assert [str(d.version) for d in pruned.plan if d.expire] == [versions[1]]
+
+
+def test_sync_frees_an_expired_candidates_model_files_once(world: World) -> None:
+    world.manifest = dataclasses.replace(
+        world.manifest, retention=dataclasses.replace(world.manifest.retention, keep_last=1)
+    )
+    world.tracker = None
+    versions = build_three(world)
+    tracker = MemoryTracker()
+    for version in versions:
+        tracker.register(version, "run-1", world.manifest.repository, [])
+        tracker.stored[version] = 1000 + int(version[-1])
+    tracker.move_alias("production", versions[1], world.clock.now())  # by hand, in MLflow
+    dry = prune(world.context(), dry_run=True, remote=None, tools=None, tracked=True)
+    sizes = {f.version: f.mlflow for f in dry.freed}
+    built = {v: world.store.saved[("churn", v, "build")].details["size"] for v in versions[:2]}
+    assert all(built.values())
+    assert sizes == built  # as the builds recorded them: MLflow is not asked
+    prune(world.context(), dry_run=False, remote=None, tools=None, tracked=True)
+
+    synced = sync(world.context(), tracker)
+    # the one MLflow's alias points at keeps its files; the other is freed
+    assert synced.freed == ((versions[0], 1001),)
+    assert tracker.stored == {versions[1]: 1002, versions[2]: 1003}
+    assert sync(world.context(), tracker).freed == ()
+    after = prune(world.context(), dry_run=True, remote=None, tools=None, tracked=True)
+    assert all(f.mlflow == 0 for f in after.freed)
 
 
 def test_sync_sends_the_records_once_and_registers_the_candidate(world: World) -> None:

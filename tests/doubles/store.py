@@ -156,9 +156,6 @@ class MemoryTracker:
     def registered_candidates(self) -> list[str]:
         return [r.version for r in self.registered]
 
-    def stored_model_bytes(self, version: str) -> int:
-        return self.stored.get(version, 0)
-
     def delete_stored_model(self, version: str) -> int:
         return self.stored.pop(version, 0)
 
