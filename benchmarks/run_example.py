@@ -20,7 +20,7 @@ that MLflow got each observation once).
 Targets (issue: the lifecycle state lives in git): as shipped, at most 0.5 s of mlops-ci's
 own time over the model's commands; with the embedded store, at most 1.5 s more per command
 (measured on `run`, which makes the store, on a `report` after it, which opens it, and on
-`monitor`). The two set-ups alternate run by run.
+`monitor`), and `prune --dry-run`, which reads git alone. The two set-ups alternate run by run.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def one_run(folder: Path, tracking: bool) -> dict[str, float]:
     figures = {"wall": timed("run", "--json")}
     figures["report"] = timed("report", "-o", str(work / "d.html"))
     figures["monitor"] = timed("monitor", MLOPS_CI_SYNC="wait")
+    # Retention reads git alone (the sync frees MLflow's files); the registry is not asked.
+    figures["prune"] = timed("prune", "--dry-run", "--no-registry")
     if tracking:
         figures["monitor_background"] = timed("monitor", MLOPS_CI_SYNC="background")
         timed("sync")  # waits for the one in the background (one sync at a time)
@@ -157,6 +159,7 @@ def main() -> None:
                 f"{label}_mlops_ci_s": wall - spent,
                 f"{label}_report_s": median["report"],
                 f"{label}_monitor_s": median["monitor"],
+                f"{label}_prune_dry_run_s": median["prune"],
             }
         )
         if "monitor_background" in median:
@@ -172,6 +175,7 @@ def main() -> None:
                 if "monitor_background" in median
                 else ""
             )
+            + f", `prune --dry-run` {median['prune']:.2f} s"
         )
     bare = statistics.median(new_process("-c", "pass") for _ in range(arguments.runs))
     imported = statistics.median(
@@ -195,6 +199,9 @@ def main() -> None:
     figures["mlflow_monitor_background_s"] = (
         figures["embedded_mlflow_monitor_background_s"] - figures["no_tracking_monitor_s"]
     )
+    figures["mlflow_prune_s"] = (
+        figures["embedded_mlflow_prune_dry_run_s"] - figures["no_tracking_prune_dry_run_s"]
+    )
     print(
         f"python -c pass {bare:.3f} s; MLflow adds {figures['mlflow_s']:.2f} s to `run`'s wall "
         f"time (a new store), while its import takes {figures['mlflow_import_s']:.2f} s and "
@@ -202,7 +209,7 @@ def main() -> None:
         f"{figures['mlflow_per_command_s']:.2f} s to a command on a store that exists (`report`); "
         f"to `monitor` {figures['mlflow_monitor_waiting_s']:.2f} s waiting for it (CI, "
         f"scripts), {figures['mlflow_monitor_background_s']:.2f} s at a terminal (told in the "
-        "background)"
+        f"background); to `prune --dry-run` {figures['mlflow_prune_s']:.2f} s"
     )
     print(json.dumps({key: round(value, 3) for key, value in figures.items()}))
 

@@ -71,14 +71,13 @@ def prune_command(arguments: argparse.Namespace, console: Console) -> int:
         if deferred is not None:
             deferred.cancel()
         raise
-    where = wiring.tracking_uri(manifest, environ)
     if deferred is None or deferred.log is not None:
         # MLflow's figures are what the builds recorded: the sync frees them afterwards.
         _report(manifest, pruned, arguments, console, mlflow_pending=deferred is not None)
         if deferred is not None:
-            finish_sync(deferred, where, console.err)
+            finish_sync(deferred, wiring.tracking_uri(manifest, environ), console.err)
         return ExitStatus.PASSED
-    answer = finish_sync(deferred, where, console.err) or {}
+    answer = finish_sync(deferred, wiring.tracking_uri(manifest, environ), console.err) or {}
     _report(manifest, _freed_by_sync(pruned, answer), arguments, console, mlflow_pending=False)
     return ExitStatus.PASSED
 

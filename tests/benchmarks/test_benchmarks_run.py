@@ -78,7 +78,10 @@ def test_run_example_benchmark_splits_the_time() -> None:
     assert figures["no_tracking_report_s"] > 0  # type: ignore[operator]
     assert "mlflow_per_command_s" in figures
     assert figures["embedded_mlflow_monitor_s"] > 0  # type: ignore[operator]
-    assert {"mlflow_monitor_waiting_s", "mlflow_monitor_background_s"} <= set(figures)
+    assert {"mlflow_monitor_waiting_s", "mlflow_monitor_background_s", "mlflow_prune_s"} <= set(
+        figures
+    )
+    assert figures["embedded_mlflow_prune_dry_run_s"] > 0  # type: ignore[operator]
 
 
 @pytest.mark.slow

@@ -197,3 +197,21 @@ def test_at_a_terminal_mlflow_files_are_freed_in_the_background(
 def _sent(repo: Path) -> bool:
     expired = records_of(repo).read(MODEL, "1.44.0-rc.1", "expire")
     return expired is not None and expired.synced
+
+
+def test_prune_without_tracking_configured_expires_from_git(
+    cli: CliRunner, shipped_example: Path
+) -> None:
+    setup_candidates(shipped_example)
+    manifest = str(shipped_example / "mlops.yaml")
+    dry = cli("prune", "--dry-run", "-f", manifest)
+    assert dry.status == 0, dry.err
+    assert dry.out.splitlines()[-1] == f"{MODEL}: 2 candidates would expire, 4 kept"
+    done = cli("prune", "-f", manifest)
+    assert done.status == 0, done.err
+    assert done.out.splitlines()[-1] == f"{MODEL}: 2 candidates expired, 4 kept"
+    assert "MLflow" not in done.err
+    assert not (shipped_example / ".mlops-ci" / "mlflow.db").exists()
+    expired = records_of(shipped_example).read(MODEL, "1.44.0-rc.1", "expire")
+    assert expired is not None
+    assert (expired.state, expired.synced) == ("expired", False)  # for a sync, if ever
