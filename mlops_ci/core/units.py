@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -36,6 +37,8 @@ def parse_size(value: float | str) -> int:
     """Bytes in ``value``: a whole number of bytes, or a number with a unit (``1.5GB``)."""
     if isinstance(value, bool):
         raise UnitError("a size is a number with a unit such as 200MiB, not true or false")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UnitError(f"{value!r} is not a size; write a number with a unit such as 200MiB")
     if isinstance(value, int | float):  # JSON Schema counts 10.0 as an integer
         size = int(value)
     else:
@@ -45,7 +48,10 @@ def parse_size(value: float | str) -> int:
                 f"{value!r} is not a size; write a number with a unit such as "
                 "200MiB, 1.5GB or 512kB"
             )
-        size = round(float(match["number"]) * _SIZE_UNITS[match["unit"]])
+        number = float(match["number"]) * _SIZE_UNITS[match["unit"]]
+        if not math.isfinite(number):  # more digits than a float holds
+            raise UnitError(f"{value[:40]!r}... is more than 1PiB; check the unit")
+        size = round(number)
     if size < 1:
         raise UnitError(f"{value!r} is less than one byte; a size must be at least 1B")
     if size > MAX_SIZE:
@@ -61,11 +67,11 @@ def parse_duration(value: str) -> timedelta:
             f"{value!r} is not a duration; write whole numbers with units w, d, h, "
             "m, s, largest first, such as 30d, 1h30m or 90s"
         )
-    seconds = sum(
-        int(amount) * _SECONDS[unit]
-        for unit, amount in match.groupdict().items()
-        if amount is not None
-    )
+    amounts = {unit: amount for unit, amount in match.groupdict().items() if amount is not None}
+    if any(len(amount.lstrip("0")) > 12 for amount in amounts.values()):
+        # Far past ten years in any unit (and past the digits Python parses at all).
+        raise UnitError(f"{value[:40]!r} is longer than ten years; check the unit")
+    seconds = sum(int(amount) * _SECONDS[unit] for unit, amount in amounts.items())
     if seconds == 0:
         raise UnitError(f"{value!r} is zero; a duration must be at least 1s")
     if seconds > MAX_DURATION.total_seconds():

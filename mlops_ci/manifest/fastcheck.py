@@ -12,6 +12,7 @@ checks that this check and jsonschema agree on generated and mutated manifests.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -35,13 +36,22 @@ _ANNOTATIONS = frozenset(
         "writeOnly",
     }
 )
+
+
+def is_finite_number(value: Any) -> bool:
+    """A JSON number: YAML's .nan, .inf and -.inf are none (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "number": is_finite_number,
     "integer": lambda v: (
         (isinstance(v, int) and not isinstance(v, bool))
         or (isinstance(v, float) and v.is_integer())

@@ -5,6 +5,7 @@ rules, and build the typed model. Every problem is reported at once, sorted by p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
 from mlops_ci.manifest.data_semantics import data_format
+from mlops_ci.manifest.numbers import non_finite_issues, without_non_finite
 from mlops_ci.manifest.schema import schema_default, schema_issues
 from mlops_ci.manifest.semantics import semantic_issues
 from mlops_ci.manifest.source import MAX_BYTES, SourceDocument, parse_source, read_source
@@ -44,9 +46,14 @@ def _checked(document: SourceDocument, path: Path, root: Path, repository: Path)
 
 
 def check_document(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
-    """Schema issues, then semantic issues about values the schema did not already flag."""
-    issues = schema_issues(document)
+    """Numbers that are not finite, which nothing after may see; then schema issues, then
+    semantic issues about values the schema did not already flag."""
+    issues = non_finite_issues(document)
+    if issues:  # the rest checked with those left out, each then reported once
+        document = replace(document, data=without_non_finite(document.data))
     flagged = {issue.path for issue in issues}
+    issues += [issue for issue in schema_issues(document) if issue.path not in flagged]
+    flagged |= {issue.path for issue in issues}
     issues += [
         issue for issue in semantic_issues(document, root, repository) if issue.path not in flagged
     ]

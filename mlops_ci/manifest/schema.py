@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlops_ci.errors import ManifestIssue
-from mlops_ci.manifest.fastcheck import Check, compile_schema
+from mlops_ci.manifest.fastcheck import Check, compile_schema, is_finite_number
 from mlops_ci.manifest.positions import JsonPath, quote, render_path
 from mlops_ci.manifest.schema_file import manifest_schema
 from mlops_ci.manifest.schema_messages import (
@@ -36,9 +36,16 @@ if TYPE_CHECKING:
 def _validator() -> Draft202012Validator:
     # Imported here: a valid manifest never needs jsonschema, and its import is a third of
     # the command's start-up.
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(manifest_schema())
+    # The same numbers as the fast check: JSON has no NaN or infinity.
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "number", lambda _, value: is_finite_number(value)
+    )
+    finite = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's own
+        Draft202012Validator, type_checker=checker
+    )
+    return cast("Draft202012Validator", finite(manifest_schema()))
 
 
 @cache

@@ -3,6 +3,7 @@ stay text (no Norway problem), and only these forms are nulls, booleans and numb
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ FLOAT_TEXT = re.compile(
 # The first characters of YAML 1.2 core nulls, booleans, integers and floats.
 MAY_START_A_NON_STRING = frozenset("~nNtTfF+-.0123456789")
 STR_TAG = "tag:yaml.org,2002:str"
+_MOST_DIGITS = 400  # an integer's digits: a float holds up to 309
 MERGE_KEY = "<<"
 
 
@@ -38,6 +40,10 @@ def resolve_scalar(event: yaml.ScalarEvent) -> Any:
     if INT_TEXT.match(text):
         if text.startswith(("0o", "0x")):
             return int(text[2:], 8 if text[1] == "o" else 16)
+        if len(text.lstrip("+-")) > _MOST_DIGITS:
+            # Beyond any float, and past the digits Python parses at all: infinity, which
+            # the checks refuse with its position (manifest/numbers.py).
+            return -math.inf if text.startswith("-") else math.inf
         return int(text)
     if FLOAT_TEXT.match(text):
         return float(

@@ -68,3 +68,23 @@ def test_bad_durations(text: str) -> None:
 def test_format_size(size: int, text: str) -> None:
     assert format_size(size) == text
     assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("nan"), "is not a size"),
+        (float("inf"), "is not a size"),
+        (float("-inf"), "is not a size"),
+        ("9" * 400 + "MiB", "is more than 1PiB"),
+    ],
+)
+def test_sizes_past_any_float_are_refused(value: float | str, message: str) -> None:
+    with pytest.raises(UnitError, match=message):
+        parse_size(value)
+
+
+def test_a_duration_of_thousands_of_digits_is_refused() -> None:
+    with pytest.raises(UnitError, match="longer than ten years"):
+        parse_duration("9" * 5000 + "d")
+    assert parse_duration("000000000000000000030d") == timedelta(days=30)
