@@ -46,12 +46,20 @@ def walk_artifacts(folder: Path) -> list[ArtifactPath]:
         for name in [*files, *(f for f in folders if Path(root, f).is_symlink())]:
             path = Path(root, name)
             relative = safe_relative_path(path.relative_to(folder).as_posix(), folder.name)
-            if path.is_symlink() and not path.resolve().is_relative_to(real_folder):
+            if path.is_symlink() and not _link_target(path, relative, folder).is_relative_to(
+                real_folder
+            ):
                 raise ArtifactError(
                     f"{relative} in {folder.name}/ is a link that leaves the artifacts folder; "
                     "copy the file in instead"
                 )
-            info = path.stat()
+            try:
+                info = path.stat()
+            except OSError as error:  # gone since it was listed, or unreadable
+                raise ArtifactError(
+                    f"{relative} in {folder.name}/ cannot be read ({error.strerror}); "
+                    "let the build finish writing it, or remove it"
+                ) from None
             if stat.S_ISDIR(info.st_mode):
                 continue  # a link to a folder inside: its files are walked where they are
             if not stat.S_ISREG(info.st_mode):
@@ -70,6 +78,21 @@ def walk_artifacts(folder: Path) -> list[ArtifactPath]:
                 )
             )
     return sorted(found, key=lambda file: PurePosixPath(file.path).parts)
+
+
+def _link_target(link: Path, relative: str, folder: Path) -> Path:
+    """Where ``link`` leads in the end; refuses a link to nothing and a loop of links."""
+    try:
+        return link.resolve(strict=True)
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{relative} in {folder.name}/ is a link to nothing ({os.readlink(link)} does not "
+            "exist); remove the link or write the file it names"
+        ) from None
+    except (RuntimeError, OSError):  # a loop: RuntimeError before Python 3.13, then ELOOP
+        raise ArtifactError(
+            f"{relative} in {folder.name}/ is a link in a loop of links; remove it"
+        ) from None
 
 
 def safe_relative_path(path: str, where: str) -> str:

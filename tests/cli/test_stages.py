@@ -170,6 +170,27 @@ def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: P
     assert f"{MODEL}@{report['version']}" not in git(example_copy, "tag", "--list")
 
 
+def test_a_link_to_nothing_among_the_artifacts_is_bad_input_naming_it(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    manifest = example_copy / "mlops.yaml"
+    script = (
+        "import os, sys; os.makedirs(sys.argv[1], exist_ok=True); "
+        "os.symlink('gone.bin', sys.argv[1] + '/w')"
+    )
+    manifest.write_text(
+        manifest.read_text().replace(
+            "command: python train.py --data data/train.csv --out {artifacts}",
+            f"command: [python, -c, {json.dumps(script)}, '{{artifacts}}']",
+        )
+    )
+    commit(example_copy, "a build that leaves a dangling link")
+    done = cli("build", "--no-tracking", "-f", str(manifest))
+    assert done.status == 2, done.err
+    assert "w in model/ is a link to nothing (gone.bin does not exist)" in done.err
+    assert "internal error" not in done.err
+
+
 def test_run_tells_each_stage_and_shows_a_failed_command_s_last_lines(
     cli: CliRunner, example_copy: Path
 ) -> None:

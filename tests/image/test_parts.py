@@ -124,6 +124,18 @@ def test_artifacts_that_must_not_ship(tmp_path: Path) -> None:
         walk_artifacts(folder)
     (folder / "leak").unlink()
 
+    (folder / "gone").symlink_to("deleted.bin")
+    with pytest.raises(ArtifactError, match=r"gone in model/ is a link to nothing \(deleted.bin"):
+        walk_artifacts(folder)
+    (folder / "gone").unlink()
+
+    (folder / "loop-a").symlink_to("loop-b")
+    (folder / "loop-b").symlink_to("loop-a")
+    with pytest.raises(ArtifactError, match=r"loop-[ab] in model/ is a link in a loop of links"):
+        walk_artifacts(folder)
+    (folder / "loop-a").unlink()
+    (folder / "loop-b").unlink()
+
     os.mkfifo(folder / "pipe")
     with pytest.raises(ArtifactError, match="not a regular file"):
         walk_artifacts(folder)
