@@ -133,10 +133,11 @@ class GitHub(GitHubSession):
         updated at or after ``since`` when given."""
         import github
 
+        # PyGithub writes the time as it is with a Z, whatever its offset: given in UTC.
+        after = since.astimezone(UTC) if since is not None else github.GithubObject.NotSet
+
         def read() -> list[Issue]:
-            found = self._repo.get_issues(
-                state=state, labels=[label], since=since or github.GithubObject.NotSet
-            )
+            found = self._repo.get_issues(state=state, labels=[label], since=after)
             return [_issue(i) for i in found if i.pull_request is None]
 
         return self._read("list issues", read)

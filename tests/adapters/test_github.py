@@ -3,6 +3,7 @@ waited out, and the token never shows."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,11 @@ def test_writes_are_spaced_as_github_asks(github: FakeGitHub, repository: Path) 
     client.add_labels(pull.number, ["release"])
     assert len(waits) == 1
     assert 0.5 < waits[0] <= 1.0  # the second write waited for the rest of the second
+
+
+def test_issues_since_a_time_with_an_offset_are_asked_for_in_utc(github: FakeGitHub) -> None:
+    github.add_issue("slow answers", "since the release", ["feedback"], "2026-11-30T08:30:00Z")
+    github.add_issue("old", "before the release", ["feedback"], "2026-11-30T07:59:00Z")
+    tagged = datetime(2026, 11, 30, 10, 0, tzinfo=timezone(timedelta(hours=2)))  # 08:00Z
+    found = adapter(github).issues("feedback", since=tagged)
+    assert [issue.title for issue in found] == ["slow answers"]

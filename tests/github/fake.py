@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -408,7 +409,7 @@ class FakeGitHub:
                 continue
             if not wanted <= set(item.labels):
                 continue
-            if isinstance(item, FakeIssue) and since and item.created_at < since:
+            if isinstance(item, FakeIssue) and since and _moment(item.created_at) < _moment(since):
                 continue  # updated_at is created_at here
             values = (
                 self._issue_values(item)
@@ -562,3 +563,9 @@ class _Answer(Exception):
         super().__init__(status)
         self.status = status
         self.body = body
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time as GitHub reads one: with its offset, or UTC without."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
