@@ -83,7 +83,10 @@ class GitHub(GitHubSession):
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         self._write(
             "label the pull request",
-            lambda: self._repo.get_issue(number).add_to_labels(*labels),
+            # GitHub's description takes {"labels": [...]}; PyGithub sends a bare array.
+            lambda: self._client.requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/issues/{number}/labels", input={"labels": list(labels)}
+            ),
             read_back=None,
             idempotent=True,  # labels already there are no change
         )

@@ -295,7 +295,11 @@ class FakeGitHub:
         return 201, schema.filled("POST", path, 201, self._pull_values(pull), self._links)
 
     def _label(self, pull: Pull, body: dict[str, Any]) -> tuple[int, Any]:
-        labels = body.get("labels", []) if isinstance(body, dict) else body
+        if not isinstance(body, dict) or not isinstance(body.get("labels"), list):
+            # GitHub's description: an object with the labels (a bare array is a form it
+            # no longer describes).
+            raise _Answer(422, {"message": 'Invalid request: labels must be {"labels": [...]}'})
+        labels = body["labels"]
         pull.labels += [str(label) for label in labels if label not in pull.labels]
         path = f"/repos/{self.owner}/{self.name}/issues/{pull.number}/labels"
         return 200, [

@@ -40,7 +40,13 @@ def test_a_pull_request_from_open_to_merged(github: FakeGitHub, repository: Path
     found = list(repo.get_pulls(state="open", head="acme:mlops-ci/release/m", base="main"))
     assert [p.number for p in found] == [1]
     pull.edit(body="new body")
-    pull.add_to_labels("release")
+    with pytest.raises(pygithub.GithubException) as bare:
+        pull.add_to_labels("release")  # PyGithub's bare array, which GitHub no longer describes
+    assert bare.value.status == 422
+    client(github).requester.requestJsonAndCheck(
+        "POST", f"{repo.url}/issues/1/labels", input={"labels": ["release"]}
+    )
+    assert github.pulls[1].labels == ["release"]
     pull.create_review_request(reviewers=["octocat"])
     assert repo.get_pull(1).body == "new body"
     with pytest.raises(pygithub.GithubException) as duplicate:
