@@ -19,6 +19,9 @@ from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError, UsageError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_API = "https://api.github.com"
+# The REST API version the requests are written and tested against (tests/github/openapi.json
+# describes it); sent on every request, so a later default cannot change an answer's shape.
+API_VERSION = "2022-11-28"
 _ATTEMPTS = 5
 _MAX_WAIT = 120.0
 
@@ -52,6 +55,7 @@ class GitHubSession:
             auth=github.Auth.Token(token),
             base_url=api_url.rstrip("/"),
             retry=None,
+            api_version=API_VERSION,
             seconds_between_requests=None,
             seconds_between_writes=None,
             lazy=True,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.adapters.github import GitHub, connect
-from mlops_ci.adapters.github_session import GitHubRefused
+from mlops_ci.adapters.github_session import API_VERSION, GitHubRefused
 from mlops_ci.errors import ServiceError, UsageError
-from tests.github.fake import TOKEN, FakeGitHub, Fault
+from tests.github.fake import API_VERSIONS, TOKEN, FakeGitHub, Fault
 from tests.github.test_fake import push_branch
 
 
@@ -116,3 +116,13 @@ def test_issues_since_a_time_with_an_offset_are_asked_for_in_utc(github: FakeGit
     tagged = datetime(2026, 11, 30, 10, 0, tzinfo=timezone(timedelta(hours=2)))  # 08:00Z
     found = adapter(github).issues("feedback", since=tagged)
     assert [issue.title for issue in found] == ["slow answers"]
+
+
+def test_every_request_names_the_api_version_it_was_written_for(github: FakeGitHub) -> None:
+    github.add_issue("slow", "answers", ["feedback"], "2026-11-30T08:30:00Z")
+    client = adapter(github)
+    client.issues("feedback")
+    client.open_issue("SLO breach", "p95 over", ["feedback"], marker="<!-- m -->")
+    assert github.api_versions
+    assert set(github.api_versions) == {API_VERSION}
+    assert API_VERSION in API_VERSIONS

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.github import schema
 from tests.services import serve
 
+API_VERSIONS = ("2022-11-28",)  # those the vendored description (openapi.json) is of
 TOKEN = "ghs_fake0123456789abcdefTOKEN"  # noqa: S105 (the fake's own test token)
 
 
@@ -75,6 +76,7 @@ class FakeGitHub:
         self.releases: dict[str, dict[str, Any]] = {}
         self.comments: dict[int, dict[str, Any]] = {}  # id → {issue, body}
         self.calls: list[tuple[str, str]] = []
+        self.api_versions: list[str | None] = []  # each request's X-GitHub-Api-Version
         self.faults: list[Fault] = []
         self.schema_errors: list[str] = []
         self._next = 1
@@ -99,6 +101,12 @@ class FakeGitHub:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         self.calls.append((method, path))
+        version = handler.headers.get("X-GitHub-Api-Version")
+        self.api_versions.append(version)
+        if version is not None and version not in API_VERSIONS:  # as GitHub answers it
+            message = f"Unsupported 'X-GitHub-Api-Version' header {version!r}"
+            self._send(handler, method, path, 400, {"message": message}, check=False)
+            return
         if handler.headers.get("Authorization", "") not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
             self._send(handler, method, path, 401, {"message": "Bad credentials"}, check=False)
             return
