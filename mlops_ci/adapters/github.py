@@ -11,6 +11,9 @@ from mlops_ci.adapters.github_session import DEFAULT_API, GitHubRefused, GitHubS
 from mlops_ci.core.codehost import Issue, PullRequest
 from mlops_ci.errors import UsageError
 
+_PER_PAGE = 100  # GitHub's most
+_MOST_PAGES = 50  # 5,000 issues with one label: feedback of years
+
 
 def connect(environ: Mapping[str, str], repository: str | None = None) -> GitHub:
     """The repository of this run (``GITHUB_REPOSITORY``) with the token from
@@ -134,14 +137,29 @@ class GitHub(GitHubSession):
     def issues(self, label: str, state: str = "open", since: datetime | None = None) -> list[Issue]:
         """The issues (not pull requests, which GitHub lists as issues too) with ``label``,
         updated at or after ``since`` when given."""
-        import github
 
-        # PyGithub writes the time as it is with a Z, whatever its offset: given in UTC.
-        after = since.astimezone(UTC) if since is not None else github.GithubObject.NotSet
+        # Asked page by page from the answer's JSON: PyGithub's list items fetch each issue
+        # again when asked whether it is a pull request (an issue's answer has no such key).
+        parameters: dict[str, Any] = {"state": state, "labels": label, "per_page": _PER_PAGE}
+        if since is not None:
+            parameters["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         def read() -> list[Issue]:
-            found = self._repo.get_issues(state=state, labels=[label], since=after)
-            return [_issue(i) for i in found if i.pull_request is None]
+            found: list[Issue] = []
+            for page in range(1, _MOST_PAGES + 1):
+                _, items = self._client.requester.requestJsonAndCheck(
+                    "GET", f"{self._repo.url}/issues", parameters={**parameters, "page": page}
+                )
+                items = items if isinstance(items, list) else []
+                found += [
+                    issue
+                    for item in items
+                    if isinstance(item, dict) and "pull_request" not in item
+                    if (issue := _issue_of(item)) is not None
+                ]
+                if len(items) < _PER_PAGE:
+                    break
+            return found
 
         return self._read("list issues", read)
 
@@ -241,6 +259,32 @@ def _pull(pull: Any) -> PullRequest:
         merged=bool(pull.merged),
         merge_commit_sha=pull.merge_commit_sha,
         labels=tuple(str(label.name) for label in pull.labels),
+    )
+
+
+def _issue_of(item: dict[str, Any]) -> Issue | None:
+    """An issue from GitHub's JSON; None for one not of that shape (the answer is
+    untrusted: it is left out rather than guessed at)."""
+    number, created = item.get("number"), item.get("created_at")
+    labels = item.get("labels")
+    if not isinstance(number, int) or not isinstance(created, str):
+        return None
+    try:
+        at = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return Issue(
+        number=number,
+        url=str(item.get("html_url") or ""),
+        title=str(item.get("title") or ""),
+        body=str(item.get("body") or ""),
+        state=str(item.get("state") or ""),
+        labels=tuple(
+            str(label["name"])
+            for label in (labels if isinstance(labels, list) else [])
+            if isinstance(label, dict) and "name" in label
+        ),
+        created_at=at if at.tzinfo else at.replace(tzinfo=UTC),
     )
 
 

@@ -3,7 +3,7 @@ waited out, and the token never shows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -126,3 +126,20 @@ def test_every_request_names_the_api_version_it_was_written_for(github: FakeGitH
     assert github.api_versions
     assert set(github.api_versions) == {API_VERSION}
     assert API_VERSION in API_VERSIONS
+
+
+def test_issues_are_listed_page_by_page_without_a_request_per_issue(
+    github: FakeGitHub, repository: Path
+) -> None:
+    for number in range(130):
+        github.add_issue(f"feedback {number}", "body", ["feedback"], "2026-11-30T08:30:00Z")
+    push_branch(repository, "mlops-ci/release/m")
+    client = adapter(github)
+    pull = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    client.add_labels(pull.number, ["feedback"])  # GitHub lists pull requests as issues too
+    github.calls.clear()
+    found = client.issues("feedback")
+    assert sorted(issue.title for issue in found) == sorted(f"feedback {n}" for n in range(130))
+    assert pull.number not in {issue.number for issue in found}
+    assert found[0].created_at == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+    assert github.calls == [("GET", "/repos/acme/models/issues")] * 2  # two pages of 100

@@ -429,7 +429,9 @@ class FakeGitHub:
                 else {**self._issue_values_of_pull(item)}
             )
             found.append(schema.filled_item("GET", path, 200, values, self._links))
-        return found
+        per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+        page = int(query.get("page", ["1"])[0])
+        return found[(page - 1) * per_page : page * per_page]
 
     def _create_issue(self, body: dict[str, Any]) -> tuple[int, Any]:
         labels = [str(x) for x in body.get("labels", [])]
