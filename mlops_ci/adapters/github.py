@@ -3,14 +3,16 @@ issues and releases (github_session holds the retry policy every call goes throu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mlops_ci.adapters.github_session import DEFAULT_API, GitHubRefused, GitHubSession
-from mlops_ci.core.codehost import Issue, PullRequest
+from mlops_ci.core.codehost import Issue, PullRequest, review_request
 from mlops_ci.errors import UsageError
 
+log = logging.getLogger(__name__)
 _PER_PAGE = 100  # GitHub's most
 _MOST_PAGES = 50  # 5,000 issues with one label: feedback of years
 
@@ -95,9 +97,25 @@ class GitHub(GitHubSession):
         )
 
     def request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
+        """Asks ``reviewers`` (users and teams, as the manifest names them) to review."""
+        asked = review_request(reviewers, self.owner)
+        for team in asked.elsewhere:
+            log.warning(
+                "the team %s is not of %s, so GitHub cannot ask it to review; name a team of "
+                "%s in model.owners or release.pull_request.reviewers",
+                team,
+                self.owner,
+                self.owner,
+            )
+        if not asked.users and not asked.teams:
+            return
         self._write(
             "request reviewers",
-            lambda: self._repo.get_pull(number).create_review_request(reviewers=list(reviewers)),
+            lambda: self._client.requester.requestJsonAndCheck(
+                "POST",
+                f"{self._repo.url}/pulls/{number}/requested_reviewers",
+                input={"reviewers": list(asked.users), "team_reviewers": list(asked.teams)},
+            ),
             read_back=None,
             idempotent=True,
         )

@@ -110,8 +110,10 @@ def release_pr(
             github.update_pull(pull.number, plan.title, plan.body)
         if release.pull_request.labels:
             github.add_labels(pull.number, release.pull_request.labels)
-        if release.pull_request.reviewers:
-            github.request_reviewers(pull.number, release.pull_request.reviewers)
+        # The owners first: the schema promises they are asked to review.
+        reviewers = (*context.manifest.model.owners, *release.pull_request.reviewers)
+        if reviewers:
+            github.request_reviewers(pull.number, reviewers)
     elif (pull.title, pull.body.strip()) != (plan.title, plan.body.strip()):
         github.update_pull(pull.number, plan.title, plan.body)
         edited = True

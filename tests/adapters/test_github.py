@@ -143,3 +143,16 @@ def test_issues_are_listed_page_by_page_without_a_request_per_issue(
     assert pull.number not in {issue.number for issue in found}
     assert found[0].created_at == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
     assert github.calls == [("GET", "/repos/acme/models/issues")] * 2  # two pages of 100
+
+
+def test_reviewers_go_as_logins_and_team_slugs(
+    github: FakeGitHub, repository: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    push_branch(repository, "mlops-ci/release/m")
+    client = adapter(github)
+    pull = client.create_pull("Release m", "body", "mlops-ci/release/m", "main")
+    client.request_reviewers(pull.number, ["@acme/ml-leads", "@octocat", "hubot", "@other/x"])
+    assert github.pulls[pull.number].reviewers == ["octocat", "hubot"]
+    assert github.pulls[pull.number].team_reviewers == ["ml-leads"]
+    assert "the team other/x is not of acme" in caplog.text
+    assert github.schema_errors == []

@@ -3,6 +3,7 @@ one release; nothing written twice."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -47,6 +48,17 @@ def test_a_validated_candidate_gets_one_pull_request_that_pins_its_digest(world:
     assert f"candidate=1.0.1-rc.1 digest={digest}" in world.code_host.pulls[pull.number].body
     assert world.code_host.pulls[pull.number].labels == ("release",)
     assert world.code_host.reviewers[pull.number] == ["octocat"]
+
+
+def test_the_model_owners_are_asked_to_review_first(world: World) -> None:
+    model = dataclasses.replace(world.manifest.model, owners=("@acme/ml-team", "@octocat"))
+    world.manifest = dataclasses.replace(world.manifest, model=model)
+    validated_candidate_with_image(world)
+    done = release_pr(
+        world.context(), world.code_host, world.image_tools(), version=None, environment=None
+    )
+    # the adapter makes of them logins and team slugs (tests/adapters/test_github.py)
+    assert world.code_host.reviewers[done.pull.number] == ["@acme/ml-team", "@octocat", "octocat"]
 
 
 def test_a_second_run_writes_nothing(world: World) -> None:

@@ -53,6 +53,7 @@ class Pull:
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
+    team_reviewers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -298,7 +299,14 @@ class FakeGitHub:
         }
 
     def _review(self, pull: Pull, body: dict[str, Any]) -> tuple[int, Any]:
-        pull.reviewers += [r for r in body.get("reviewers", []) if r not in pull.reviewers]
+        users, teams = body.get("reviewers", []), body.get("team_reviewers", [])
+        if any("@" in user or "/" in user for user in users):
+            # A login has neither; a team goes in team_reviewers, by its slug.
+            raise _Answer(422, {"message": "Reviews may only be requested from collaborators."})
+        if any("/" in team or "@" in team for team in teams):
+            raise _Answer(422, {"message": "team_reviewers takes team slugs"})
+        pull.reviewers += [r for r in users if r not in pull.reviewers]
+        pull.team_reviewers += [t for t in teams if t not in pull.team_reviewers]
         path = f"/repos/{self.owner}/{self.name}/pulls/{pull.number}/requested_reviewers"
         return 201, schema.filled("POST", path, 201, self._pull_values(pull), self._links)
 
