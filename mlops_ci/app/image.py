@@ -20,10 +20,10 @@ from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_files
 from mlops_ci.core.records import IMAGE_STAGE, StageRecord
-from mlops_ci.errors import UsageError
+from mlops_ci.errors import ServiceError, UsageError
 from mlops_ci.files.artifacts import walk_artifacts
 from mlops_ci.files.atomic import write_atomically
-from mlops_ci.image.base import BlobCache, resolve_base
+from mlops_ci.image.base import BaseImage, BlobCache, resolve_base
 from mlops_ci.image.build import BuiltImage, build_image
 from mlops_ci.image.deploy_script import ShippedFile
 from mlops_ci.image.digest_cache import DigestCache
@@ -84,6 +84,20 @@ def image_settings(context: Context) -> Image:
     return release.image
 
 
+def _base_image(context: Context, settings: Image, tools: ImageTools) -> BaseImage:
+    """The base image, or what to do when its registry cannot be reached."""
+    try:
+        return resolve_base(settings.base, tools.registry, tools.cache)
+    except ServiceError as error:
+        raise ServiceError(
+            f"the base image {settings.base} (release.image.base in {context.manifest.path}) "
+            f"could not be read: {error}. Check this machine reaches that registry, or set "
+            "release.image.base to an image in one it does: a mirror (copy it there with "
+            "`skopeo copy docker://SOURCE docker://MIRROR`), pinned by digest so the build "
+            "stays reproducible"
+        ) from None
+
+
 def state_path(context: Context, version: str) -> Path:
     return context.layout.image(context.manifest.model.name, version)
 
@@ -107,7 +121,7 @@ def build_candidate_image(
             epoch=epoch,
             tools=tools,
         )
-    base = resolve_base(settings.base, tools.registry, tools.cache)
+    base = _base_image(context, settings, tools)
     cache = DigestCache(context.layout.image_digests)
     image = build_image(
         context.manifest.model.name,
