@@ -88,7 +88,10 @@ def inspect_remote(text: str, tools: ImageTools) -> dict[str, Any]:
     last: dict[str, Any] = layers[-1] if layers and isinstance(layers[-1], dict) else {}
     small = int(last.get("size", _SMALL)) < _SMALL
     if small and str(last.get("mediaType", "")).endswith("+gzip"):
-        model = _model_json(_small_blob(registry, reference, str(last["digest"])))
+        unpacked = _unpacked(_small_blob(registry, reference, str(last["digest"])))
+        if unpacked is not None:
+            _check_diff_id(reference, config, len(layers), sha256_digest(unpacked))
+            model = _model_json(unpacked)
     return {
         "reference": str(reference),
         "digest": sha256_digest(body),
@@ -120,17 +123,47 @@ def _small_blob(registry: Registry, reference: Reference, digest: str) -> bytes:
     return data
 
 
-def _model_json(layer: bytes) -> Any:
-    """/model.json of a gzipped tar layer, unpacked in memory up to 16 MiB (a small layer
-    that unpacks to more is no deploy layer of ours)."""
-    import io
-    import tarfile
+_MOST_UNPACKED = 16 << 20  # a small layer that unpacks to more is no deploy layer of ours
+
+
+def _unpacked(layer: bytes) -> bytes | None:
+    """A gzipped layer unpacked in memory, whole; None when it is not gzip or too big."""
     import zlib
 
+    inflate = zlib.decompressobj(wbits=31)
     try:
-        unpacked = zlib.decompressobj(wbits=31).decompress(layer, 16 << 20)
+        unpacked = inflate.decompress(layer, _MOST_UNPACKED)
+    except zlib.error:
+        return None
+    return None if inflate.unconsumed_tail or not inflate.eof else unpacked
+
+
+def _check_diff_id(reference: Reference, config: Any, layers: int, digest: str) -> None:
+    """The last layer's files are shown only if they are what the image's config says
+    (``rootfs.diff_ids``): a layer swapped in the registry is not read as the model's."""
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, list) or len(diff_ids) != layers:
+        raise ServiceError(
+            f"{reference}: its config lists {len(diff_ids or [])} layer digests "
+            f"(rootfs.diff_ids) for {layers} layers; the image is damaged, push it again"
+        )
+    if diff_ids[-1] != digest:
+        raise ServiceError(
+            f"{reference}: its last layer unpacks to {digest[:19]}..., but its config says "
+            f"{str(diff_ids[-1])[:19]}... (rootfs.diff_ids): the layer was changed after the "
+            "image was built; push the image again from its build"
+        )
+
+
+def _model_json(unpacked: bytes) -> Any:
+    """/model.json of an unpacked tar layer; None when it holds none."""
+    import io
+    import tarfile
+
+    try:
         with tarfile.open(fileobj=io.BytesIO(unpacked)) as archive:
             member = archive.extractfile("model.json")
             return json.loads(member.read(4 << 20)) if member else None
-    except (zlib.error, tarfile.TarError, KeyError, ValueError, EOFError):
+    except (tarfile.TarError, KeyError, ValueError, EOFError):
         return None
