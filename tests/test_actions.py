@@ -144,3 +144,11 @@ def test_workflows_grant_least_privilege(path: Path) -> None:
             )
             if str(step.get("uses", "")).startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, f"{path}: {step.get('name')}"
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_no_action_promises_the_default_tag_whatever_the_manifest_says(path: Path) -> None:
+    for text in (path.read_text(), path.with_name("README.md").read_text()):
+        for line in text.splitlines():
+            if "{name}@{version}" in line:
+                assert "versioning.tag" in line, f"{path.parent.name}: {line.strip()}"

@@ -44,8 +44,56 @@ def init_deploy_file(
         namespace=wanted.namespace,
     )
     text = kind.scaffold(files, wanted.strategy, wanted.pattern)
-    written = manifest.root / (output or kind.default_path(wanted.app))
+    written = manifest.root / (output or _default_path(manifest, wanted))
     if written.exists() and not force:
         raise UsageError(f"{written} exists; pass --force to overwrite it")
     write_atomically(written, text.encode())
     return written
+
+
+def _default_path(manifest: Manifest, wanted: DeployFile) -> Path:
+    """Beside the files of this kind the manifest deploys already (the example's
+    deploy/k8s/), else where the target keeps them (deploy/kubernetes/)."""
+    default = Path(target(wanted.kind).default_path(wanted.app))
+    for environment in manifest.release.environments if manifest.release else ():
+        for existing in environment.targets:
+            if existing.kind == wanted.kind:
+                return existing.path.parent / default.name
+    return default
+
+
+def where_to_add(manifest: Manifest, written: Path, kind: str, strategy: Strategy) -> str:
+    """What to change in the manifest for a release to pin ``written``: nothing when an
+    environment deploys it already; else a target for the environments there are, or
+    an environment when there are none."""
+    relative = (
+        written.relative_to(manifest.root) if written.is_relative_to(manifest.root) else written
+    )
+    environments = manifest.release.environments if manifest.release else ()
+    for environment in environments:
+        if any(t.path.resolve() == written.resolve() for t in environment.targets):
+            return (
+                f"the environment {environment.name!r} in {manifest.path.name} deploys it "
+                "already: the next release pull request pins it\n"
+            )
+    if environments:
+        names = ", ".join(e.name for e in environments)
+        first = environments[0]
+        there = ", ".join(
+            f"{{{t.kind}: {t.path.relative_to(manifest.root).as_posix()}}}"
+            if t.path.is_relative_to(manifest.root)
+            else f"{{{t.kind}: {t.path}}}"
+            for t in first.targets
+        )
+        return (
+            f"add it to the targets of the environments that run it ({names}) in "
+            f"{manifest.path.name}, e.g.:\n"
+            f"      - name: {first.name}\n"
+            f"        targets: [{there + ', ' if there else ''}{{{kind}: {relative.as_posix()}}}]\n"
+        )
+    return (
+        f"add it to an environment in {manifest.path.name}:\n"
+        f"  release:\n    environments:\n      - name: production\n"
+        f"        strategy: {strategy}\n"
+        f"        targets: [{{{kind}: {relative.as_posix()}}}]\n"
+    )

@@ -58,7 +58,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def init_command(arguments: argparse.Namespace, console: Console) -> int:
-    from mlops_ci.app.deploy import DeployFile, init_deploy_file
+    from mlops_ci.app.deploy import DeployFile, init_deploy_file, where_to_add
 
     manifest = load_manifest(arguments.manifest)
     wanted = DeployFile(
@@ -73,10 +73,6 @@ def init_command(arguments: argparse.Namespace, console: Console) -> int:
     )
     target = init_deploy_file(manifest, wanted, arguments.output, force=arguments.force)
     relative = target.relative_to(manifest.root) if target.is_relative_to(manifest.root) else target
-    console.out.write(
-        f"wrote {relative}\nadd it to an environment in {manifest.path.name}:\n"
-        f"  release:\n    environments:\n      - name: production\n"
-        f"        strategy: {arguments.strategy}\n"
-        f"        targets: [{{{arguments.target}: {relative}}}]\n"
-    )
+    console.out.write(f"wrote {relative}\n")
+    console.out.write(where_to_add(manifest, target, arguments.target, arguments.strategy))
     return ExitStatus.PASSED

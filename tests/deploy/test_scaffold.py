@@ -23,8 +23,8 @@ def test_kubernetes_files_are_valid_and_pinnable(
         "--strategy", strategy, "--pattern", pattern, "--app", "scorer", "--namespace", "prod",
     )  # fmt: skip
     assert done.status == 0, done.err
-    path = example_copy / "deploy" / "kubernetes" / "scorer.yaml"
-    assert "wrote deploy/kubernetes/scorer.yaml" in done.out
+    path = example_copy / "deploy" / "staging" / "scorer.yaml"  # beside staging's file
+    assert "wrote deploy/staging/scorer.yaml" in done.out
     text = path.read_text()
     validate(text)
     sites = kubernetes.image_sites(text, path.name, REPOSITORY)
@@ -70,3 +70,25 @@ def test_init_refuses_to_overwrite_and_bad_names(example_copy: Path, cli: CliRun
     bad = cli(*arguments, "--app", "Bad_Name", "--force")
     assert bad.status == 2
     assert "--app 'Bad_Name'" in bad.err
+
+
+def test_init_writes_beside_the_manifests_files_and_says_what_to_add(
+    example_copy: Path, cli: CliRunner
+) -> None:
+    manifest = str(example_copy / "mlops.yaml")
+    scorer = cli("deploy", "init", "-f", manifest, "--target", "kubernetes", "--app", "scorer")
+    assert scorer.status == 0, scorer.err
+    # beside staging's deploy/staging/mlapp.yaml, the first Kubernetes file it names
+    assert scorer.out.splitlines()[0] == "wrote deploy/staging/scorer.yaml"
+    assert not (example_copy / "deploy" / "kubernetes").exists()
+    assert "environments that run it (staging, production)" in scorer.out
+    assert (
+        "targets: [{kubernetes: deploy/staging/mlapp.yaml}, "
+        "{kubernetes: deploy/staging/scorer.yaml}]"
+    ) in scorer.out
+    assert "- name: production\n        strategy" not in scorer.out  # no second production
+
+    again = cli("deploy", "init", "-f", manifest, "--target", "kubernetes", "--app", "mlapp",
+                "--force")  # fmt: skip
+    assert again.status == 0, again.err
+    assert "the environment 'staging' in mlops.yaml deploys it already" in again.out
