@@ -80,8 +80,10 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
         ("GET", "/repos/acme/models/pulls"),
         ("POST", "/repos/acme/models/pulls"),
         ("POST", "/repos/acme/models/issues/1/labels"),
+        ("POST", "/repos/acme/models/pulls/1/requested_reviewers"),
     ]
     pull = fake.pulls[1]
+    assert pull.team_reviewers == ["ml-team"]  # model.owners: @acme/ml-team
     assert pull.title == f"Release {MODEL} 1.44.0 to staging"
     assert pull.labels == ["release"]
     assert pull.body.startswith(f"### ✅ {MODEL} 1.44.0-rc.1 passed every gate")

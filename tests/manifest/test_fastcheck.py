@@ -13,6 +13,7 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
 from mlops_ci.manifest.fastcheck import UnsupportedKeyword, compile_schema, json_equal
+from mlops_ci.manifest.schema import _validator
 from mlops_ci.manifest.schema_file import manifest_schema
 from tests.manifest.strategies import EXAMPLE_DATA, EXAMPLE_PATHS, JSON_VALUES
 
@@ -37,6 +38,21 @@ def test_agrees_with_jsonschema_on_the_example_with_one_value_replaced(
 ) -> None:
     data = replaced(path, value)
     assert FAST(data) == AUTHORITY.is_valid(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(EXAMPLE_PATHS),
+    value=st.sampled_from([float("inf"), float("-inf"), float("nan")]),
+)
+def test_agrees_with_the_loaders_validator_on_non_finite_numbers(
+    path: tuple[Any, ...], value: float
+) -> None:
+    # JSON has no NaN or infinity: plain jsonschema takes them as numbers, the loader's
+    # validator and the fast check both refuse them.
+    data = replaced(path, value)
+    assert FAST(data) is False
+    assert FAST(data) == _validator().is_valid(data)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
