@@ -3,10 +3,12 @@
 
 ``deploy.sh`` runs in the image as a Kubernetes initContainer over an ``emptyDir`` or a
 Nomad ``prestart`` task over a host volume: ``/bin/sh /deploy.sh [ROOT]`` (ROOT defaults to
-``/model``). It needs only a POSIX sh, ``cp``, ``mv``, ``ln`` and ``sha256sum``: busybox has
-them. It copies into a hidden folder beside the target, checks every file's sha256, renames
-the folder into ``ROOT/<version>`` and points ``ROOT/current`` at it, so a reader never sees a
-half-copied model; a verified copy already there makes it a no-op.
+``/model``). It needs a POSIX sh and ``cp``, ``mv`` (with ``-T``), ``ln``, ``rm``, ``mkdir``,
+``mktemp``, ``find``, ``grep``, ``sed`` and ``sha256sum``: busybox has them. It copies into a
+hidden folder of its own beside the target, checks every file's sha256, renames the folder
+into ``ROOT/<version>`` and points ``ROOT/current`` at it, so a reader never sees a
+half-copied model; a verified copy already there makes it a no-op. Runs at once on one
+volume converge on one verified copy.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ _SCRIPT = r"""#!/bin/sh
 # deploy.sh, written by mlops-ci: puts @NAME@ @VERSION@ into ROOT/@VERSION@, every file's
 # sha256 checked, and points ROOT/current at it. Usage: /bin/sh /deploy.sh [ROOT]
 # (default /model). A verified copy already there makes it a no-op; a failure leaves
-# nothing half-copied behind.
+# nothing half-copied behind. Runs sharing ROOT at once (pods on one volume, allocations on
+# one host volume) each copy into a folder of their own and rename it into place: the
+# first verified copy stays, and every run ends with it.
 set -u
 name='@NAME@'
 version='@VERSION@'
@@ -92,9 +96,9 @@ say() { echo "deploy.sh: $*" >&2; }
 fail() { say "$*"; exit 1; }
 verified() { (cd "$1" 2>/dev/null && sha256sum -c "$sums" >/dev/null 2>&1); }
 point_current() {
-  link="$root/.current.$$"
-  rm -f "$link"
-  ln -s "$version" "$link" && mv -f -T "$link" "$root/current" ||
+  # A name of its own ($$ is 1 in every container), renamed over current at once.
+  link=$(mktemp -u "$root/.current.XXXXXX") &&
+    ln -s "$version" "$link" && mv -f -T "$link" "$root/current" ||
     fail "cannot point $root/current at $version"
 }
 
@@ -104,10 +108,10 @@ if [ -d "$target" ] && verified "$target"; then
   exit 0
 fi
 mkdir -p "$root" || fail "cannot create $root"
-# Leftovers of a run that died half-way.
-rm -rf "$root/.partial-$version".* 2>/dev/null
-partial="$root/.partial-$version.$$"
-mkdir "$partial" || fail "cannot write into $root"
+# Leftovers of runs that died half-way: a day old, so never a live run's copy.
+find "$root" -maxdepth 1 \( -name ".partial-$version.*" -o -name ".replaced-$version.*" \) \
+  -mmin +1440 -exec rm -rf {} + 2>/dev/null
+partial=$(mktemp -d "$root/.partial-$version.XXXXXX") || fail "cannot write into $root"
 if ! cp -R "$source/." "$partial/"; then
   rm -rf "$partial"
   fail "copying $name $version into $root failed (is the volume full?); nothing was deployed"
@@ -118,11 +122,23 @@ if ! report=$(cd "$partial" && sha256sum -c "$sums" 2>&1); then
   fail "the model files in this image are corrupt (the files above do not match" \
     "their sha256); nothing was deployed"
 fi
-# A copy that failed its check above is replaced, never trusted.
-if [ -e "$target" ]; then
-  rm -rf "$target" || fail "cannot replace $target"
-fi
-mv -T "$partial" "$target" || { rm -rf "$partial"; fail "cannot rename into $target"; }
+# Into place by rename, never by deleting where another run may just have put its copy:
+# a copy there that fails its check is renamed aside first.
+tries=0
+until mv -T "$partial" "$target" 2>/dev/null; do
+  if [ -d "$target" ] && verified "$target"; then
+    rm -rf "$partial"  # another run's verified copy is in place
+    break
+  fi
+  tries=$((tries + 1))
+  if [ "$tries" -gt 10 ]; then
+    rm -rf "$partial"
+    fail "cannot rename into $target"
+  fi
+  aside=$(mktemp -d "$root/.replaced-$version.XXXXXX") || fail "cannot write into $root"
+  mv -T "$target" "$aside/copy" 2>/dev/null
+  rm -rf "$aside"
+done
 point_current
 say "$name $version deployed into $target, every file verified"
 """

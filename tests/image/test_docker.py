@@ -4,6 +4,8 @@ as a Kubernetes initContainer would run it, over a volume."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.conftest import ENVIRON, CliRunner
@@ -96,14 +98,20 @@ def test_a_corrupt_model_file_deploys_nothing(
         if path.is_file()
     ]
     assert layer_files
+    # Layers are shared by digest with the other tests' images: put the bytes back after.
+    originals = {path: path.read_bytes() for path in layer_files}
     for path in layer_files:
-        path.write_bytes(path.read_bytes()[:-1] + b"!")
+        path.write_bytes(originals[path][:-1] + b"!")
     volume = tmp_path / "model"
     volume.mkdir()
-    run = docker_engine.docker(
-        "run", "--rm", "--network", "none", "-v", f"{volume}:/model", f"churn-classifier:{version}",
-        check=False,
-    )  # fmt: skip
+    try:
+        run = docker_engine.docker(
+            "run", "--rm", "--network", "none", "-v", f"{volume}:/model",
+            f"churn-classifier:{version}", check=False,
+        )  # fmt: skip
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
     assert run.returncode != 0
     assert "corrupt" in run.stderr
     assert "FAILED" in run.stderr
@@ -155,3 +163,59 @@ def test_the_docker_backend_runs_dockerfile_steps(
     assert "a step only a Dockerfile has" in run.stdout
     assert "every file verified" in run.stderr
     assert (volume / "current" / "model.json").exists()
+
+
+def test_deploy_sh_run_four_times_at_once_on_one_volume_converges(
+    built_candidate: Path,
+    registry: RegistryServer,
+    base_image: str,
+    docker_engine: DockerEngine,
+    cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    """Pods sharing a volume, or Nomad allocations a host volume: $$ is 1 in each."""
+    use_image(built_candidate, f"{registry.host}/acme/shared-model", base_image)
+    environ = {**ENVIRON, "DOCKER_HOST": docker_engine.host}
+    built = cli("image", "build", "-f", str(built_candidate / "mlops.yaml"), "--json", "--load",
+                environ=environ)  # fmt: skip
+    assert built.status == 0, built.err
+    version = json.loads(built.out)["version"]
+    volume, barrier = tmp_path / "model", tmp_path / "barrier"
+    volume.mkdir()
+    barrier.mkdir()
+    # Each waits until all four are up, then becomes deploy.sh as PID 1 (so $$ is 1).
+    start_together = (
+        "touch /barrier/up.$(hostname); while [ ! -e /barrier/go ]; do :; done; "
+        "exec /bin/sh /deploy.sh /model"
+    )
+    run = ("run", "--rm", "--network", "none", "-v", f"{volume}:/model",
+           "-v", f"{barrier}:/barrier", f"churn-classifier:{version}",
+           "/bin/sh", "-c", start_together)  # fmt: skip
+    artifacts = built_candidate / "build" / "model"
+    shipped = {
+        p.relative_to(artifacts): p.read_bytes() for p in artifacts.rglob("*") if p.is_file()
+    }
+
+    def four_at_once() -> None:
+        for mark in barrier.iterdir():
+            mark.unlink()
+        with ThreadPoolExecutor(4) as pool:
+            started = [pool.submit(docker_engine.docker, *run, check=False) for _ in range(4)]
+            deadline = time.monotonic() + 120
+            while len(list(barrier.glob("up.*"))) < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            (barrier / "go").touch()
+            runs = [future.result() for future in started]
+        assert [r.returncode for r in runs] == [0] * 4, [r.stderr for r in runs]
+        assert {p.name for p in volume.iterdir()} == {"current", version}  # one copy, no leftovers
+        current = volume / "current"
+        assert current.resolve() == (volume / version).resolve()
+        found = {p.relative_to(current.resolve()): p.read_bytes()
+                 for p in current.resolve().rglob("*") if p.is_file()}  # fmt: skip
+        assert found == shipped
+
+    four_at_once()
+    # A copy that fails its check (changed on the volume) is replaced by all four at once.
+    victim = next(path for path in (volume / version).rglob("*") if path.is_file())
+    victim.write_bytes(b"changed on the volume")
+    four_at_once()
