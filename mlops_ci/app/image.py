@@ -21,7 +21,7 @@ from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_files
 from mlops_ci.core.records import IMAGE_STAGE, StageRecord
 from mlops_ci.errors import ServiceError, UsageError
-from mlops_ci.files.artifacts import walk_artifacts
+from mlops_ci.files.artifacts import empty_folders, walk_artifacts
 from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BaseImage, BlobCache, resolve_base
 from mlops_ci.image.build import BuiltImage, build_image
@@ -131,6 +131,7 @@ def build_candidate_image(
         layer_size=settings.layer_size,
         epoch=epoch,
         cache=cache,
+        folders=empty_folders(build.artifacts),
     )
     _check_against_record(image.files, record, build.artifacts)
     write_atomically(
@@ -167,7 +168,13 @@ def _build_with_docker(
             ) from None
     name = context.manifest.model.name
     build_context = docker_context(
-        name, record.version, files, shipped, dockerfile=dockerfile, epoch=epoch
+        name,
+        record.version,
+        files,
+        shipped,
+        dockerfile=dockerfile,
+        epoch=epoch,
+        folders=empty_folders(artifacts),
     )
     reference = f"{_docker_repository(settings, name)}:{registry_tag(record.version)}"
     image_id = tools.engine().build(build_context.stream(), reference, settings.base)

@@ -1,10 +1,11 @@
 """The files of a model's artifacts folder, walked safely: what ships in a candidate and in
 its image.
 
-A link that stays inside the folder ships as the file it points to; a link that leaves the
-folder, a device, a pipe or a socket is refused, as is a name that could not be unpacked
-where it belongs (absolute, ``..``, a line break). The order is the same on every machine:
-sorted by path, component by component.
+A link that stays inside the folder ships as the file it points to; a link to a folder, a
+link that leaves the folder, a device, a pipe or a socket is refused, as is a name that
+could not be unpacked where it belongs (absolute, ``..``, a line break). Empty folders ship
+as empty folders (a saved model's ``assets/`` may be one). The order is the same on every
+machine: sorted by path, component by component.
 """
 
 from __future__ import annotations
@@ -61,7 +62,12 @@ def walk_artifacts(folder: Path) -> list[ArtifactPath]:
                     "let the build finish writing it, or remove it"
                 ) from None
             if stat.S_ISDIR(info.st_mode):
-                continue  # a link to a folder inside: its files are walked where they are
+                # Shipped as a copy, its files would be twice in the image; as a link, a
+                # reader of the volume could follow it anywhere.
+                raise ArtifactError(
+                    f"{relative} in {folder.name}/ is a link to a folder; move or copy the "
+                    "folder in under that name, or link its files one by one"
+                )
             if not stat.S_ISREG(info.st_mode):
                 raise ArtifactError(
                     f"{relative} in {folder.name}/ is not a regular file (a device, pipe or "
@@ -78,6 +84,17 @@ def walk_artifacts(folder: Path) -> list[ArtifactPath]:
                 )
             )
     return sorted(found, key=lambda file: PurePosixPath(file.path).parts)
+
+
+def empty_folders(folder: Path) -> list[str]:
+    """The folders under ``folder`` that hold nothing, in the same order as the files."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for root, folders, files in os.walk(folder, followlinks=False):
+        if not folders and not files and Path(root) != folder:
+            found.append(safe_relative_path(Path(root).relative_to(folder).as_posix(), folder.name))
+    return sorted(found, key=lambda path: PurePosixPath(path).parts)
 
 
 def _link_target(link: Path, relative: str, folder: Path) -> Path:

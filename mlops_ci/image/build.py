@@ -1,5 +1,6 @@
 """A model image: the base, one uncompressed layer of model files per shard, and a small
-gzipped layer with ``/deploy.sh``, ``/model.json`` and ``/model.sha256``.
+gzipped layer with ``/deploy.sh``, ``/model.json``, ``/model.sha256`` and the model's
+empty folders.
 
 The build reads every file once, for its sha256 and its layer's; nothing is copied. What it
 computed is kept as a small JSON state (``BuiltImage``), from which a push, an OCI layout
@@ -33,6 +34,7 @@ from mlops_ci.image.oci import (
     stored_gzip,
 )
 from mlops_ci.image.tarstream import (
+    Member,
     TarLayer,
     data_member,
     members_with_folders,
@@ -124,6 +126,7 @@ def build_image(
     layer_size: int,
     epoch: int = DEFAULT_EPOCH,
     cache: DigestCache | None = None,
+    folders: Sequence[str] = (),
 ) -> BuiltImage:
     if not files:
         raise ImageBuildError("the artifacts folder is empty: there is no model to ship")
@@ -149,8 +152,13 @@ def build_image(
         TarLayer(
             members_with_folders(
                 [
-                    data_member(file_name, data, executable=executable)
-                    for file_name, data, executable in deploy_files(name, version, ordered)
+                    *(
+                        data_member(file_name, data, executable=executable)
+                        for file_name, data, executable in deploy_files(
+                            name, version, ordered, folders
+                        )
+                    ),
+                    *(Member(f"{MODEL_FOLDER}/{folder}") for folder in folders),
                 ]
             ),
             epoch,

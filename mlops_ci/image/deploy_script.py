@@ -1,5 +1,5 @@
-"""What the image's small last layer holds: ``/deploy.sh``, ``/model.json`` and
-``/model.sha256``.
+"""What the image's small last layer holds: ``/deploy.sh``, ``/model.json``,
+``/model.sha256`` and the model's empty folders.
 
 ``deploy.sh`` runs in the image as a Kubernetes initContainer over an ``emptyDir`` or a
 Nomad ``prestart`` task over a host volume: ``/bin/sh /deploy.sh [ROOT]`` (ROOT defaults to
@@ -43,13 +43,17 @@ class ShippedFile:
         return cls(str(value["path"]), int(value["size"]), str(value["sha256"]))
 
 
-def model_json(name: str, version: str, files: Sequence[ShippedFile]) -> bytes:
-    document = {
+def model_json(
+    name: str, version: str, files: Sequence[ShippedFile], folders: Sequence[str] = ()
+) -> bytes:
+    document: dict[str, Any] = {
         "name": name,
         "version": version,
         "folder": "/" + MODEL_FOLDER,
         "files": [f.to_json() for f in files],
     }
+    if folders:
+        document["empty_folders"] = list(folders)
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -60,12 +64,12 @@ def sha256_list(files: Sequence[ShippedFile]) -> bytes:
 
 
 def deploy_files(
-    name: str, version: str, files: Sequence[ShippedFile]
+    name: str, version: str, files: Sequence[ShippedFile], folders: Sequence[str] = ()
 ) -> list[tuple[str, bytes, bool]]:
     """The small layer's files: (name at the image's root, bytes, executable)."""
     return [
         ("deploy.sh", deploy_script(name, version), True),
-        ("model.json", model_json(name, version, files), False),
+        ("model.json", model_json(name, version, files, folders), False),
         ("model.sha256", sha256_list(files), False),
     ]
 

@@ -27,13 +27,15 @@ def docker_context(
     *,
     dockerfile: bytes,
     epoch: int,
+    folders: Sequence[str] = (),
 ) -> TarLayer:
     members = [
         data_member("Dockerfile", dockerfile),
         *(Member(f"model/{f.path}", f.size, f.executable, source=f.source) for f in files),
+        *(Member(f"model/{folder}") for folder in folders),
         *(
             data_member(f"deploy/{file_name}", data, executable=executable)
-            for file_name, data, executable in deploy_files(name, version, shipped)
+            for file_name, data, executable in deploy_files(name, version, shipped, folders)
         ),
     ]
     return TarLayer(members_with_folders(members), epoch)

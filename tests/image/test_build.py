@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.core.image_reference import parse_reference
-from mlops_ci.files.artifacts import walk_artifacts
+from mlops_ci.files.artifacts import empty_folders, walk_artifacts
 from mlops_ci.image.base import BaseImage
 from mlops_ci.image.build import BuiltImage, build_image
 from mlops_ci.image.digest_cache import DigestCache
@@ -116,6 +116,27 @@ def test_layers_config_and_the_small_layer(tmp_path: Path) -> None:
     }  # fmt: skip
     for file in described["files"]:
         assert f"{file['sha256']}  {file['path']}\n" in sums
+
+
+def test_empty_folders_ship_in_the_small_layer(tmp_path: Path) -> None:
+    folder = model_folder(tmp_path / "model")
+    (folder / "assets").mkdir()
+    (folder / "weights" / "empty").mkdir()
+    image = build_image(
+        "churn", "1.2.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE,
+        folders=empty_folders(folder),
+    )  # fmt: skip
+    without = build_image("churn", "1.2.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE)
+    assert image.digest != without.digest  # an empty folder is part of what ships
+    assert [layer.descriptor for layer in image.model_layers] == [
+        layer.descriptor for layer in without.model_layers
+    ]  # the model layers (and their cached digests) are the same
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(image.deploy_bytes))) as archive:
+        folders = {m.name: m.mode for m in archive.getmembers() if m.isdir()}
+        described = json.loads(archive.extractfile("model.json").read())  # type: ignore[union-attr]
+    assert folders["opt/mlops-ci/model/assets"] == 0o755
+    assert "opt/mlops-ci/model/weights/empty" in folders
+    assert described["empty_folders"] == ["assets", "weights/empty"]
 
 
 def test_shards_keep_order_and_give_a_big_file_its_own_layer(tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ def test_deploy_sh_in_docker_run(
     tmp_path: Path,
 ) -> None:
     use_image(built_candidate, f"{registry.host}/acme/docker-model", base_image)
+    artifacts = built_candidate / "build" / "model"
+    (artifacts / "assets" / "extra").mkdir(parents=True)  # empty folders ship as they are
     manifest = str(built_candidate / "mlops.yaml")
     built = cli("image", "build", "-f", manifest, "--json", "--load",
                 environ={**ENVIRON, "DOCKER_HOST": docker_engine.host})  # fmt: skip
@@ -45,10 +47,10 @@ def test_deploy_sh_in_docker_run(
     assert first.returncode == 0, first.stderr
     assert "deployed" in first.stderr
     deployed = volume / version
-    artifacts = built_candidate / "build" / "model"
-    shipped = sorted(p.relative_to(artifacts) for p in artifacts.rglob("*") if p.is_file())
-    assert shipped
+    shipped = sorted(p.relative_to(artifacts) for p in artifacts.rglob("*"))
+    assert Path("assets/extra") in shipped
     assert sorted(p.relative_to(deployed) for p in deployed.rglob("*")) == shipped
+    shipped = [path for path in shipped if (artifacts / path).is_file()]
     for path in shipped:
         assert (deployed / path).read_bytes() == (artifacts / path).read_bytes()
     assert (volume / "current").resolve() == deployed.resolve()
@@ -134,6 +136,7 @@ def test_the_docker_backend_runs_dockerfile_steps(
     )
     use_image(built_candidate, f"{registry.host}/acme/dockerfile-model", base_image,
               dockerfile="Dockerfile.model")  # fmt: skip
+    (built_candidate / "build" / "model" / "assets").mkdir()
     manifest = str(built_candidate / "mlops.yaml")
     environ = {
         **ENVIRON,
@@ -163,6 +166,7 @@ def test_the_docker_backend_runs_dockerfile_steps(
     assert "a step only a Dockerfile has" in run.stdout
     assert "every file verified" in run.stderr
     assert (volume / "current" / "model.json").exists()
+    assert (volume / "current" / "assets").is_dir()
 
 
 def test_deploy_sh_run_four_times_at_once_on_one_volume_converges(

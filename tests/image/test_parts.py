@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.errors import UsageError
-from mlops_ci.files.artifacts import ArtifactError, safe_relative_path, walk_artifacts
+from mlops_ci.files.artifacts import (
+    ArtifactError,
+    empty_folders,
+    safe_relative_path,
+    walk_artifacts,
+)
 from mlops_ci.image.oci import stored_gzip
 from mlops_ci.image.tarstream import (
     Member,
@@ -136,6 +141,14 @@ def test_artifacts_that_must_not_ship(tmp_path: Path) -> None:
     (folder / "loop-a").unlink()
     (folder / "loop-b").unlink()
 
+    (folder / "weights").mkdir()
+    (folder / "latest").symlink_to("weights")
+    with pytest.raises(
+        ArtifactError, match=r"latest in model/ is a link to a folder; move or copy"
+    ):
+        walk_artifacts(folder)
+    (folder / "latest").unlink()
+
     os.mkfifo(folder / "pipe")
     with pytest.raises(ArtifactError, match="not a regular file"):
         walk_artifacts(folder)
@@ -145,6 +158,18 @@ def test_artifacts_that_must_not_ship(tmp_path: Path) -> None:
         server.bind(str(folder / "sock"))
         with pytest.raises(ArtifactError, match="not a regular file"):
             walk_artifacts(folder)
+
+
+def test_empty_folders_are_listed_to_ship(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "variables" / "data.bin").write_bytes(b"w")
+    (folder / "assets").mkdir()
+    (folder / "logs" / "b").mkdir(parents=True)
+    (folder / "logs" / "a").mkdir()
+    assert empty_folders(folder) == ["assets", "logs/a", "logs/b"]
+    assert [f.path for f in walk_artifacts(folder)] == ["variables/data.bin"]
+    assert empty_folders(tmp_path / "missing") == []
 
 
 @pytest.mark.parametrize(
