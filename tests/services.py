@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import pytest
 
 BUSYBOX_APPLETS = (
     "sh", "cp", "mv", "ln", "rm", "mkdir", "sha256sum", "grep", "sed", "echo", "cat", "ls",
-    "test", "[", "df", "dd", "chmod", "readlink", "sleep", "head",
+    "test", "[", "df", "dd", "chmod", "readlink", "sleep", "head", "mktemp", "find",
 )  # fmt: skip
 
 
@@ -203,10 +203,12 @@ class DockerEngine:
         self.process = None
 
 
-def busybox_layout(folder: Path, *, gzip_mtime: int = 0) -> Path:
+def busybox_layout(
+    folder: Path, *, gzip_mtime: int = 0, applets: Sequence[str] = BUSYBOX_APPLETS
+) -> Path:
     """An OCI layout of a base image made from this machine's busybox-static: /bin/busybox
     and the applets deploy.sh uses, in one gzipped layer (another ``gzip_mtime``: the same
-    files in a layer blob of another digest)."""
+    files in a layer blob of another digest; other ``applets``: a base that lacks some)."""
     busybox = Path(require("busybox", "busybox-static"))
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -218,7 +220,7 @@ def busybox_layout(folder: Path, *, gzip_mtime: int = 0) -> Path:
         info = tarfile.TarInfo("bin/busybox")
         info.size, info.mode = len(data), 0o755
         archive.addfile(info, io.BytesIO(data))
-        for applet in BUSYBOX_APPLETS:
+        for applet in applets:
             info = tarfile.TarInfo(f"bin/{applet}")
             info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
             archive.addfile(info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +25,20 @@ from mlops_ci.errors import ServiceError, UsageError
 from mlops_ci.files.artifacts import empty_folders, walk_artifacts
 from mlops_ci.files.atomic import write_atomically
 from mlops_ci.image.base import BaseImage, BlobCache, resolve_base
+from mlops_ci.image.base_tools import (
+    ToolAnswers,
+    UnlistedLayer,
+    missing_tools,
+    programs_in_layers,
+)
 from mlops_ci.image.build import BuiltImage, build_image
 from mlops_ci.image.deploy_script import ShippedFile
 from mlops_ci.image.digest_cache import DigestCache
 from mlops_ci.image.publish import Blobs, PushResult, docker_archive, push, write_oci_layout
 from mlops_ci.manifest.model import Image
 from mlops_ci.ports import Engine, Registries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,40 @@ def _base_image(context: Context, settings: Image, tools: ImageTools) -> BaseIma
         ) from None
 
 
+def _check_base_tools(
+    context: Context, settings: Image, base: BaseImage, tools: ImageTools
+) -> None:
+    """Refuses a base without the programs deploy.sh runs, naming them."""
+    answers = ToolAnswers(tools.cache.folder.parent / "base-tools")
+    missing = answers.get(base.manifest_digest)
+    if missing is None:
+        client = tools.registry(base.reference)
+
+        def download(digest: str) -> Callable[[Callable[[bytes], None]], None]:
+            return lambda sink: client.get_blob(base.reference.repository, digest, sink)
+
+        layers = [
+            (layer.media_type, tools.cache.fetch(layer.digest, download(layer.digest)))
+            for layer in base.layers
+        ]
+        try:
+            missing = missing_tools(programs_in_layers(layers))
+        except UnlistedLayer as error:
+            log.warning(
+                "the base image %s has %s: whether it has what deploy.sh needs is not checked",
+                settings.base,
+                error,
+            )
+            return
+        answers.put(base.manifest_digest, missing)
+    if missing:
+        raise StageInputError(
+            f"the base image {settings.base} (release.image.base in {context.manifest.path}) "
+            f"has no {', '.join(missing)} in /bin or /usr/bin, which the image's deploy.sh "
+            "runs; pick a base that has them (busybox, or any Debian or Alpine image)"
+        )
+
+
 def state_path(context: Context, version: str) -> Path:
     return context.layout.image(context.manifest.model.name, version)
 
@@ -122,6 +165,7 @@ def build_candidate_image(
             tools=tools,
         )
     base = _base_image(context, settings, tools)
+    _check_base_tools(context, settings, base, tools)
     cache = DigestCache(context.layout.image_digests)
     image = build_image(
         context.manifest.model.name,

@@ -12,7 +12,15 @@ from tests.cli.test_meters import Recorded
 from tests.conftest import ENVIRON, CliRunner
 from tests.conftest import REGISTRY_USERS as USERS
 from tests.image.conftest import use_image
-from tests.services import Fault, FaultyProxy, RegistryServer, TokenServer, skopeo
+from tests.services import (
+    BUSYBOX_APPLETS,
+    Fault,
+    FaultyProxy,
+    RegistryServer,
+    TokenServer,
+    busybox_layout,
+    skopeo,
+)
 
 
 def _manifest(repository: Path) -> str:
@@ -247,3 +255,24 @@ def test_a_push_with_bearer_tokens_masks_them_in_actions(
     for line in announced:
         assert line.removeprefix("::add-mask::") not in shown
     assert password not in pushed.out + pushed.err
+
+
+def test_a_base_without_what_deploy_sh_runs_is_refused_at_build(
+    built_candidate: Path, registry: RegistryServer, cli: CliRunner, tmp_path: Path
+) -> None:
+    lacking = [a for a in BUSYBOX_APPLETS if a not in ("grep", "sed")]
+    layout = busybox_layout(tmp_path / "layout", applets=lacking)
+    base = f"{registry.host}/library/busybox-lacking:test"
+    copied = skopeo(
+        "copy", "--dest-tls-verify=false", f"oci:{layout}:test", f"docker://{base}"
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    use_image(built_candidate, f"{registry.host}/acme/lacking-model", base)
+    built = cli("image", "build", "-f", _manifest(built_candidate))
+    assert built.status == 2, built.err
+    assert f"the base image {base} (release.image.base in " in built.err
+    assert "has no grep, sed in /bin or /usr/bin" in built.err
+    assert "Traceback" not in built.err
+    again = cli("image", "build", "-f", _manifest(built_candidate))  # the kept answer
+    assert again.status == 2
+    assert "has no grep, sed" in again.err
