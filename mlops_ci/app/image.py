@@ -18,7 +18,7 @@ from typing import Any
 
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
-from mlops_ci.core.image_reference import parse_reference, registry_tag
+from mlops_ci.core.image_reference import Reference, parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_files
 from mlops_ci.core.records import IMAGE_STAGE, StageRecord
 from mlops_ci.errors import ServiceError, UsageError
@@ -292,11 +292,39 @@ def push_image(
     total = sum(d.size for d in blobs.descriptors())
     meter = context.meters.start(f"push {image.version} to {target.name}", total, "bytes")
     try:
-        pushed = push(image, blobs, tools.registry(target), target, meter)
+        pushed = push(
+            image,
+            blobs,
+            tools.registry(target),
+            target,
+            meter,
+            mount_from=_pushed_before(context, target),
+        )
     finally:
         meter.finish()
     _record_push(context, image.version, pushed, started)
     return pushed
+
+
+_MOST_MOUNT_SOURCES = 3  # each one that lacks a blob costs two requests per blob
+
+
+def _pushed_before(context: Context, target: Reference) -> list[str]:
+    """The other repositories of ``target``'s registry this model was pushed to, newest
+    first: their layers can be mounted rather than uploaded again."""
+    sources: list[str] = []
+    pushes = [r for r in context.records() if r.stage == IMAGE_STAGE]
+    for record in sorted(pushes, key=lambda r: r.finished_at, reverse=True):
+        try:
+            pushed = parse_reference(str(record.details.get("reference", "")))
+        except UsageError:
+            continue  # a record from elsewhere: nothing to mount from
+        if pushed.api_host == target.api_host and pushed.repository not in (
+            target.repository,
+            *sources,
+        ):
+            sources.append(pushed.repository)
+    return sources[:_MOST_MOUNT_SOURCES]
 
 
 def _record_push(context: Context, version: str, pushed: PushResult, started: datetime) -> None:

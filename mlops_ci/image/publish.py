@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -116,25 +116,27 @@ def push(
     registry: PushRegistry,
     target: Reference,
     meter: Meter | None = None,
+    *,
+    mount_from: Sequence[str] = (),
 ) -> PushResult:
     """Puts every blob the registry lacks, then the manifest under ``target``'s tag. Blobs
-    already there are skipped (HEAD), the base's are mounted from its repository when it
-    is on the same registry; a tag already on this digest is left alone. ``meter`` is
-    told the bytes in place so far (those skipped count as in place)."""
+    already there are skipped (HEAD); the others are mounted when the same registry holds
+    them under another repository (the base's for its layers, ``mount_from``, the
+    repositories this model was pushed to before, for the rest), else uploaded. A tag
+    already on this digest is left alone. ``meter`` is told the bytes in place so far
+    (those skipped count as in place)."""
     check_sources(image)
     repository = target.repository
     uploaded = uploaded_bytes = present = mounted = 0
     base = image.base.reference
-    same_registry = base.api_host == target.api_host and base.repository != repository
+    base_sources = [base.repository] if base.api_host == target.api_host else []
+    model_sources = [source for source in mount_from if source != repository]
     in_place = 0
     for descriptor in blobs.descriptors():
+        sources = base_sources if blobs.is_base(descriptor.digest) else model_sources
         if registry.blob_exists(repository, descriptor.digest):
             present += 1
-        elif (
-            same_registry
-            and blobs.is_base(descriptor.digest)
-            and registry.mount_blob(repository, descriptor.digest, base.repository)
-        ):
+        elif _mounted(registry, repository, descriptor.digest, sources):
             mounted += 1
         else:
             log.info("uploading %s (%d bytes)", descriptor.digest[:19], descriptor.size)
@@ -163,6 +165,14 @@ def push(
         present,
         mounted,
         written,
+    )
+
+
+def _mounted(registry: PushRegistry, repository: str, digest: str, sources: Sequence[str]) -> bool:
+    return any(
+        registry.mount_blob(repository, digest, source)
+        for source in sources
+        if source != repository
     )
 
 

@@ -276,3 +276,26 @@ def test_a_base_without_what_deploy_sh_runs_is_refused_at_build(
     again = cli("image", "build", "-f", _manifest(built_candidate))  # the kept answer
     assert again.status == 2
     assert "has no grep, sed" in again.err
+
+
+def test_a_push_to_another_repository_mounts_what_the_model_pushed_before(
+    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+) -> None:
+    use_image(built_candidate, f"{registry.host}/acme/staging-model", base_image)
+    assert cli("image", "build", "-f", _manifest(built_candidate)).status == 0
+    first = cli("image", "push", "-f", _manifest(built_candidate), "--json")
+    assert first.status == 0, first.err
+    assert (json.loads(first.out)["uploaded"], json.loads(first.out)["mounted"]) == (3, 1)
+
+    manifest = Path(_manifest(built_candidate))
+    manifest.write_text(manifest.read_text().replace("acme/staging-model", "acme/prod-model"))
+    again = cli("image", "push", "-f", _manifest(built_candidate), "--json")
+    assert again.status == 0, again.err
+    result = json.loads(again.out)
+    # The base from library/busybox; the model layer, deploy layer and config from
+    # acme/staging-model: nothing crosses the network again.
+    assert (result["uploaded"], result["mounted"], result["already_there"]) == (0, 4, 0)
+    tagged = result["reference"].rsplit("@", 1)[0]
+    inspected = skopeo("inspect", "--tls-verify=false", f"docker://{tagged}")
+    assert inspected.returncode == 0, inspected.stderr
+    assert json.loads(inspected.stdout)["Digest"] == result["digest"]
