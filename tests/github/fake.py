@@ -2,7 +2,8 @@
 by a real bare git repository: branches are real refs, a merge is a real merge commit.
 
 GitHub cannot be reached from here. Every answer the fake gives is checked against GitHub's
-own OpenAPI description (tests/github/openapi.json); a test fails on any mismatch
+own OpenAPI description (tests/github/openapi.json), as are the requests it receives
+(method, path and query parameters, the body against ``requestBody``); a test fails on any mismatch
 (``schema_errors``). It counts calls, and answers on cue with 5xx, secondary rate limits
 (403 or 429 with ``Retry-After``) and 422s, before or after doing what was asked.
 """
@@ -111,6 +112,7 @@ class FakeGitHub:
         if handler.headers.get("Authorization", "") not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
             self._send(handler, method, path, 401, {"message": "Bad credentials"}, check=False)
             return
+        self.schema_errors += self._request_problems(method, path, query, raw)
         fault = self._fault(method, path)
         if fault is not None and not fault.after:
             self._send_fault(handler, method, path, fault)
@@ -125,6 +127,19 @@ class FakeGitHub:
             self._send_fault(handler, method, path, fault)
             return
         self._send(handler, method, path, status, answer)
+
+    @staticmethod
+    def _request_problems(
+        method: str, path: str, query: dict[str, list[str]], raw: bytes
+    ) -> list[str]:
+        """What GitHub's description says is wrong with the request; a test fails on any."""
+        if not raw:
+            return schema.request_problems(method, path, query)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return [f"{method} {path}: the body is not JSON"]
+        return schema.request_problems(method, path, query, body)
 
     def _fault(self, method: str, path: str) -> Fault | None:
         with self._lock:

@@ -1,6 +1,6 @@
 """GitHub's OpenAPI description (the vendored subset, scripts/vendor-github-openapi) as a
-checker of the fake's answers, and as a maker of the smallest valid objects the fake fills
-in with its state."""
+checker of the requests the fake receives and of its answers, and as a maker of the
+smallest valid objects the fake fills in with its state."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def problems(method: str, path: str, status: int, body: Any) -> list[str]:
     try:
         schema = response_schema(method, path, status)
     except KeyError as error:
-        return [str(error)]
+        return [str(error.args[0])]
     if schema is None:
         return []
     validator = jsonschema.Draft7Validator(_json_schema(schema))
@@ -54,6 +54,71 @@ def problems(method: str, path: str, status: int, body: Any) -> list[str]:
         f"{method} {path} {status}: {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
         for e in validator.iter_errors(body)
     ]
+
+
+_NO_BODY = object()
+
+
+def request_problems(
+    method: str, path: str, query: dict[str, list[str]], body: Any = _NO_BODY
+) -> list[str]:
+    """Where a request breaks GitHub's description of it: an operation GitHub does not
+    have, a path or query parameter it does not take or of the wrong type, a body where
+    none is taken, or one its ``requestBody`` schema refuses (empty: it does not)."""
+    try:
+        template, found = operation(method, path)
+    except KeyError as error:
+        return [str(error.args[0])]
+    where = f"{method} {template}"
+    parameters = {(p["in"], p["name"]): p for p in found.get("parameters", [])}
+    problems: list[str] = []
+    names = re.findall(r"\{([^}]+)\}", template)
+    pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(template)) + "$"
+    matched = re.match(pattern, path)
+    values = dict(zip(names, matched.groups(), strict=True)) if matched else {}
+    for name, value in values.items():
+        problems += _parameter_problems(where, parameters.get(("path", name)), name, [value])
+    for name, given in query.items():
+        problems += _parameter_problems(where, parameters.get(("query", name)), name, given)
+    for (place, name), parameter in parameters.items():
+        if place == "query" and parameter.get("required") and name not in query:
+            problems.append(f"{where}: the query parameter {name} is required")
+    schema = found.get("requestBody")
+    if body is _NO_BODY:
+        return problems
+    if schema is None:
+        return [*problems, f"{where}: takes no body, was sent {str(body)[:80]}"]
+    validator = jsonschema.Draft7Validator(_json_schema(schema))
+    return problems + [
+        f"{where} body: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+        for e in validator.iter_errors(body)
+    ]
+
+
+def _parameter_problems(
+    where: str, parameter: dict[str, Any] | None, name: str, given: list[str]
+) -> list[str]:
+    if parameter is None:
+        return [f"{where}: takes no parameter {name}"]
+    schema = _json_schema(parameter.get("schema", {}))
+    if len(given) > 1 and schema.get("type") != "array":
+        return [f"{where}: the parameter {name} is given {len(given)} times"]
+    problems = []
+    for text in given:
+        value = _typed(text, schema.get("type"))
+        for error in jsonschema.Draft7Validator(schema).iter_errors(value):
+            problems.append(f"{where}: the parameter {name}={text!r}: {error.message[:200]}")
+    return problems
+
+
+def _typed(text: str, kind: Any) -> Any:
+    """A parameter's text as the type its schema names (text it cannot be stays text)."""
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "integer" in kinds and re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    if "boolean" in kinds and text in ("true", "false"):
+        return text == "true"
+    return text
 
 
 def minimal(schema: dict[str, Any], uri: str = "https://github.example/x") -> Any:

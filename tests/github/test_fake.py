@@ -43,6 +43,11 @@ def test_a_pull_request_from_open_to_merged(github: FakeGitHub, repository: Path
     with pytest.raises(pygithub.GithubException) as bare:
         pull.add_to_labels("release")  # PyGithub's bare array, which GitHub no longer describes
     assert bare.value.status == 422
+    assert github.schema_errors == [
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/labels body: (top): ['release'] "
+        "is not valid under any of the given schemas"
+    ]  # the request is checked against GitHub's description, not only by the route
+    github.schema_errors.clear()
     client(github).requester.requestJsonAndCheck(
         "POST", f"{repo.url}/issues/1/labels", input={"labels": ["release"]}
     )
@@ -63,6 +68,32 @@ def test_a_pull_request_from_open_to_merged(github: FakeGitHub, repository: Path
     release = repo.create_git_release("m@1.0.0", "m 1.0.0", "notes", target_commitish=merged.sha)
     assert repo.get_release("m@1.0.0").id == release.id
     assert github.schema_errors == []
+
+
+def test_requests_are_checked_against_githubs_description(github: FakeGitHub) -> None:
+    requester = client(github).requester
+    base = f"{github.url}/repos/acme/models"
+    requester.requestJson("GET", f"{base}/pulls", parameters={"state": "opened", "per_page": 100})
+    requester.requestJson("GET", f"{base}/issues", parameters={"sincee": "2026-01-01T00:00:00Z"})
+    requester.requestJson("GET", f"{base}/pulls/one")
+    requester.requestJson("POST", f"{base}/pulls", input={"title": 7, "head": "x"})
+    requester.requestJson("DELETE", f"{base}/pulls/1")
+    requester.requestJson("GET", f"{base}/pulls/1", input={"unexpected": True})
+    assert sorted(github.schema_errors) == sorted(
+        [
+            "GET /repos/{owner}/{repo}/pulls: the parameter state='opened': 'opened' is not one "
+            "of ['open', 'closed', 'all']",
+            "GET /repos/{owner}/{repo}/issues: takes no parameter sincee",
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}: the parameter pull_number='one': "
+            "'one' is not of type 'integer'",
+            "POST /repos/{owner}/{repo}/pulls body: (top): 'base' is a required property",
+            "POST /repos/{owner}/{repo}/pulls body: title: 7 is not of type 'string'",
+            "DELETE /repos/acme/models/pulls/1 is not in the vendored OpenAPI subset",
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}: takes no body, was sent "
+            "{'unexpected': True}",
+        ]
+    )
+    github.schema_errors.clear()  # each of them fails a test at the fixture's end
 
 
 def test_faults_and_credentials(github: FakeGitHub) -> None:
