@@ -241,16 +241,20 @@ def image_tools(environ: Mapping[str, str], on_secret: Callable[[str], None]) ->
     )
 
 
-def code_host(environ: Mapping[str, str]) -> CodeHost:
-    """GitHub from ``GITHUB_TOKEN`` and ``GITHUB_REPOSITORY``; a clear error without them."""
+def code_host(
+    environ: Mapping[str, str], on_secret: Callable[[str], None] = lambda secret: None
+) -> CodeHost:
+    """GitHub from ``GITHUB_TOKEN`` (or a GitHub App) and ``GITHUB_REPOSITORY``; a clear
+    error without them."""
     from mlops_ci.adapters.github import connect
 
-    return connect(environ)
+    return connect(environ, on_secret=on_secret)
 
 
 def has_code_host(environ: Mapping[str, str]) -> bool:
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
-    return bool(token and environ.get("GITHUB_REPOSITORY"))
+    from mlops_ci.adapters.github_token import has_github_token
+
+    return bool(has_github_token(environ) and environ.get("GITHUB_REPOSITORY"))
 
 
 def scraper(environ: Mapping[str, str]) -> Scraper:

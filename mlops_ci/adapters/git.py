@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from mlops_ci.adapters.github_token import github_token, has_github_token
 from mlops_ci.core.bump import Commit
 from mlops_ci.core.history import Tag
 from mlops_ci.errors import ExitStatus, MlopsCiError
@@ -29,15 +30,18 @@ class GitError(MlopsCiError):
 
 
 def credential_environment(work_tree: Path, environ: Mapping[str, str]) -> dict[str, str] | None:
-    """git's environment with ``GITHUB_TOKEN`` given to it for the GitHub server
+    """git's environment with the GitHub token (a GitHub App's, else ``GITHUB_TOKEN``: the
+    one the API calls use, see github_token.py) given to it for the GitHub server
     (``GITHUB_SERVER_URL``) when ``origin`` is there over HTTPS, else None. The token goes
     through git's environment (``GIT_CONFIG_*``), never its arguments."""
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
-    if not token:
+    if not has_github_token(environ):
         return None
     server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
     origin = Git(work_tree).run("remote", "get-url", "origin", check=False).strip()
     if not origin.startswith(server + "/"):
+        return None
+    token = github_token(environ)
+    if not token:
         return None
     header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {

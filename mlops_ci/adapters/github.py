@@ -4,11 +4,12 @@ issues and releases (github_session holds the retry policy every call goes throu
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mlops_ci.adapters.github_session import DEFAULT_API, GitHubRefused, GitHubSession
+from mlops_ci.adapters.github_token import github_token
 from mlops_ci.core.codehost import Issue, PullRequest, review_request
 from mlops_ci.errors import UsageError
 
@@ -17,14 +18,21 @@ _PER_PAGE = 100  # GitHub's most
 _MOST_PAGES = 50  # 5,000 issues with one label: feedback of years
 
 
-def connect(environ: Mapping[str, str], repository: str | None = None) -> GitHub:
-    """The repository of this run (``GITHUB_REPOSITORY``) with the token from
-    ``GITHUB_TOKEN`` (or ``GH_TOKEN``), on ``GITHUB_API_URL`` (GitHub Enterprise too)."""
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+def connect(
+    environ: Mapping[str, str],
+    repository: str | None = None,
+    on_secret: Callable[[str], None] = lambda secret: None,
+) -> GitHub:
+    """The repository of this run (``GITHUB_REPOSITORY``) with the token github_token.py
+    picks (a GitHub App's, else ``GITHUB_TOKEN`` or ``GH_TOKEN``), on ``GITHUB_API_URL``
+    (GitHub Enterprise too)."""
+    token = github_token(environ, on_secret)
     if not token:
         raise UsageError(
             "no GitHub token: set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: "
-            "${{ secrets.GITHUB_TOKEN }}, with pull-requests: write and contents: write)"
+            "${{ secrets.GITHUB_TOKEN }}, with pull-requests: write and contents: write), "
+            "or MLOPS_CI_GITHUB_APP_ID and MLOPS_CI_GITHUB_APP_PRIVATE_KEY for a GitHub App "
+            "whose pull requests start workflows"
         )
     name = repository or environ.get("GITHUB_REPOSITORY")
     if not name or name.count("/") != 1:

@@ -74,7 +74,7 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
         )
     github = None
     if not arguments.no_issues and wiring.has_code_host(environ):
-        github = wiring.code_host(environ)
+        github = wiring.code_host(environ, console.add_secret)
     deferred = (
         start_sync(manifest, environ, console.err, in_ci=wiring.in_ci(environ)) if tracked else None
     )

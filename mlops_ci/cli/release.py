@@ -75,7 +75,7 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
 
     manifest = load_manifest(arguments.manifest)
     context = wiring.context(manifest, console.environ, "off")
-    github = wiring.code_host(console.environ)
+    github = wiring.code_host(console.environ, console.add_secret)
     tools = wiring.image_tools(console.environ, console.add_secret)
     done = release_pr(
         context,
@@ -115,7 +115,7 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci.app.publish import release_publish
     from mlops_ci.cli.deferred_sync import finish_sync, start_sync
 
-    github = wiring.code_host(console.environ)
+    github = wiring.code_host(console.environ, console.add_secret)
     if arguments.merged_model:
         from mlops_ci.app.publish import merged_model_manifest
         from mlops_ci.manifest.loader import find_repository

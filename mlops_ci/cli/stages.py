@@ -165,6 +165,6 @@ def _comment(model: str, report: str, console: Console) -> None:
         logging.getLogger(__name__).info("not a pull request's run: no comment")
         return
     marker = f"<!-- mlops-ci:check model={model} -->"
-    github = wiring.code_host(console.environ)
+    github = wiring.code_host(console.environ, console.add_secret)
     url, written = github.upsert_comment(number, marker, f"{report}\n{marker}\n")
     console.err.write(f"{'commented' if written else 'comment up to date'}: {url}\n")

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.conftest import ENVIRON, CliRunner, commit, embedded_tracker, git
-from tests.github.fake import TOKEN, FakeGitHub
+from tests.github.fake import APP_ID, TOKEN, FakeGitHub, app_private_key
 from tests.image.conftest import use_image
 from tests.services import RegistryServer
 
@@ -354,3 +354,24 @@ def test_a_tag_at_another_commit_stops_publish(
     assert len(fake.writes) == before  # no release, no label
     listed = skopeo("list-tags", "--tls-verify=false", f"docker://{image}")
     assert "1.44.0" not in json.loads(listed.stdout)["Tags"]  # nothing promoted
+
+
+def test_a_github_app_opens_the_release_pull_request(
+    released_repo: Released, cli: CliRunner
+) -> None:
+    # The workflow's GITHUB_TOKEN starts no workflow on the pull request it opens; an
+    # App's installation token does, so with an App set every call goes with its token.
+    repository, fake, environ, _ = released_repo
+    environ = {key: value for key, value in environ.items() if key != "GITHUB_TOKEN"}
+    environ |= {
+        "MLOPS_CI_GITHUB_APP_ID": str(APP_ID),
+        "MLOPS_CI_GITHUB_APP_PRIVATE_KEY": app_private_key(),
+    }
+    opened = cli("release", "pr", "-f", str(repository / "mlops.yaml"), "--json", environ=environ)
+    assert opened.status == 0, opened.err
+    assert json.loads(opened.out)["created"] is True
+    assert len(fake.installation_tokens) == 1
+    assert fake.tokens
+    assert set(fake.tokens) == {fake.installation_tokens[0]}
+    assert fake.installation_tokens[0] not in opened.out + opened.err
+    assert "PRIVATE KEY" not in opened.out + opened.err

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,6 +28,22 @@ from tests.services import serve
 
 API_VERSIONS = ("2022-11-28",)  # those the vendored description (openapi.json) is of
 TOKEN = "ghs_fake0123456789abcdefTOKEN"  # noqa: S105 (the fake's own test token)
+APP_ID = 424242
+INSTALLATION_ID = 31337
+
+
+@cache
+def app_private_key() -> str:
+    """The test GitHub App's RSA key (PEM), made once per session."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @dataclass
@@ -81,6 +98,9 @@ class FakeGitHub:
         self.api_versions: list[str | None] = []  # each request's X-GitHub-Api-Version
         self.faults: list[Fault] = []
         self.schema_errors: list[str] = []
+        self.app_installed = True  # the test App is installed on this repository
+        self.installation_tokens: list[str] = []  # each token the App exchange gave
+        self.tokens: list[str] = []  # the token of each request (calls' order)
         self._next = 1
         self._lock = threading.Lock()
         self.server = serve(self.handle)
@@ -109,7 +129,14 @@ class FakeGitHub:
             message = f"Unsupported 'X-GitHub-Api-Version' header {version!r}"
             self._send(handler, method, path, 400, {"message": message}, check=False)
             return
-        if handler.headers.get("Authorization", "") not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
+        authorization = handler.headers.get("Authorization", "")
+        if path.startswith("/app/") or path.endswith("/installation"):
+            status, answer = self._app(method, path, authorization)
+            self._send(handler, method, path, status, answer, check=status < 400)
+            return
+        token = authorization.partition(" ")[2]
+        self.tokens.append(token)
+        if token not in (TOKEN, *self.installation_tokens):
             self._send(handler, method, path, 401, {"message": "Bad credentials"}, check=False)
             return
         self.schema_errors += self._request_problems(method, path, query, raw)
@@ -127,6 +154,39 @@ class FakeGitHub:
             self._send_fault(handler, method, path, fault)
             return
         self._send(handler, method, path, status, answer)
+
+    def _app(self, method: str, path: str, authorization: str) -> tuple[int, Any]:
+        """The GitHub App's side, as GitHub does it: a JWT signed with the app's key (RS256,
+        issuer the app id) finds the installation and buys it a token."""
+        import jwt
+        from cryptography.hazmat.primitives import serialization
+
+        public = serialization.load_pem_private_key(
+            app_private_key().encode(), password=None
+        ).public_key()
+        try:
+            claims = jwt.decode(
+                authorization.removeprefix("Bearer "),
+                public,  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+            )
+        except jwt.PyJWTError:
+            return 401, {"message": "A JSON web token could not be decoded"}
+        if str(claims["iss"]) != str(APP_ID):
+            return 401, {"message": "Integration not found"}
+        installation = f"/repos/{self.owner}/{self.name}/installation"
+        tokens = f"/app/installations/{INSTALLATION_ID}/access_tokens"
+        if (method, path) == ("GET", installation) and self.app_installed:
+            return 200, schema.filled(
+                method, path, 200, {"id": INSTALLATION_ID, "app_id": APP_ID}, self.url
+            )
+        if (method, path) == ("POST", tokens) and self.app_installed:
+            token = f"ghs_installation{len(self.installation_tokens)}x{APP_ID}"
+            self.installation_tokens.append(token)
+            answer = {"token": token, "expires_at": "2099-01-01T00:00:00Z"}
+            return 201, schema.filled(method, path, 201, answer, self.url)
+        return 404, {"message": "Not Found"}
 
     @staticmethod
     def _request_problems(
