@@ -131,12 +131,15 @@ def _parse(
 
 
 def _configure_logging(stream: TextIO, masker: logging.Filter, verbose: bool) -> None:
+    """Warnings as sentences of the tool's; with -v, every record with its level and the
+    module that wrote it (a retry, an upload)."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(masker)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    shape = "%(levelname)s %(name)s: %(message)s" if verbose else "mlops-ci: warning: %(message)s"
+    handler.setFormatter(logging.Formatter(shape))
     root = logging.getLogger("mlops_ci")
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False
 
 

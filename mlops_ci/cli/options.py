@@ -24,6 +24,17 @@ class Console:
     # Secrets the command comes by (a registry's token): masked in every log from then on.
     add_secret: Callable[[str], None] = lambda secret: None
 
+    def columns(self) -> int | None:
+        """The width to fit tables to: ``COLUMNS``, else the terminal's; None when ``out``
+        is no terminal (a file, a pipe, a CI log), where nothing is cut."""
+        text = self.environ.get("COLUMNS", "")
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+        try:
+            return os.get_terminal_size(self.out.fileno()).columns if self.out.isatty() else None
+        except (OSError, ValueError, AttributeError):  # a stream without a file behind it
+            return None
+
 
 class _AppendOverridingDefault(argparse._AppendAction):
     """Like ``action="append"``, but values on the command line replace the default

@@ -120,7 +120,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
     if arguments.json:
         console.out.write(json.dumps(report, indent=2) + "\n")
     else:
-        console.out.write(terminal(report))
+        console.out.write(terminal(report, console.columns()))
     ci = wiring.ci_host(console.environ, console.err)
     ci.append_summary(markdown(report))
     if getattr(arguments, "pr_comment", False):

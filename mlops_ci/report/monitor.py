@@ -53,20 +53,28 @@ def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
 
 
 def terminal(report: dict[str, Any]) -> str:
+    """One row per series: its SLO and its change against the recent median side by side."""
     lines = [report["summary"], f"source: {report['source']}", ""]
-    lines.append(f"{'SERIES':<48} {'VALUE':>12} {'LIMIT / MEDIAN':>16} {'CHANGE':>9}  RESULT")
-    for gate in report["slo"]:
-        limit = f"{rule_text(gate['rule'])} {gate['threshold']:.6g}"
+    slo = {gate["name"]: gate for gate in report["slo"]}
+    changes = {change["name"]: change for change in report["changes"]}
+    names = [*slo, *(name for name in changes if name not in slo)]
+    width = max([len("SERIES"), *map(len, names)])
+    lines.append(
+        f"{'SERIES':<{width}} {'VALUE':>12} {'SLO':>10} {'MEDIAN':>12} {'CHANGE':>9}  RESULT"
+    )
+    for name in names:
+        gate, change = slo.get(name), changes.get(name)
+        value = (gate or change or {}).get("value")
+        limit = f"{rule_text(gate['rule'])} {gate['threshold']:.6g}" if gate else ""
+        median = moved = ""
+        results = [gate["verdict"]] if gate else []
+        if change is not None:
+            median = "no history" if change["median"] is None else f"~ {change['median']:.6g}"
+            moved = "" if change["change"] is None else f"{change['change']:+.1%}"
+            results.append("sudden change" if change["sudden"] else "steady")
         lines.append(
-            f"{gate['name'][:48]:<48} {number_text(gate['value']):>12} {limit:>16} {'':>9}  "
-            f"{gate['verdict']}"
-        )
-    for change in report["changes"]:
-        median = "no history" if change["median"] is None else f"~ {change['median']:.6g}"
-        moved = "" if change["change"] is None else f"{change['change']:+.1%}"
-        lines.append(
-            f"{change['name'][:48]:<48} {number_text(change['value']):>12} {median:>16} "
-            f"{moved:>9}  {'sudden change' if change['sudden'] else 'steady'}"
+            f"{name:<{width}} {number_text(value):>12} {limit:>10} {median:>12} {moved:>9}  "
+            f"{', '.join(results)}"
         )
     for kind, sentences in report["breaches"].items():
         lines += ["", f"Breaches ({kind}):"] + [f"  {s}" for s in sentences]

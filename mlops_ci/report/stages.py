@@ -3,14 +3,22 @@ and Markdown for the step summary and pull requests."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from mlops_ci.core.results import StageResult
+from mlops_ci.core.units import format_size
 from mlops_ci.report.markdown import MARK, number_text, rule_text, signed_text
 
 REPORT_SCHEMA = "mlops-ci/run-report/v1"
-_WIDTH = 34
+_WIDTH = 34  # the CHECK column at its narrowest when names fit
+_NARROWEST = 20  # ... and when they must be cut to fit the terminal
+_OTHER_COLUMNS = 9 + 1 + 1 + 12 + 1 + 14 + 1 + 10 + 2 + 7  # STAGE, VALUE, LIMIT, VS PROD, RESULT
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
@@ -38,9 +46,27 @@ def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
                     else {}
                 ),
                 **_data(r),
+                **_artifacts(r),
             }
             for r in results
         ],
+    }
+
+
+def _artifacts(result: StageResult) -> dict[str, Any]:
+    """What a build made: its files, their bytes and one digest of them all (the sha256 of
+    the file list as ``sha256sum`` writes it: the image's ``/model.sha256``)."""
+    files = result.details.get("files")
+    if result.stage != "build" or not isinstance(files, list) or not files:
+        return {}
+    listing = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
+    return {
+        "artifacts": {
+            "files": len(files),
+            "bytes": sum(int(f["size"]) for f in files),
+            "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+            "seconds": result.details.get("seconds"),
+        }
     }
 
 
@@ -64,26 +90,34 @@ def _summary(model: str, version: str | None, results: Sequence[StageResult]) ->
     return f"{MARK['failed']} {model} {version} failed {first.stage}: {why}"
 
 
-def terminal(report: dict[str, Any]) -> str:
+def terminal(report: dict[str, Any], columns: int | None = None) -> str:
+    """The table; check names whole, or cut with an ellipsis to fit ``columns``."""
+    names = [check["name"] for stage in report["stages"] for check in stage["checks"]]
+    width = max([_WIDTH, *map(len, names)])
+    if columns is not None:
+        width = max(_NARROWEST, min(width, columns - _OTHER_COLUMNS))
+    span = width + 1 + 12 + 1 + 14 + 1 + 10  # CHECK to VS PROD, for rows without numbers
     lines = [report["summary"], ""]
     lines.append(
-        f"{'STAGE':<9} {'CHECK':<{_WIDTH}} {'VALUE':>12} {'LIMIT':>14} {'VS PROD':>10}  RESULT"
+        f"{'STAGE':<9} {'CHECK':<{width}} {'VALUE':>12} {'LIMIT':>14} {'VS PROD':>10}  RESULT"
     )
     for stage in report["stages"]:
         if stage["problem"]:
-            lines.append(
-                f"{stage['stage']:<9} {'(stage)':<{_WIDTH}} {'':>12} {'':>14} {'':>10}  "
-                f"failed: {stage['problem']}"
+            lines.append(f"{stage['stage']:<9} {'(stage)':<{span}}  failed: {stage['problem']}")
+        made = stage.get("artifacts")
+        if made and not stage["problem"]:
+            seconds = "" if made["seconds"] is None else f", in {made['seconds']:.1f} s"
+            what = (
+                f"artifacts: {made['files']:,} file{'' if made['files'] == 1 else 's'}, "
+                f"{format_size(made['bytes'])}, sha256 {made['sha256'][:12]}{seconds}"
             )
-        if not stage["checks"] and not stage["problem"]:
-            lines.append(
-                f"{stage['stage']:<9} {'(no gates)':<{_WIDTH}} {'':>12} {'':>14} {'':>10}  "
-                f"{stage['verdict']}"
-            )
+            lines.append(f"{stage['stage']:<9} {_fit(what, span):<{span}}  {stage['verdict']}")
+        elif not stage["checks"] and not stage["problem"]:
+            lines.append(f"{stage['stage']:<9} {'(no gates)':<{span}}  {stage['verdict']}")
         for check in stage["checks"]:
             limit = f"{rule_text(check['rule'])} {check['threshold']:.6g}"
             lines.append(
-                f"{stage['stage']:<9} {check['name'][:_WIDTH]:<{_WIDTH}} "
+                f"{stage['stage']:<9} {_fit(check['name'], width):<{width}} "
                 f"{number_text(check['value']):>12} {limit:>14} {signed_text(check['delta']):>10}  "
                 f"{check['verdict']}"
             )

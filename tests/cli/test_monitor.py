@@ -173,11 +173,16 @@ def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) 
     in_actions = cli("monitor", "-f", manifest, environ=unpushed)
     assert in_actions.status == 0, in_actions.err
     assert "this job does not push it (MLOPS_CI_PUSH is off)" in in_actions.err
+    assert "mlops-ci: warning: monitor keeps its history in git" in in_actions.err
+    assert "WARNING mlops_ci." not in in_actions.err  # the module's name only with -v
     (example_copy / ".mlops-ci" / "mlflow.db").unlink()
     done = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
     assert done.status == 0, done.err
     assert done.out.startswith("✅ churn-classifier 1.43.13 is within its SLOs in production\n")
-    assert "latency_p95_ms" in done.out
+    rows = [line.split()[0] for line in done.out.splitlines()[3:] if line]
+    assert rows[0] == "SERIES"
+    assert sorted(rows[1:]) == ["accuracy", "error_rate", "latency_p95_ms"]  # one row each
+    assert "passed, steady" in done.out
     assert not (example_copy / ".mlops-ci" / "mlflow.db").exists()
     (example_copy / "monitoring" / "metrics.json").write_text('{"latency_p95_ms": 31}')
     breached = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)

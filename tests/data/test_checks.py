@@ -113,7 +113,7 @@ def test_a_clean_file_passes_every_check(tmp_path: Path, batch_rows: int | None)
     )
     assert report.passed, [o.message for o in report.outcomes if not o.passed]
     assert report.rows == 40
-    assert len(report.outcomes) == 15
+    assert len(report.outcomes) == 16  # the declared types are one
     assert report.fingerprint.blake3 == blake3(path.read_bytes()).hexdigest()
     assert dict(report.fingerprint.schema)["age"] == "Int64"
 
@@ -138,6 +138,16 @@ def test_not_null_counts_nan_in_a_float_column(tmp_path: Path) -> None:
         run_checks(path, DataChecks(columns=(("x", "float"),), not_null=("x",))), "not_null", "x"
     )
     assert (found.value, found.rows) == (1, (2,))
+
+
+def test_declared_column_types_are_a_row_of_the_report(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, [{"x": "1.5", "n": "2"}, {"x": "2", "n": "3"}])
+    checks = DataChecks(columns=(("x", "float"), ("n", "int")))
+    found = outcome(run_checks(path, checks), "columns")
+    assert found.passed
+    assert found.message == "every value is of its declared type (x float, n int)"
+    assert found.to_gate("train").name == "train: columns"
+    assert [o.check for o in run_checks(path, DataChecks()).outcomes] == []  # none declared
 
 
 def test_unique_finds_every_repeat_and_only_repeats(tmp_path: Path, batch_rows: int | None) -> None:
@@ -376,6 +386,7 @@ def test_personal_data_in_a_column_of_many_values(tmp_path: Path) -> None:
     path = write_csv(tmp_path, rows)
     found = outcome(run_checks(path, DataChecks(pii=PiiChecks(forbid=("email",)))), "pii email")
     assert (found.value, found.rows) == (2, (251, 261))
+    assert found.message.startswith("2 values hold an e")
     assert "m************g (20 characters)" in found.message
 
 
@@ -389,6 +400,7 @@ def test_a_column_that_passes_its_allowed_check_still_gets_searched_when_it_fail
         DataChecks(allowed=(("plan", ("basic",)),), pii=PiiChecks(forbid=("email",))),
     )
     assert outcome(report, "pii email").rows == (6,)
+    assert outcome(report, "pii email").message.startswith("1 value holds an e")
     assert outcome(report, "allowed", "plan").rows == (6,)
 
 
@@ -441,7 +453,7 @@ def test_parquet_and_jsonl_and_gzip_read_the_same(tmp_path: Path) -> None:
         report = run_checks(tmp_path / name, checks, file_format=file_format)  # type: ignore[arg-type]
         results.append([(o.check, o.value, o.rows) for o in report.outcomes] + [report.rows])
     assert results[0] == results[1] == results[2] == results[3]
-    assert results[0][0] == ("not_null", 1, (8,))
+    assert results[0][:2] == [("columns", 0, ()), ("not_null", 1, (8,))]
 
 
 def test_rows_shown_never_exceed_five(tmp_path: Path) -> None:

@@ -41,8 +41,9 @@ def test_build_push_and_read_back_with_skopeo(
     assert summary["digest"].startswith("sha256:")
     assert summary["layers"] == 3  # busybox, the model files, deploy.sh
 
-    pushed = cli("image", "push", "-f", _manifest(built_candidate), "--json")
+    pushed = cli("image", "push", "-f", _manifest(built_candidate), "--json", "-v")
     assert pushed.status == 0, pushed.err
+    assert "INFO mlops_ci.image.publish: uploading sha256:" in pushed.err  # -v: every record
     result = json.loads(pushed.out)
     assert result["digest"] == summary["digest"]
     assert result["uploaded"] + result["mounted"] + result["already_there"] == 4
@@ -285,6 +286,7 @@ def test_a_push_to_another_repository_mounts_what_the_model_pushed_before(
     assert cli("image", "build", "-f", _manifest(built_candidate)).status == 0
     first = cli("image", "push", "-f", _manifest(built_candidate), "--json")
     assert first.status == 0, first.err
+    assert "uploading" not in first.err  # log records below warnings only with -v
     assert (json.loads(first.out)["uploaded"], json.loads(first.out)["mounted"]) == (3, 1)
 
     manifest = Path(_manifest(built_candidate))

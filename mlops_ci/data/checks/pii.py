@@ -144,7 +144,8 @@ class _PiiSearch:
             if finds.count:
                 shown = sorted(finds.rows)[:ROWS_SHOWN]
                 message = (
-                    f"{counted(finds.count, 'value')} hold {_PII_NAMES[kind]} (in "
+                    f"{counted(finds.count, 'value')} "
+                    f"{'holds' if finds.count == 1 else 'hold'} {_PII_NAMES[kind]} (in "
                     f"{', '.join(sorted(finds.columns))}){rows_text(shown)}, such as "
                     f"{', '.join(finds.examples)}; remove or hash them before ingest"
                 )

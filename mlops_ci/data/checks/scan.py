@@ -46,7 +46,7 @@ def check_table(
                     meter.update(scan.rows)
             if not scan.rows:
                 raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
-            outcomes = scan.outcomes()
+            outcomes = [*_typed_columns(checks), *scan.outcomes()]
         finally:
             scan.close()
     return DataSetReport(
@@ -56,6 +56,16 @@ def check_table(
         fingerprint=fingerprint(table.path, digest, scan.rows, table.schema),
         outcomes=tuple(outcomes),
     )
+
+
+def _typed_columns(checks: DataChecks) -> list[CheckOutcome]:
+    """``checks.columns`` as a row of its own: the read refuses a file with a declared
+    column missing or a value not of its type, so a read that ended held them all."""
+    if not checks.columns:
+        return []
+    declared = ", ".join(f"{column} {kind}" for column, kind in checks.columns)
+    message = f"every value is of its declared type ({declared})"
+    return [CheckOutcome("columns", None, "max", 0, 0, message)]
 
 
 class _Scan:
