@@ -7,15 +7,13 @@ import base64
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mlops_ci.adapters.git import credential_environment
 from mlops_ci.adapters.github import connect
 from mlops_ci.adapters.github_token import github_token, has_github_token
 from mlops_ci.errors import ServiceError, UsageError
 from tests.conftest import git
-from tests.github.fake import APP_ID, TOKEN, FakeGitHub, app_private_key
+from tests.github.fake import APP_ID, TOKEN, FakeGitHub, app_private_key, new_private_key
 
 
 def app_environ(fake: FakeGitHub, **extra: str) -> dict[str, str]:
@@ -58,17 +56,8 @@ def test_git_pushes_with_the_apps_token(github: FakeGitHub, tmp_path: Path) -> N
     assert sent == f"x-access-token:{github.installation_tokens[-1]}"
 
 
-def other_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 def test_what_goes_wrong_is_said_without_the_key(github: FakeGitHub, tmp_path: Path) -> None:
-    wrong = other_key()
+    wrong = new_private_key()
     with pytest.raises(ServiceError, match=r"\(HTTP 401\): the app id or its private key is wrong"):
         github_token(app_environ(github, MLOPS_CI_GITHUB_APP_PRIVATE_KEY=wrong))
     github.app_installed = False

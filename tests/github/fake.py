@@ -35,6 +35,11 @@ INSTALLATION_ID = 31337
 @cache
 def app_private_key() -> str:
     """The test GitHub App's RSA key (PEM), made once per session."""
+    return new_private_key()
+
+
+def new_private_key() -> str:
+    """A new RSA key (PEM), as a GitHub App's settings make one."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -79,6 +79,15 @@ def test_deploy_sh_in_docker_run(
     assert loaded.returncode == 0, loaded.stderr
 
 
+def loaded(cli: CliRunner, repository: Path, image: str, base: str, environ: dict[str, str]) -> str:
+    """The candidate's image built and loaded into the engine; its version."""
+    use_image(repository, image, base)
+    built = cli("image", "build", "-f", str(repository / "mlops.yaml"), "--json", "--load",
+                environ=environ)  # fmt: skip
+    assert built.status == 0, built.err
+    return str(json.loads(built.out)["version"])
+
+
 def test_a_corrupt_model_file_deploys_nothing(
     built_candidate: Path,
     registry: RegistryServer,
@@ -87,12 +96,10 @@ def test_a_corrupt_model_file_deploys_nothing(
     cli: CliRunner,
     tmp_path: Path,
 ) -> None:
-    use_image(built_candidate, f"{registry.host}/acme/broken-model", base_image)
     environ = {**ENVIRON, "DOCKER_HOST": docker_engine.host}
-    built = cli("image", "build", "-f", str(built_candidate / "mlops.yaml"), "--json", "--load",
-                environ=environ)  # fmt: skip
-    assert built.status == 0, built.err
-    version = json.loads(built.out)["version"]
+    version = loaded(
+        cli, built_candidate, f"{registry.host}/acme/broken-model", base_image, environ
+    )
     # The layer as the engine unpacked it: change the model file's bytes on disk.
     layer_files = [
         path
@@ -178,12 +185,10 @@ def test_deploy_sh_run_four_times_at_once_on_one_volume_converges(
     tmp_path: Path,
 ) -> None:
     """Pods sharing a volume, or Nomad allocations a host volume: $$ is 1 in each."""
-    use_image(built_candidate, f"{registry.host}/acme/shared-model", base_image)
     environ = {**ENVIRON, "DOCKER_HOST": docker_engine.host}
-    built = cli("image", "build", "-f", str(built_candidate / "mlops.yaml"), "--json", "--load",
-                environ=environ)  # fmt: skip
-    assert built.status == 0, built.err
-    version = json.loads(built.out)["version"]
+    version = loaded(
+        cli, built_candidate, f"{registry.host}/acme/shared-model", base_image, environ
+    )
     volume, barrier = tmp_path / "model", tmp_path / "barrier"
     volume.mkdir()
     barrier.mkdir()
