@@ -91,7 +91,7 @@ def test_ingest_benchmark_runs_every_measurement() -> None:
         "--memory-runs", "1",
     )  # fmt: skip
     assert figures["rows"] == 20000
-    assert figures["checks"] == 23
+    assert figures["checks"] == 24  # 23 checks and the declared column types
     assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera", "pandera-polars"}  # type: ignore[arg-type]
     assert set(figures["import_seconds"]) == set(figures["seconds"])  # type: ignore[arg-type]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
