@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_ci.core.checksums import sha256sum_listing
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 MODEL_FOLDER = "opt/mlops-ci/model"
@@ -58,9 +59,8 @@ def model_json(
 
 
 def sha256_list(files: Sequence[ShippedFile]) -> bytes:
-    """The files' digests as ``sha256sum -c`` reads them (paths are checked names: no line
-    breaks, no backslashes)."""
-    return "".join(f"{f.sha256}  {f.path}\n" for f in files).encode()
+    """The files' digests as ``sha256sum -c`` reads them."""
+    return sha256sum_listing((f.sha256, f.path) for f in files).encode()
 
 
 def deploy_files(

@@ -130,10 +130,9 @@ def push(
     uploaded = uploaded_bytes = present = mounted = 0
     base = image.base.reference
     base_sources = [base.repository] if base.api_host == target.api_host else []
-    model_sources = [source for source in mount_from if source != repository]
     in_place = 0
     for descriptor in blobs.descriptors():
-        sources = base_sources if blobs.is_base(descriptor.digest) else model_sources
+        sources = base_sources if blobs.is_base(descriptor.digest) else mount_from
         if registry.blob_exists(repository, descriptor.digest):
             present += 1
         elif _mounted(registry, repository, descriptor.digest, sources):

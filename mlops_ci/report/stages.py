@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from mlops_ci.core.checksums import sha256sum_listing
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.units import format_size
 from mlops_ci.report.markdown import MARK, number_text, rule_text, signed_text
@@ -59,7 +60,7 @@ def _artifacts(result: StageResult) -> dict[str, Any]:
     files = result.details.get("files")
     if result.stage != "build" or not isinstance(files, list) or not files:
         return {}
-    listing = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
+    listing = sha256sum_listing((str(f["sha256"]), str(f["path"])) for f in files)
     return {
         "artifacts": {
             "files": len(files),
