@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,9 @@ def as_committer(environ: Mapping[str, str], identity: tuple[str, str]) -> dict[
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
+
+
+_OBJECT_NAME = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 class Git:
@@ -251,6 +255,20 @@ class Git:
 
     def parents(self, commit: str) -> list[str]:
         return self.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is ``descendant`` or in its history; False for a commit
+        this clone does not have (one reset away and collected, or never fetched)."""
+        # The names come from records (outside input): object names only, never an option.
+        if not (_OBJECT_NAME.fullmatch(ancestor) and _OBJECT_NAME.fullmatch(descendant)):
+            return False
+        result = subprocess.run(
+            ["git", "-C", str(self.work_tree), "merge-base", "--is-ancestor", ancestor, descendant],
+            capture_output=True,
+            check=False,
+            env=self._environ,
+        )
+        return result.returncode == 0  # 1: not an ancestor; 128: an object this clone lacks
 
     def push_branch(self, remote: str, commit: str, branch: str, *, expected: str | None) -> None:
         """Points ``remote``'s ``branch`` at ``commit``, replacing what it held only if

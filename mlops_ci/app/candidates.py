@@ -11,6 +11,7 @@ from mlops_ci.app.version import plan_next
 from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.history import tag_name, tagged_versions
 from mlops_ci.core.lifecycle import State, advance
+from mlops_ci.core.production import production_test
 from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.versions import try_parse_version
@@ -128,25 +129,22 @@ def production_metrics(context: Context) -> tuple[str, dict[str, float]] | None:
     if production is None:  # pragma: no cover - the manifest checks it
         return None
     records = context.records()
-    published = sorted(
-        (r for r in records if r.stage == PUBLISHED and r.version == str(production)),
-        key=lambda r: r.finished_at,
+    head = context.vcs.head()
+    tested = production_test(
+        records,
+        str(production),
+        scheme,
+        lambda commit: head is not None and context.vcs.is_ancestor(commit, head),
     )
-    named = str(published[-1].details.get("candidate", "")) if published else ""
-    tests = sorted(
-        (r for r in records if r.stage == "test" and r.verdict == "passed"),
-        key=lambda r: (r.version == named, r.finished_at),
-    )
-    for record in reversed(tests):
-        version = try_parse_version(record.version, scheme)
-        if version is not None and version.final == production:
-            return str(production), dict(record.metrics)
+    if tested is not None:
+        return str(production), dict(tested.metrics)
     tracker = context.tracker()
     candidate = tracker.alias_target("production") if tracker is not None else None
     if tracker is not None and candidate is not None:
         metrics = tracker.stage_metrics(manifest.model.name, candidate, "test")
         return str(production), metrics or {}
     tag = tag_name(manifest.versioning.tag, manifest.model.name, production)
+    published = any(r.stage == PUBLISHED and r.version == str(production) for r in records)
     if published or any(t.name == tag for t in context.vcs.tags()):
         return str(production), {}
     return None

@@ -10,7 +10,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from mlops_ci.core.observations import metric_key
+from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.report.dashboard_style import CSS as _CSS
 from mlops_ci.report.history import MEASURES, GateRate, ModelHistory, VersionHistory
 from mlops_ci.report.markdown import markdown_cell
@@ -32,6 +32,8 @@ def _model_json(history: ModelHistory) -> dict[str, Any]:
     return {
         "model": history.model,
         "production": history.production,
+        "released_from": history.released_from,
+        "current": history.current,
         "key_metrics": list(history.key_metrics),
         "versions": [
             {
@@ -39,6 +41,7 @@ def _model_json(history: ModelHistory) -> dict[str, Any]:
                 "state": v.state,
                 "built_at": v.built_at.isoformat() if v.built_at else None,
                 "released_as": v.released_as,
+                "commit": v.commit,
                 "stages": dict(v.stages),
                 "metrics": dict(v.metrics),
                 "measures": dict(v.measures),
@@ -167,8 +170,14 @@ def _comparison(history: ModelHistory) -> str:
             f"<tr><td><code>{escape(name)}</code></td><td class=n>{number_cell(old)}</td>"
             f"<td class=n>{number_cell(new)}</td><td class=n>{delta}</td></tr>"
         )
-    head_old = escape(production.version) if production else "none released"
-    head_new = f"{escape(current.version)} ({current.state})" if current else "no live candidate"
+    head_old = (
+        f"from {escape(production.version)}" if production else "no candidate of it on record"
+    )
+    head_new = (
+        f"{escape(current.version)} ({current.state})"
+        if current
+        else "no live candidate on this branch"
+    )
     return (
         f"<table><tr><th>metric</th><th>production: {escape(history.production)} "
         f"({head_old})</th><th>current: {head_new}</th><th>Δ</th></tr>{''.join(rows)}</table>"
@@ -190,21 +199,20 @@ def _over_versions(history: ModelHistory, name: str, *, metric: bool) -> str:
     points = [
         (float(i), (v.metrics if metric else v.measures).get(name)) for i, v in enumerate(versions)
     ]
-    released = [
-        (float(i), y, STATE_COLOURS["released"])
+    marked = [
+        (float(i), y, v.state)
         for i, v in enumerate(versions)
-        if v.state == "released"
+        if v.state in ("released", "failed")
         and (y := (v.metrics if metric else v.measures).get(name)) is not None
     ]
-    step = max(1, len(versions) // 5)
-    labels = [(float(i), versions[i].version) for i in range(0, len(versions), step)][:6]
+    labels = [(float(i), v.version) for i, v in enumerate(versions)]
     return line_chart(
         f"{'metric' if metric else 'measure'}:{history.model}:{name}",
         f"{name} by version",
         points,
         x_labels=labels,
         limits=_limits(history, name),
-        marks=released,
+        marks=marked,
     )
 
 
@@ -236,9 +244,9 @@ def _over_time(history: ModelHistory) -> list[str]:
             ]
         points = [((o.at - start).total_seconds(), o.metrics.get(key)) for o in observations]
         breaches = [
-            ((o.at - start).total_seconds(), o.metrics[key], STATE_COLOURS["failed"])
+            ((o.at - start).total_seconds(), o.metrics[key], "breach")
             for o in observations
-            if o.breaches and key in o.metrics
+            if key in o.metrics and _breached(o, (key, shown))
         ]
         span = (observations[-1].at - start).total_seconds()
         labels = [
@@ -256,6 +264,17 @@ def _over_time(history: ModelHistory) -> list[str]:
             )
         )
     return charts
+
+
+def _breached(observation: Observation, names: tuple[str, ...]) -> bool:
+    """Whether a breach of this observation is one of this series (its sentences start
+    with the series' name)."""
+    return any(
+        sentence.startswith(f"{name} ")
+        for sentences in observation.breaches.values()
+        for sentence in sentences
+        for name in names
+    )
 
 
 def _breaches(history: ModelHistory) -> str:

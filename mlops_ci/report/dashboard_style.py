@@ -9,11 +9,13 @@ h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
 h3{font-size:15px;margin:18px 0 6px}
 section.model{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:18px 0}
 section.model{padding:8px 20px 20px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+/* columns at least as wide as a chart's units (svg.LINE_WIDTH): no text drawn smaller */
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,400px),1fr))}
+.grid{gap:12px}
 section.model > svg.chart{max-width:760px}
 svg.chart{width:100%;height:auto;background:#fff;border:1px solid #eaeef2;border-radius:6px}
 svg .heading{font-size:13px;font-weight:600;fill:#1f2328}
-svg .tick{font-size:11px;fill:#57606a}
+svg .tick{font-size:12px;fill:#57606a}
 svg .axis{stroke:#8c959f;stroke-width:1}
 svg .line{fill:none;stroke:#2f7ed8;stroke-width:1.6}
 svg .dot{fill:#2f7ed8}

@@ -7,12 +7,13 @@ Pure: records, MLflow's runs (as records) and observations are passed in.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from mlops_ci.core.gates import absolute_gates
 from mlops_ci.core.observations import Observation
+from mlops_ci.core.production import production_test
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.settings import Bounds
 from mlops_ci.core.versions import Scheme, try_parse_version
@@ -20,6 +21,7 @@ from mlops_ci.manifest.model import Manifest
 
 STAGE_ORDER = ("ingest", "build", "test", "validate", "image", "publish", "expire")
 MEASURES = ("size_mib", "p50_ms", "p95_ms", "peak_rss_mib")
+LIVE = ("candidate", "tested", "validated")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class VersionHistory:
     measures: Mapping[str, float]  # from validate
     released_as: str | None = None
     stages: Mapping[str, str] = field(default_factory=dict)  # stage → verdict
+    commit: str | None = None  # built from
 
 
 @dataclass(frozen=True)
@@ -55,23 +58,30 @@ class ModelHistory:
     key_metrics: tuple[str, ...]
     gate_rates: tuple[GateRate, ...]
     slo: tuple[tuple[str, Bounds], ...]
+    released_from: str | None = None  # the candidate production was released from
+    current: str | None = None  # the newest live candidate on the checked-out history
 
     @property
     def production_candidate(self) -> VersionHistory | None:
-        for version in reversed(self.versions):
-            if version.released_as == self.production:
-                return version
-        return None
+        return self._find(self.released_from)
 
     @property
     def current_candidate(self) -> VersionHistory | None:
-        live = [v for v in self.versions if v.state in ("candidate", "tested", "validated")]
-        return live[-1] if live else None
+        return self._find(self.current)
+
+    def _find(self, version: str | None) -> VersionHistory | None:
+        return next((v for v in self.versions if v.version == version), None)
 
 
 def model_history(
-    manifest: Manifest, records: Iterable[StageRecord], observations: Sequence[Observation]
+    manifest: Manifest,
+    records: Iterable[StageRecord],
+    observations: Sequence[Observation],
+    on_history: Callable[[str], bool] = lambda commit: True,
 ) -> ModelHistory:
+    """``on_history`` says whether a commit is in the checked-out history: the current
+    candidate is never one built from a commit reset away or on another branch."""
+    records = list(records)
     by_version: dict[str, list[StageRecord]] = {}
     released: dict[str, str] = {}
     for record in records:
@@ -103,6 +113,7 @@ def model_history(
                 measures=_finite(latest["validate"].metrics) if "validate" in latest else {},
                 released_as=released.get(version),
                 stages=stages,
+                commit=build.git_sha if build else found[0].git_sha,
             )
         )
     versions.sort(key=lambda v: _precedence(v.version, scheme, v.built_at))
@@ -114,6 +125,9 @@ def model_history(
         declared += list(test.metrics)
     seen = sorted({name for v in versions for name in v.metrics})
     key_metrics = tuple(dict.fromkeys([n for n in declared if n in seen] + seen))
+    from_test = production_test(records, manifest.model.version, scheme, on_history)
+    live = (v for v in reversed(versions) if v.state in LIVE)
+    current = next((v for v in live if v.commit is None or on_history(v.commit)), None)
     return ModelHistory(
         model=manifest.model.name,
         production=manifest.model.version,
@@ -122,6 +136,8 @@ def model_history(
         key_metrics=key_metrics,
         gate_rates=tuple(_gate_rates(manifest, versions)),
         slo=tuple(manifest.monitor.slo) if manifest.monitor else (),
+        released_from=from_test.version if from_test else None,
+        current=current.version if current else None,
     )
 
 

@@ -163,6 +163,19 @@ class MemoryVcs:
     def parents(self, commit: str) -> list[str]:
         return list(self.objects[commit].parents)
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor not in self.objects or descendant not in self.objects:
+            return False
+        seen, waiting = set(), [descendant]
+        while waiting:
+            commit = waiting.pop()
+            if commit == ancestor:
+                return True
+            if commit not in seen:
+                seen.add(commit)
+                waiting.extend(self.objects[commit].parents)
+        return False
+
     def push_branch(self, remote: str, commit: str, branch: str, *, expected: str | None) -> None:
         if self.remote.branches.get(branch) != expected:
             raise MemoryGitError(f"the push of {branch} was refused (stale lease)")

@@ -27,10 +27,13 @@ def example_repository(root: Path) -> Path:
     return root
 
 
-def write_history(repository: Path, versions: int, metrics: int = 4, seed: int = 7) -> int:
+def write_history(
+    repository: Path, versions: int, metrics: int = 4, seed: int = 7, commit: str | None = None
+) -> int:
     """Stage records of ``versions`` candidates with ``metrics`` test metrics each (the
     example's four first); every 15th released, every 7th failing its test, the oldest
-    fifth expired. Returns how many records it wrote."""
+    fifth expired; all built from ``commit`` (else from made-up commits no clone has).
+    Returns how many records it wrote."""
     rng = random.Random(seed)  # noqa: S311 - made-up data, the same each run
     store = records_of(repository)
     names = ["accuracy", "f1", "log_loss", "roc_auc"][:metrics]
@@ -65,7 +68,7 @@ def write_history(repository: Path, versions: int, metrics: int = 4, seed: int =
                     state=state,  # type: ignore[arg-type]
                     started_at=at + timedelta(minutes=offset),
                     finished_at=at + timedelta(minutes=offset, seconds=30),
-                    git_sha=f"{index:040x}", metrics=numbers,
+                    git_sha=commit or f"{index:040x}", metrics=numbers,
                 )
             )  # fmt: skip
         final = f"1.{index // 20}.{index % 20}"

@@ -25,7 +25,8 @@ def with_history(example_copy: Path) -> Path:
     """The example with 40 candidates and 30 observations on record (in git, where the
     lifecycle and monitor keep them)."""
     commit(example_copy, "feat: the churn model")
-    write_history(example_copy, 40)
+    head = git(example_copy, "rev-parse", "HEAD").strip()
+    write_history(example_copy, 40, commit=head)
     store = records_of(example_copy)
     for observation in observations(30):
         store.add_observation(observation)
@@ -74,6 +75,18 @@ def test_the_html_dashboard_draws_every_chart_in_chromium(
         assert by_name[f"gates:{MODEL}"]["points"] == 6
         assert by_name[f"time:{MODEL}:latency_p95_ms"]["points"] == 30
         assert by_name[f"time:{MODEL}:error_rate"]["points"] == 30
+        # Failed candidates are marked in the charts over versions, as releases are.
+        marks = page.evaluate(
+            "[...document.querySelectorAll('svg.chart')].map(s => [s.dataset.chart,"
+            " [...s.querySelectorAll('circle.mark')].map(c => c.dataset.state)])"
+        )
+        by_chart = dict(marks)
+        assert sorted(by_chart[f"metric:{MODEL}:accuracy"]) == ["failed"] * 6 + ["released"] * 2
+        assert by_chart[f"measure:{MODEL}:p95_ms"] == ["released"] * 2  # failed: not measured
+        for width in (1400, 1000, 700):
+            page.open(page_file.as_uri(), width=width)
+            assert _cut_or_tiny_text(page) == [], width
+        page.open(page_file.as_uri())
         breaches = page.evaluate("document.querySelectorAll('table')[1].rows.length")
         assert breaches == 1 + 4  # two observations, two kinds each
         shot = page.screenshot(SCREENSHOTS / "dashboard.png")
@@ -85,6 +98,30 @@ def test_the_html_dashboard_draws_every_chart_in_chromium(
         assert without == shot  # the same pixels: nothing waits on a script
     finally:
         page.close()
+
+
+# Every text of every chart: [chart, text, what is wrong] when its box leaves the chart's
+# box, or when it is drawn smaller than 10 CSS pixels (the chart scaled down).
+_TEXT_PROBLEMS = """
+[...document.querySelectorAll('svg.chart')].flatMap(svg => {
+  const box = svg.getBoundingClientRect();
+  const scale = box.width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll('text')].flatMap(t => {
+    const r = t.getBoundingClientRect();
+    const size = parseFloat(getComputedStyle(t).fontSize) * scale;
+    const found = [];
+    if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+        || r.bottom > box.bottom + 0.5) found.push('cut');
+    if (size < 10) found.push('drawn at ' + size.toFixed(1) + ' px');
+    return found.map(p => [svg.dataset.chart, t.textContent, p]);
+  });
+})
+"""
+
+
+def _cut_or_tiny_text(page: Page) -> list[list[str]]:
+    found: list[list[str]] = page.evaluate(_TEXT_PROBLEMS)
+    return found
 
 
 def test_markdown_and_json(cli: CliRunner, with_history: Path) -> None:
@@ -237,3 +274,51 @@ def test_a_report_from_git_never_opens_mlflow(cli: CliRunner, example_copy: Path
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_production_and_the_current_candidate_follow_the_history_checked_out(
+    cli: CliRunner, shipped_example: Path
+) -> None:
+    """Production is shown with the candidate it came from even before publish ran (a
+    release pull request merged), and the current candidate is never one reset away."""
+    manifest = shipped_example / "mlops.yaml"
+    first = commit(shipped_example, "feat: the churn model")
+
+    def dashboard() -> dict[str, object]:
+        done = cli("report", "-f", str(manifest), "--format", "json", environ=ENVIRON)
+        assert done.status == 0, done.err
+        (model,) = json.loads(done.out)["models"]
+        found: dict[str, object] = model
+        return found
+
+    assert cli("run", "-f", str(manifest), "--no-tracking", environ=ENVIRON).status == 0
+    (built,) = [v["version"] for v in dashboard()["versions"]]  # type: ignore[attr-defined]
+    commit(shipped_example, "fix: a retrained model", touch="README.md")
+    assert cli("run", "-f", str(manifest), "--no-tracking", environ=ENVIRON).status == 0
+    later = dashboard()
+    newer = later["current"]
+    assert newer != built
+    git(shipped_example, "reset", "-q", "--hard", first)
+    assert dashboard()["current"] == built  # the newer one is on no commit checked out
+
+    # The release pull request of ``built`` merged: the manifest says its version.
+    release = str(built).split("-")[0]
+    manifest.write_text(manifest.read_text().replace("version: 1.43.13", f"version: {release}"))
+    commit(shipped_example, f"chore: release {release}")
+    shown = dashboard()
+    assert (shown["production"], shown["released_from"]) == (release, built)
+    page = shipped_example / "dashboard.html"
+    done = cli("report", "-f", str(manifest), "-o", str(page), environ=ENVIRON)
+    assert done.status == 0, done.err
+    text = page.read_text()
+    assert f"production: {release} (from {built})" in text
+    row = re.search(r"<tr><td><code>accuracy</code></td><td class=n>([^<]+)</td>", text)
+    assert row is not None
+    assert float(row.group(1)) > 0.9
+    assert page.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
