@@ -129,13 +129,7 @@ def production_metrics(context: Context) -> tuple[str, dict[str, float]] | None:
     if production is None:  # pragma: no cover - the manifest checks it
         return None
     records = context.records()
-    head = context.vcs.head()
-    tested = production_test(
-        records,
-        str(production),
-        scheme,
-        lambda commit: head is not None and context.vcs.is_ancestor(commit, head),
-    )
+    tested = production_test(records, str(production), scheme, context.on_history)
     if tested is not None:
         return str(production), dict(tested.metrics)
     tracker = context.tracker()

@@ -94,6 +94,12 @@ class Context:
     def records(self) -> list[StageRecord]:
         return list(self.store.records(self.manifest.model.name))
 
+    def on_history(self, commit: str) -> bool:
+        """Whether ``commit`` is in the history checked out (not reset away, not of
+        another branch)."""
+        head = self.vcs.head()
+        return head is not None and self.vcs.is_ancestor(commit, head)
+
     def save(self, record: StageRecord) -> None:
         """Write the record (the durable truth) first, then tell MLflow and mark it synced;
         a tracking failure after the write leaves the record for `mlops-ci sync`."""

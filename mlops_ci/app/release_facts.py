@@ -11,6 +11,7 @@ from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_image
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
+from mlops_ci.core.production import production_test
 from mlops_ci.core.record_details import recorded_data_sets, recorded_gates
 from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.release import Candidate
@@ -109,13 +110,16 @@ def _measured(records: Sequence[StageRecord]) -> dict[str, float]:
 
 
 def _production_validate(context: Context) -> dict[str, float]:
-    """Size, latency and memory of the version in production, from its candidate's
-    validate record when this repository has it."""
-    scheme = context.manifest.versioning.scheme
-    production = str(parse_version(context.manifest.model.version, scheme))
-    for record in context.records():
+    """Size, latency and memory of the version in production, from the validate record
+    of the candidate it was released from (the one production's test metrics come from)."""
+    records = context.records()
+    manifest = context.manifest
+    tested = production_test(
+        records, manifest.model.version, manifest.versioning.scheme, context.on_history
+    )
+    for record in records:
         passed = record.stage == "validate" and record.verdict == "passed"
-        if passed and str(parse_version(record.version, scheme).final) == production:
+        if passed and tested is not None and record.version == tested.version:
             return dict(record.metrics)
     return {}
 

@@ -19,10 +19,4 @@ def gather_history(context: Context, observations: int) -> ModelHistory:
     if tracker is not None:
         records = tracker.stage_records(manifest.model.name)
     observed = earlier_observations(context, observations, ask_mlflow=tracker is not None)
-    head = context.vcs.head()
-    return model_history(
-        manifest,
-        records,
-        observed,
-        on_history=lambda commit: head is not None and context.vcs.is_ancestor(commit, head),
-    )
+    return model_history(manifest, records, observed, on_history=context.on_history)
