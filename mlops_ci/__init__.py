@@ -1,3 +1,4 @@
 """mlops-ci: ship machine-learning models through Git."""
 
-__version__ = "0.1.0"
+# The release this is; scripts/release sets it, pyproject.toml reads it.
+__version__ = "1.0.0"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from mlops_ci import __version__
 from mlops_ci.cli import manifest as manifest_command
 from mlops_ci.cli.main import build_parser
 from tests.conftest import EXAMPLE, MINIMAL, PROJECT, CliRunner
@@ -71,9 +72,12 @@ def test_bad_usage_exits_2(cli: CliRunner) -> None:
     assert cli().status == 2
 
 
-def test_version(cli: CliRunner) -> None:
+def test_version_is_the_packages_one(cli: CliRunner) -> None:
+    from importlib.metadata import version
+
     run = cli("--version")
-    assert (run.status, run.out.strip()) == (0, "mlops-ci 0.1.0")
+    assert (run.status, run.out.strip()) == (0, f"mlops-ci {__version__}")
+    assert version("mlops-ci") == __version__  # pyproject.toml reads it from the package
 
 
 def test_validate_example_exits_0(cli: CliRunner) -> None:
