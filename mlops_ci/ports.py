@@ -129,6 +129,20 @@ class Registry(Protocol):
 Registries = Callable[[Reference], Registry]  # the client of a reference's registry
 
 
+class SignatureChecker(Protocol):
+    """A public key: whether a signature over some bytes is its private key's."""
+
+    def verifies(self, data: bytes, signature: bytes) -> bool: ...
+
+
+class Signer(Protocol):
+    """A private key that signs bytes (an image's signature payload)."""
+
+    def sign(self, data: bytes) -> bytes: ...
+    @property
+    def public(self) -> SignatureChecker: ...
+
+
 class Engine(Protocol):
     """A Docker engine: the ``docker`` backend's builds and pushes, and ``--load``."""
 

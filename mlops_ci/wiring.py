@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
     from mlops_ci.manifest.model import Manifest
-    from mlops_ci.ports import CiHost, CodeHost, Meters, Scraper, Vcs
+    from mlops_ci.ports import CiHost, CodeHost, Meters, Scraper, SignatureChecker, Signer, Vcs
 
 # "on": MLflow is told; "off": records only; "if-present": asked only when its store is
 # there (an embedded store that does not exist yet is not made just to be asked).
@@ -216,6 +216,18 @@ def tracker(manifest: Manifest, environ: Mapping[str, str]) -> MlflowTracker:
 def _store_exists(manifest: Manifest, environ: Mapping[str, str]) -> bool:
     uri = tracking_target(manifest, environ).uri
     return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).exists()
+
+
+def signing_key(environ: Mapping[str, str], on_secret: Callable[[str], None]) -> Signer:
+    from mlops_ci.adapters.signing_key import signing_key as load
+
+    return load(environ, on_secret)
+
+
+def public_key(path: Path) -> SignatureChecker:
+    from mlops_ci.adapters.signing_key import public_key as load
+
+    return load(path)
 
 
 def image_tools(environ: Mapping[str, str], on_secret: Callable[[str], None]) -> ImageTools:

@@ -83,6 +83,32 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     inspect.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
     _version_option(inspect)
     inspect.set_defaults(handler=inspect_command)
+    sign = actions.add_parser(
+        "sign",
+        parents=[common_options()],
+        help="sign an image's digest in its registry (cosign's layout)",
+        description="Sign the digest of the candidate's pushed image, or of REFERENCE, with "
+        "an ECDSA P-256 key: MLOPS_CI_SIGNING_KEY (the PEM) or MLOPS_CI_SIGNING_KEY_FILE, "
+        "and MLOPS_CI_SIGNING_KEY_PASSWORD when it is encrypted. The signature goes beside "
+        "the image as sha256-<digest>.sig, where cosign, skopeo, podman and sigstore's "
+        "policy-controller find it. Signing again with the same key adds nothing.",
+    )
+    sign.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
+    _version_option(sign)
+    sign.set_defaults(handler=sign_command)
+    verify = actions.add_parser(
+        "verify",
+        parents=[common_options()],
+        help="check that a key signed an image's digest",
+        description="Check that the image (the candidate's pushed image, or REFERENCE) has a "
+        "signature of the key for its digest and repository. Exit 1 when it has none.",
+    )
+    verify.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
+    verify.add_argument(
+        "--key", required=True, metavar="FILE", help="the public key (PEM, as cosign.pub)"
+    )
+    _version_option(verify)
+    verify.set_defaults(handler=verify_command)
 
 
 def _version_option(parser: argparse.ArgumentParser) -> None:
@@ -228,6 +254,54 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
     for file in summary.get("files") or (summary.get("model") or {}).get("files", []):
         console.out.write(f"  file   {file['sha256'][:12]}  {file['size']:>14,}  {file['path']}\n")
     return ExitStatus.PASSED
+
+
+def sign_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci import wiring
+    from mlops_ci.app.signing import sign_image
+
+    key = wiring.signing_key(console.environ, console.add_secret)
+    reference, tools = _image_to_check(arguments, console)
+    result = sign_image(reference, tools, key)
+    summary = {
+        "reference": result.reference,
+        "digest": result.digest,
+        "signature_tag": result.signature_tag,
+        "added": result.added,
+    }
+    said = "signed" if result.added else "already signed with this key"
+    _render(console, arguments.json, summary, f"{said}: {result.reference} {result.digest}")
+    return ExitStatus.PASSED
+
+
+def verify_command(arguments: argparse.Namespace, console: Console) -> int:
+    from pathlib import Path
+
+    from mlops_ci import wiring
+    from mlops_ci.app.signing import verify_image
+
+    key = wiring.public_key(Path(arguments.key))
+    reference, tools = _image_to_check(arguments, console)
+    result = verify_image(reference, tools, key)
+    summary = {
+        "reference": result.reference,
+        "digest": result.digest,
+        "signatures": result.signatures,
+    }
+    line = f"verified: {result.reference} {result.digest} is signed with this key"
+    _render(console, arguments.json, summary, line)
+    return ExitStatus.PASSED
+
+
+def _image_to_check(arguments: argparse.Namespace, console: Console) -> tuple[str, ImageTools]:
+    """REFERENCE (no manifest needed), else the candidate's pushed image."""
+    from mlops_ci import wiring
+    from mlops_ci.app.signing import pushed_reference
+
+    if arguments.reference:
+        return arguments.reference, wiring.image_tools(console.environ, console.add_secret)
+    context, tools = _prepare(arguments, console)
+    return pushed_reference(context, arguments.version), tools
 
 
 def _prepare(arguments: argparse.Namespace, console: Console) -> tuple[Context, ImageTools]:
