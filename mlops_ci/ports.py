@@ -7,7 +7,7 @@ use case never sees an MLflow run, a PyGithub object or a git argument list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +52,7 @@ class Vcs(Protocol):
     def same_tree(self, first: str, second: str) -> bool: ...
     def parents(self, commit: str) -> list[str]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+    def nearest_on_history(self, commits: Collection[str]) -> str | None: ...
     def push_branch(
         self, remote: str, commit: str, branch: str, *, expected: str | None
     ) -> None: ...

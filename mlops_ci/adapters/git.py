@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -269,6 +269,27 @@ class Git:
             env=self._environ,
         )
         return result.returncode == 0  # 1: not an ancestor; 128: an object this clone lacks
+
+    def nearest_on_history(self, commits: Collection[str]) -> str | None:
+        """The first of ``commits`` met walking back from HEAD (newest first), or None.
+        One git process however many commits are asked about: it stops at the first."""
+        wanted = {c for c in commits if _OBJECT_NAME.fullmatch(c)}
+        if not wanted or self.head() is None:
+            return None
+        with subprocess.Popen(
+            ["git", "-C", str(self.work_tree), "rev-list", "HEAD"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=self._environ,
+        ) as walk:
+            try:
+                for line in walk.stdout or ():
+                    if line.strip() in wanted:
+                        return line.strip()
+                return None
+            finally:
+                walk.kill()
 
     def push_branch(self, remote: str, commit: str, branch: str, *, expected: str | None) -> None:
         """Points ``remote``'s ``branch`` at ``commit``, replacing what it held only if

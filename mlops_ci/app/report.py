@@ -9,8 +9,8 @@ from mlops_ci.report.history import ModelHistory, model_history
 
 def gather_history(context: Context, observations: int) -> ModelHistory:
     """The records in git (or, for a model git has none of, MLflow's stage runs) and the
-    latest ``observations`` in production; the current candidate is one built on the
-    history checked out."""
+    latest ``observations`` in production; the current candidate is the newest one built
+    from the commit nearest HEAD that has one."""
     manifest = context.manifest
     records = context.records()
     # Git holds every record since records moved there; MLflow (seconds to open) is asked
@@ -19,4 +19,10 @@ def gather_history(context: Context, observations: int) -> ModelHistory:
     if tracker is not None:
         records = tracker.stage_records(manifest.model.name)
     observed = earlier_observations(context, observations, ask_mlflow=tracker is not None)
-    return model_history(manifest, records, observed, on_history=context.on_history)
+    return model_history(
+        manifest,
+        records,
+        observed,
+        on_history=context.on_history,
+        nearest=context.nearest_on_history,
+    )

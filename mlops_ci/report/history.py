@@ -7,7 +7,7 @@ Pure: records, MLflow's runs (as records) and observations are passed in.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,9 +78,12 @@ def model_history(
     records: Iterable[StageRecord],
     observations: Sequence[Observation],
     on_history: Callable[[str], bool] = lambda commit: True,
+    nearest: Callable[[Collection[str]], str | None] | None = None,
 ) -> ModelHistory:
-    """``on_history`` says whether a commit is in the checked-out history: the current
-    candidate is never one built from a commit reset away or on another branch."""
+    """``on_history`` says whether a commit is in the checked-out history, ``nearest``
+    which of some commits is nearest HEAD on it: the current candidate is the newest live
+    one built from that commit, never one of a commit reset away or on another branch
+    (without ``nearest``: the newest live candidate)."""
     records = list(records)
     by_version: dict[str, list[StageRecord]] = {}
     released: dict[str, str] = {}
@@ -126,8 +129,11 @@ def model_history(
     seen = sorted({name for v in versions for name in v.metrics})
     key_metrics = tuple(dict.fromkeys([n for n in declared if n in seen] + seen))
     from_test = production_test(records, manifest.model.version, scheme, on_history)
-    live = (v for v in reversed(versions) if v.state in LIVE)
-    current = next((v for v in live if v.commit is None or on_history(v.commit)), None)
+    live = [v for v in reversed(versions) if v.state in LIVE]
+    if nearest is not None:
+        built = nearest({v.commit for v in live if v.commit})
+        live = [v for v in live if v.commit == built]
+    current = live[0] if live else None
     return ModelHistory(
         model=manifest.model.name,
         production=manifest.model.version,

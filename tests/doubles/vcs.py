@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -162,6 +162,17 @@ class MemoryVcs:
 
     def parents(self, commit: str) -> list[str]:
         return list(self.objects[commit].parents)
+
+    def nearest_on_history(self, commits: Collection[str]) -> str | None:
+        waiting, seen = [self.head_commit] if self.head_commit else [], set()
+        while waiting:  # breadth first from HEAD: the nearest first
+            commit = waiting.pop(0)
+            if commit in commits:
+                return commit
+            if commit not in seen:
+                seen.add(commit)
+                waiting.extend(self.objects[commit].parents)
+        return None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         if ancestor not in self.objects or descendant not in self.objects:
