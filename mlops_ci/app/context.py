@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +99,6 @@ class Context:
         another branch)."""
         head = self.vcs.head()
         return head is not None and self.vcs.is_ancestor(commit, head)
-
-    def nearest_on_history(self, commits: Collection[str]) -> str | None:
-        """Of ``commits``, the one nearest HEAD on the history checked out."""
-        return self.vcs.nearest_on_history(commits)
 
     def save(self, record: StageRecord) -> None:
         """Write the record (the durable truth) first, then tell MLflow and mark it synced;

@@ -24,5 +24,5 @@ def gather_history(context: Context, observations: int) -> ModelHistory:
         records,
         observed,
         on_history=context.on_history,
-        nearest=context.nearest_on_history,
+        nearest=context.vcs.nearest_on_history,
     )
