@@ -24,6 +24,8 @@ from mlops_ci.adapters.registry_session import (
     retry_after,
 )
 from mlops_ci.core.image_reference import Reference
+from mlops_ci.core.oci import OCI_INDEX
+from mlops_ci.core.referrers import MOST_INDEX_BYTES
 from mlops_ci.errors import ServiceError
 from mlops_ci.image.oci import sha256_digest
 
@@ -172,6 +174,32 @@ class RegistryClient(RegistrySession):
             found += answer.json().get("tags") or []
             path = _next_link(answer.headers.get("Link"))
         return found
+
+    def referrers(self, repository: str, digest: str) -> bytes | None:
+        """The image index the referrers API lists for ``digest``; None when the registry
+        has no such API (it answers 404: the referrers tag schema is then the list)."""
+        answer = self._call(
+            "GET",
+            f"/v2/{repository}/referrers/{digest}",
+            scope=_pull(repository),
+            ok=(200, 404),
+            headers={"Accept": OCI_INDEX},
+            stream=True,
+        )
+        try:
+            if answer.status_code == 404:
+                return None
+            body = b""
+            for chunk in answer.iter_content(1 << 16):
+                body += chunk
+                if len(body) > MOST_INDEX_BYTES:
+                    raise ServiceError(
+                        f"{self.registry} listed more referrers of {digest[:19]} than "
+                        "mlops-ci reads (over 1 MiB)"
+                    )
+            return body
+        finally:
+            answer.close()
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Deletes the manifest (with every tag on it). False when the registry does not

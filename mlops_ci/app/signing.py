@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mlops_ci.app.attachments import Subject, put_attachment, small_blob, subject_of
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools
@@ -19,17 +21,19 @@ from mlops_ci.core.image_reference import Reference, parse_reference
 from mlops_ci.core.records import IMAGE_STAGE
 from mlops_ci.core.signing import (
     MOST_PAYLOAD_BYTES,
-    OCI_MANIFEST,
+    PAYLOAD_TYPE,
     attachment_tag,
     layer_signature,
     payload,
     payload_problem,
-    sha256_digest,
     signature_layers,
     signature_manifest,
 )
-from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError, UsageError
+from mlops_ci.errors import ExitStatus, MlopsCiError, UsageError
 from mlops_ci.ports import Registry, SignatureChecker, Signer
+
+if TYPE_CHECKING:
+    from mlops_ci.app.attestations import Attested, AttestResult
 
 
 class NotSigned(MlopsCiError):
@@ -75,25 +79,36 @@ def pushed_reference(context: Context, version: str | None) -> str:
 
 
 def sign_image(text: str, tools: ImageTools, key: Signer) -> SignResult:
-    reference, registry, digest = _resolve(text, tools)
+    subject = subject_of(text, tools)
+    return sign_subject(subject, key)
+
+
+def sign_subject(subject: Subject, key: Signer) -> SignResult:
+    reference, registry, digest = subject.reference, subject.registry, subject.digest
     tag = attachment_tag(digest)
     signed = payload(reference.name, digest)
     layers: list[dict[str, object]] = []
-    if registry.manifest_digest(reference.repository, tag) is not None:
+    before: list[str] = []
+    if (known_digest := registry.manifest_digest(reference.repository, tag)) is not None:
+        before.append(known_digest)
         body, _ = registry.get_manifest(reference.repository, tag)
         layers = [dict(layer) for layer in signature_layers(body)]
         for _, known in _verified(registry, reference, layers, key.public):
             if payload_problem(known, reference.name, digest) is None:
                 return SignResult(str(reference), digest, tag, added=False)
-    manifest, config = signature_manifest(layers, signed, key.sign(signed))
-    for blob in (signed, config):
-        _upload(registry, reference.repository, blob)
-    registry.put_manifest(reference.repository, tag, manifest, OCI_MANIFEST)
+    manifest, config = signature_manifest(layers, signed, key.sign(signed), subject.descriptor)
+    put_attachment(
+        subject, tag, manifest, config, blobs=[signed], artifact_type=PAYLOAD_TYPE, replaces=before
+    )
     return SignResult(str(reference), digest, tag, added=True)
 
 
 def verify_image(text: str, tools: ImageTools, key: SignatureChecker) -> VerifyResult:
-    reference, registry, digest = _resolve(text, tools)
+    return verify_subject(subject_of(text, tools), key)
+
+
+def verify_subject(subject: Subject, key: SignatureChecker) -> VerifyResult:
+    reference, registry, digest = subject.reference, subject.registry, subject.digest
     tag = attachment_tag(digest)
     if registry.manifest_digest(reference.repository, tag) is None:
         raise NotSigned(f"{reference} ({digest[:19]}) is not signed: no {tag} beside it")
@@ -113,17 +128,6 @@ def verify_image(text: str, tools: ImageTools, key: SignatureChecker) -> VerifyR
     return VerifyResult(str(reference), digest, vouching)
 
 
-def _resolve(text: str, tools: ImageTools) -> tuple[Reference, Registry, str]:
-    reference = parse_reference(text)
-    registry = tools.registry(reference)
-    digest = registry.manifest_digest(reference.repository, reference.target)
-    if digest is None:
-        raise UsageError(f"{reference} does not exist; push it first (mlops-ci image push)")
-    if reference.digest is not None and digest != reference.digest:
-        raise ServiceError(f"{reference.registry} answered {reference} with another digest")
-    return reference, registry, digest
-
-
 def _verified(
     registry: Registry,
     reference: Reference,
@@ -134,7 +138,7 @@ def _verified(
     """The layers whose payload has its digest's bytes and the key's signature over them."""
     for layer in layers:
         signature = layer_signature(layer)
-        data = _small_blob(registry, reference.repository, str(layer["digest"]))
+        data = small_blob(registry, reference.repository, str(layer["digest"]), MOST_PAYLOAD_BYTES)
         if signature is None or data is None:
             if problems is not None:
                 problems.append("a signature layer that cannot be read")
@@ -145,34 +149,28 @@ def _verified(
             problems.append("a signature another key made (or bytes changed since)")
 
 
-def _small_blob(registry: Registry, repository: str, digest: str) -> bytes | None:
-    parts: list[bytes] = []
-    size = 0
+def sign_candidate(
+    context: Context, version: str | None, tools: ImageTools, key: Signer
+) -> tuple[SignResult, AttestResult]:
+    """Signs the candidate's pushed image and attests what its records say of it: the
+    provenance, the gates and the ML-BOM (its files read from the image's model.json)."""
+    from mlops_ci.app.attestations import attest_subject, candidate_statements, model_files
+    from mlops_ci.app.promote import inspect_remote
 
-    class TooBig(Exception):
-        pass
-
-    def keep(chunk: bytes) -> None:
-        nonlocal size
-        size += len(chunk)
-        if size > MOST_PAYLOAD_BYTES:
-            raise TooBig
-        parts.append(chunk)
-
-    try:
-        registry.get_blob(repository, digest, keep)
-    except TooBig:
-        return None
-    data = b"".join(parts)
-    return data if sha256_digest(data) == digest else None
+    subject = subject_of(pushed_reference(context, version), tools)
+    signed = sign_subject(subject, key)
+    files = model_files(inspect_remote(f"{subject.reference.name}@{subject.digest}", tools))
+    statements = candidate_statements(context, version, subject, files)
+    return signed, attest_subject(subject, statements, key)
 
 
-def _upload(registry: Registry, repository: str, blob: bytes) -> None:
-    digest = sha256_digest(blob)
-    if registry.blob_exists(repository, digest):
-        return
+def verify_trusted(
+    text: str, tools: ImageTools, key: SignatureChecker, *, gates: bool
+) -> tuple[VerifyResult, Attested | None]:
+    """The image's signature of this key and, with ``gates``, its gates attestation that
+    says every gate passed: what an admission policy asks."""
+    from mlops_ci.app.attestations import verify_gates
 
-    def chunks(start: int) -> Iterator[bytes]:
-        yield blob[start:]
-
-    registry.upload_blob(repository, digest, len(blob), chunks)
+    subject = subject_of(text, tools)
+    verified = verify_subject(subject, key)
+    return verified, verify_gates(subject, key) if gates else None

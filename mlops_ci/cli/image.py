@@ -91,7 +91,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "an ECDSA P-256 key: MLOPS_CI_SIGNING_KEY (the PEM) or MLOPS_CI_SIGNING_KEY_FILE, "
         "and MLOPS_CI_SIGNING_KEY_PASSWORD when it is encrypted. The signature goes beside "
         "the image as sha256-<digest>.sig, where cosign, skopeo, podman and sigstore's "
-        "policy-controller find it. Signing again with the same key adds nothing.",
+        "policy-controller find it. For the candidate (no REFERENCE) it also attests, "
+        "as signed in-toto statements in sha256-<digest>.att: its SLSA provenance, its "
+        "gates and its CycloneDX ML-BOM. Both are OCI referrers of the image. Signing again "
+        "with the same key adds nothing.",
     )
     sign.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
     _version_option(sign)
@@ -99,9 +102,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     verify = actions.add_parser(
         "verify",
         parents=[common_options()],
-        help="check that a key signed an image's digest",
+        help="check that a key signed an image's digest and attested its gates",
         description="Check that the image (the candidate's pushed image, or REFERENCE) has a "
-        "signature of the key for its digest and repository. Exit 1 when it has none.",
+        "signature of the key for its digest and repository, and a gates attestation of "
+        "the key that says every gate passed. Exit 1 when it has not.",
+    )
+    verify.add_argument(
+        "--signature-only",
+        action="store_true",
+        help="check the signature alone (an image signed by REFERENCE has no attestations)",
     )
     verify.add_argument("reference", nargs="?", metavar="REFERENCE", help="an image reference")
     verify.add_argument(
@@ -258,19 +267,33 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
 
 def sign_command(arguments: argparse.Namespace, console: Console) -> int:
     from mlops_ci import wiring
-    from mlops_ci.app.signing import sign_image
+    from mlops_ci.app.signing import sign_candidate, sign_image
 
     key = wiring.signing_key(console.environ, console.add_secret)
-    reference, tools = _image_to_check(arguments, console)
-    result = sign_image(reference, tools, key)
-    summary = {
+    if arguments.reference:
+        tools = wiring.image_tools(console.environ, console.add_secret)
+        result, attested = sign_image(arguments.reference, tools, key), None
+    else:
+        context, tools = _prepare(arguments, console)
+        result, attested = sign_candidate(context, arguments.version, tools, key)
+    summary: dict[str, Any] = {
         "reference": result.reference,
         "digest": result.digest,
         "signature_tag": result.signature_tag,
         "added": result.added,
     }
     said = "signed" if result.added else "already signed with this key"
-    _render(console, arguments.json, summary, f"{said}: {result.reference} {result.digest}")
+    line = f"{said}: {result.reference} {result.digest}"
+    if attested is not None:
+        summary["attestation_tag"] = attested.attestation_tag
+        summary["attested"] = list(attested.added)
+        summary["attested_before"] = list(attested.kept)
+        line += "\n" + (
+            f"attested: {', '.join(attested.added)}"
+            if attested.added
+            else "already attested with this key"
+        )
+    _render(console, arguments.json, summary, line)
     return ExitStatus.PASSED
 
 
@@ -278,17 +301,20 @@ def verify_command(arguments: argparse.Namespace, console: Console) -> int:
     from pathlib import Path
 
     from mlops_ci import wiring
-    from mlops_ci.app.signing import verify_image
+    from mlops_ci.app.signing import verify_trusted
 
     key = wiring.public_key(Path(arguments.key))
     reference, tools = _image_to_check(arguments, console)
-    result = verify_image(reference, tools, key)
-    summary = {
+    result, gates = verify_trusted(reference, tools, key, gates=not arguments.signature_only)
+    summary: dict[str, Any] = {
         "reference": result.reference,
         "digest": result.digest,
         "signatures": result.signatures,
+        "gates": dict(gates.predicate) if gates is not None else None,
     }
     line = f"verified: {result.reference} {result.digest} is signed with this key"
+    if gates is not None:
+        line += " and passed its gates"
     _render(console, arguments.json, summary, line)
     return ExitStatus.PASSED
 

@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
+
+from mlops_ci.core.oci import sha256_digest
+from mlops_ci.core.referrers import attachment_manifest
 
 PAYLOAD_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 SIGNATURE_TYPE = "cosign container image signature"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 MOST_PAYLOAD_BYTES = 64 << 10  # a payload is a few hundred bytes; more is no signature of ours
-
-
-def sha256_digest(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 def attachment_tag(manifest_digest: str) -> str:
@@ -69,33 +66,21 @@ def payload_problem(data: bytes, repository: str, manifest_digest: str) -> str |
 
 
 def signature_manifest(
-    existing: list[dict[str, Any]], signed_payload: bytes, signature: bytes
+    existing: list[dict[str, Any]],
+    signed_payload: bytes,
+    signature: bytes,
+    subject: Mapping[str, Any],
 ) -> tuple[bytes, bytes]:
     """The signature manifest with one more layer (``existing`` are the layers already
-    there), and its config blob. Layers keep their order: a signature is never dropped."""
+    there), and its config blob; it refers to ``subject``, the image's descriptor. Layers
+    keep their order: a signature is never dropped."""
     layer = {
         "mediaType": PAYLOAD_TYPE,
         "digest": sha256_digest(signed_payload),
         "size": len(signed_payload),
         "annotations": {SIGNATURE_ANNOTATION: base64.b64encode(signature).decode()},
     }
-    layers = [*existing, layer]
-    config = json.dumps(
-        {
-            "architecture": "",
-            "os": "",
-            "config": {},
-            "rootfs": {"type": "layers", "diff_ids": [entry["digest"] for entry in layers]},
-        },
-        separators=(",", ":"),
-    ).encode()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": sha256_digest(config), "size": len(config)},
-        "layers": layers,
-    }
-    return json.dumps(manifest, separators=(",", ":")).encode(), config
+    return attachment_manifest([*existing, layer], subject, PAYLOAD_TYPE)
 
 
 def signature_layers(manifest: bytes) -> list[dict[str, Any]]:

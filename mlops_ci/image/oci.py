@@ -3,7 +3,6 @@ JSON (sorted keys, no spaces), so the same inputs give the same digests everywhe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 import zlib
@@ -11,9 +10,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+from mlops_ci.core.oci import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256_digest
+
+__all__ = [
+    "DOCKER_CONFIG",
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "INDEX_TYPES",
+    "LAYER_TYPES",
+    "MANIFEST_TYPES",
+    "OCI_CONFIG",
+    "OCI_INDEX",
+    "OCI_LAYER",
+    "OCI_LAYER_GZIP",
+    "OCI_MANIFEST",
+    "Descriptor",
+    "canonical_json",
+    "image_config",
+    "image_manifest",
+    "oci_name",
+    "rfc3339",
+    "sha256_digest",
+    "stored_gzip",
+]
+
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -59,10 +79,6 @@ class Descriptor:
 
 def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def oci_name(media_type: str) -> str:

@@ -48,13 +48,16 @@ def test_a_payload_for_another_image_or_repository_or_of_another_kind_vouches_fo
 
 
 def test_a_signature_is_added_and_none_is_dropped() -> None:
-    first, config = signature_manifest([], b"payload-1", b"sig-1")
+    subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": DIGEST, "size": 9}
+    first, config = signature_manifest([], b"payload-1", b"sig-1", subject)
     layers = signature_layers(first)
     assert [layer["digest"] for layer in layers] == [sha256_digest(b"payload-1")]
     assert layer_signature(layers[0]) == b"sig-1"
-    second, _ = signature_manifest(layers, b"payload-2", b"sig-2")
+    second, _ = signature_manifest(layers, b"payload-2", b"sig-2", subject)
     assert [layer_signature(layer) for layer in signature_layers(second)] == [b"sig-1", b"sig-2"]
     assert json.loads(first)["config"]["digest"] == sha256_digest(config)
+    assert json.loads(second)["subject"] == subject  # an OCI referrer of the image
+    assert json.loads(second)["artifactType"] == PAYLOAD_TYPE
 
 
 def test_hostile_manifests_give_no_layers_and_bad_annotations_no_signature() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -193,6 +194,7 @@ class MemoryRegistry:
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifests: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
     deletes_allowed: bool = True
+    referrers_api: bool = False  # distribution 2.8, the test registry, has none
 
     def add_image(self, repository: str, tag: str, body: bytes, media_type: str) -> str:
         """A test's helper: an image manifest under ``tag``; its digest."""
@@ -245,6 +247,21 @@ class MemoryRegistry:
         ]:
             del self.manifests[key]
         return True
+
+    def referrers(self, repository: str, digest: str) -> bytes | None:
+        if not self.referrers_api:
+            return None
+        listed = {}
+        for (repo, _), (body, media_type) in self.manifests.items():
+            document = json.loads(body)
+            if repo == repository and (document.get("subject") or {}).get("digest") == digest:
+                listed[_digest(body)] = {
+                    "mediaType": media_type,
+                    "digest": _digest(body),
+                    "size": len(body),
+                    "artifactType": document.get("artifactType"),
+                }
+        return json.dumps({"schemaVersion": 2, "manifests": list(listed.values())}).encode()
 
 
 def _digest(body: bytes) -> str:
