@@ -48,7 +48,11 @@ def test_a_payload_for_another_image_or_repository_or_of_another_kind_vouches_fo
 
 
 def test_a_signature_is_added_and_none_is_dropped() -> None:
-    subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": DIGEST, "size": 9}
+    subject = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": DIGEST,
+        "size": 9,
+    }
     first, config = signature_manifest([], b"payload-1", b"sig-1", subject)
     layers = signature_layers(first)
     assert [layer["digest"] for layer in layers] == [sha256_digest(b"payload-1")]

@@ -152,9 +152,25 @@ def test_a_signature_verifies_for_its_digest_alone(
         f"docker://{signed.rsplit(':', 1)[0]}:{result['signature_tag']}",
     )  # fmt: skip
     assert len(json.loads(attached.stdout)["layers"]) == 1
+    # The signature is an OCI referrer of the image: distribution 2.8 has no referrers API,
+    # so it is listed in the referrers tag schema's index, once, however often it is signed.
+    listed = skopeo(
+        "inspect", "--raw", "--tls-verify=false",
+        f"docker://{signed.rsplit(':', 1)[0]}:sha256-{digest[7:]}",
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    (referrer,) = json.loads(listed.stdout)["manifests"]
+    assert referrer["artifactType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
+    sig_digest = skopeo(
+        "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+        f"docker://{signed.rsplit(':', 1)[0]}:{result['signature_tag']}",
+    )  # fmt: skip
+    assert referrer["digest"] == sig_digest.stdout.strip()
 
     # Our own verify, and the outside one.
-    verified = cli("image", "verify", signed, "--key", str(public), environ=ENVIRON)
+    verified = cli(
+        "image", "verify", signed, "--key", str(public), "--signature-only", environ=ENVIRON
+    )
     assert verified.status == 0, verified.err
     assert "is signed with this key" in verified.out
     (vouched,) = _openssl_verifies(registry, signed, result["signature_tag"], public, tmp_path)
@@ -164,7 +180,9 @@ def test_a_signature_verifies_for_its_digest_alone(
         "type": "cosign container image signature",
     }
 
-    wrong_key = cli("image", "verify", signed, "--key", str(other_public), environ=ENVIRON)
+    wrong_key = cli(
+        "image", "verify", signed, "--key", str(other_public), "--signature-only", environ=ENVIRON
+    )
     assert wrong_key.status == 1
     assert "another key" in wrong_key.err
     assert (
@@ -172,7 +190,9 @@ def test_a_signature_verifies_for_its_digest_alone(
     )
 
     unsigned, unsigned_digest = images["unsigned"]
-    refused = cli("image", "verify", unsigned, "--key", str(public), environ=ENVIRON)
+    refused = cli(
+        "image", "verify", unsigned, "--key", str(public), "--signature-only", environ=ENVIRON
+    )
     assert refused.status == 1
     assert "is not signed" in refused.err
 
@@ -183,7 +203,9 @@ def test_a_signature_verifies_for_its_digest_alone(
         f"docker://{unsigned.rsplit(':', 1)[0]}:sha256-{unsigned_digest[7:]}.sig",
     )  # fmt: skip
     assert moved.returncode == 0, moved.stderr
-    retagged = cli("image", "verify", unsigned, "--key", str(public), environ=ENVIRON)
+    retagged = cli(
+        "image", "verify", unsigned, "--key", str(public), "--signature-only", environ=ENVIRON
+    )
     assert retagged.status == 1
     assert "signs another image" in retagged.err
     # The signature itself is sound (openssl accepts it): only its payload says no.
@@ -243,10 +265,14 @@ def test_keys_are_bad_input_said_in_one_sentence_without_the_key(
         assert "hunter2-but-longer" not in run.out + run.err
         for line in secret_lines:
             assert line not in run.out + run.err
-    verified = cli("image", "verify", signed, "--key", str(public), environ=ENVIRON)
+    verified = cli(
+        "image", "verify", signed, "--key", str(public), "--signature-only", environ=ENVIRON
+    )
     assert verified.status == 0, verified.err
     not_a_key = tmp_path / "not-a-key.pub"
     not_a_key.write_text("hello\n")
-    unreadable = cli("image", "verify", signed, "--key", str(not_a_key), environ=ENVIRON)
+    unreadable = cli(
+        "image", "verify", signed, "--key", str(not_a_key), "--signature-only", environ=ENVIRON
+    )
     assert unreadable.status == 2
     assert "not a PEM public key" in unreadable.err
