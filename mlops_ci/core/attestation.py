@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_ci.core.referrers import attached_layers
+
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
@@ -145,20 +147,10 @@ def attestation_manifest_layer(
 
 def attestation_layers(manifest: bytes) -> list[dict[str, Any]]:
     """The envelope layers of an ``.att`` manifest (untrusted: anything else gives none)."""
-    try:
-        layers = json.loads(manifest)["layers"]
-    except (ValueError, KeyError, TypeError):
-        return []
-    if not isinstance(layers, list):
-        return []
     return [
         layer
-        for layer in layers
-        if isinstance(layer, dict)
-        and layer.get("mediaType") == DSSE_ENVELOPE
-        and isinstance(layer.get("digest"), str)
-        and isinstance(layer.get("size"), int)
-        and isinstance((layer.get("annotations") or {}).get(PREDICATE_ANNOTATION), str)
+        for layer in attached_layers(manifest, DSSE_ENVELOPE, PREDICATE_ANNOTATION)
+        if isinstance(layer.get("size"), int)
     ]
 
 

@@ -55,6 +55,25 @@ def attachment_manifest(
     return json.dumps(manifest, separators=(",", ":")).encode(), config
 
 
+def attached_layers(manifest: bytes, media_type: str, annotation: str) -> list[dict[str, Any]]:
+    """The layers of an attachment manifest of ``media_type`` that carry ``annotation``
+    (untrusted: anything else, or a manifest that is not one, gives none)."""
+    try:
+        layers = json.loads(manifest)["layers"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    if not isinstance(layers, list):
+        return []
+    return [
+        layer
+        for layer in layers
+        if isinstance(layer, dict)
+        and layer.get("mediaType") == media_type
+        and isinstance(layer.get("digest"), str)
+        and isinstance((layer.get("annotations") or {}).get(annotation), str)
+    ]
+
+
 def referrer_descriptor(
     manifest: bytes, digest: str, artifact_type: str, annotations: Mapping[str, str] | None = None
 ) -> dict[str, Any]:

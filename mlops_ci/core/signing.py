@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlops_ci.core.oci import sha256_digest
-from mlops_ci.core.referrers import attachment_manifest
+from mlops_ci.core.referrers import attached_layers, attachment_manifest
 
 PAYLOAD_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -86,20 +86,7 @@ def signature_manifest(
 def signature_layers(manifest: bytes) -> list[dict[str, Any]]:
     """The simple-signing layers of a signature manifest (untrusted: anything else, or a
     manifest that is not one, gives none)."""
-    try:
-        layers = json.loads(manifest)["layers"]
-    except (ValueError, KeyError, TypeError):
-        return []
-    if not isinstance(layers, list):
-        return []
-    return [
-        layer
-        for layer in layers
-        if isinstance(layer, dict)
-        and layer.get("mediaType") == PAYLOAD_TYPE
-        and isinstance(layer.get("digest"), str)
-        and isinstance((layer.get("annotations") or {}).get(SIGNATURE_ANNOTATION), str)
-    ]
+    return attached_layers(manifest, PAYLOAD_TYPE, SIGNATURE_ANNOTATION)
 
 
 def layer_signature(layer: dict[str, Any]) -> bytes | None:
