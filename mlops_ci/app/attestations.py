@@ -192,14 +192,14 @@ def _provenance(
     context: Context, build: StageRecord, newest: Mapping[str, StageRecord]
 ) -> dict[str, Any]:
     environ = context.environ
-    server = _environment(environ, "GITHUB_SERVER_URL") or "https://github.com"
-    repository = _environment(environ, "GITHUB_REPOSITORY")
+    server = ci_variable(environ, "GITHUB_SERVER_URL") or "https://github.com"
+    repository = ci_variable(environ, "GITHUB_REPOSITORY")
     workflow = {
         key: value
         for key, value in {
             "repository": f"{server}/{repository}" if repository else "",
-            "ref": _environment(environ, "GITHUB_REF"),
-            "path": _environment(environ, "GITHUB_WORKFLOW_REF"),
+            "ref": ci_variable(environ, "GITHUB_REF"),
+            "path": ci_variable(environ, "GITHUB_WORKFLOW_REF"),
         }.items()
         if value
     }
@@ -210,8 +210,8 @@ def _provenance(
         materials.append(
             Material(f"data:{data_set.name}", {"blake3": data_set.blake3}, data_set.name)
         )
-    run = _environment(environ, "GITHUB_RUN_ID")
-    attempt = _environment(environ, "GITHUB_RUN_ATTEMPT") or "1"
+    run = ci_variable(environ, "GITHUB_RUN_ID")
+    attempt = ci_variable(environ, "GITHUB_RUN_ATTEMPT") or "1"
     on_github = environ.get("GITHUB_ACTIONS") == "true" and repository
     stages = [newest[s] for s in ("build", *GATED_STAGES) if s in newest]
     return provenance(
@@ -322,5 +322,7 @@ def model_files(summary: Mapping[str, Any]) -> list[ModelFile]:
     return files
 
 
-def _environment(environ: Mapping[str, str], name: str) -> str:
+def ci_variable(environ: Mapping[str, str], name: str) -> str:
+    """A GITHUB_* variable as a statement may carry it: printable and bounded (workflow
+    event data is untrusted), empty when unset."""
     return _PRINTABLE.sub("", environ.get(name, ""))[:_MOST_ENVIRONMENT_VALUE]

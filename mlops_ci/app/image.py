@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -302,6 +302,11 @@ def push_image(
         )
     finally:
         meter.finish()
+    if image_settings(context).modelpack:
+        from mlops_ci.app.modelpack import push_modelpack
+
+        modelpack = push_modelpack(context, image, tools.registry(target), target)
+        pushed = replace(pushed, modelpack=modelpack.reference)
     _record_push(context, image.version, pushed, started)
     return pushed
 
@@ -342,7 +347,10 @@ def _record_push(context: Context, version: str, pushed: PushResult, started: da
             started_at=started,
             finished_at=context.clock.now(),
             git_sha=newest.git_sha,
-            details={"reference": pushed.reference},
+            details={
+                "reference": pushed.reference,
+                **({"modelpack": pushed.modelpack} if pushed.modelpack else {}),
+            },
             image_digest=pushed.digest,
         )
     )

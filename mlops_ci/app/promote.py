@@ -10,6 +10,7 @@ from typing import Any
 from mlops_ci.app.candidates import current_candidate, latest_state
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools, image_settings
+from mlops_ci.app.modelpack import tag_modelpack
 from mlops_ci.core.image_reference import Reference, parse_reference, registry_tag
 from mlops_ci.errors import ServiceError, UsageError
 from mlops_ci.image.oci import sha256_digest
@@ -56,7 +57,8 @@ def tag_image(
     environment: str | None,
 ) -> Promotion:
     """The image at ``source`` (a tag or a digest) tagged ``release_version`` (and
-    ``environment``) by putting its manifest bytes again; tags already on it are left."""
+    ``environment``) by putting its manifest bytes again, and its ModelPack artifact
+    likewise (``<tag>.modelpack``); tags already on them are left."""
     registry = tools.registry(reference)
     body, media_type = registry.get_manifest(reference.repository, source)
     image_digest = sha256_digest(body)
@@ -66,6 +68,7 @@ def tag_image(
         if registry.manifest_digest(reference.repository, tag) != image_digest:
             registry.put_manifest(reference.repository, tag, body, media_type)
             written.append(tag)
+    written += tag_modelpack(registry, reference, image_digest, len(body), list(tags))
     return Promotion(f"{reference.name}@{image_digest}", image_digest, tags, tuple(written))
 
 

@@ -186,6 +186,7 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
             "already_there": result.present,
             "mounted": result.mounted,
             "tagged": result.manifest_written,
+            "modelpack": result.modelpack,
         }
         line = (
             f"pushed {result.reference} with the Docker engine"

@@ -108,6 +108,7 @@ class PushResult:
     mounted: int
     manifest_written: bool
     engine: bool = False  # pushed by the Docker engine (which counts nothing for us)
+    modelpack: str | None = None  # the ModelPack artifact pushed beside it (app.modelpack)
 
 
 def push(

@@ -248,6 +248,10 @@ def _release(value: Mapping[str, Any], root: Path) -> m.Release:
                 image.get("layer_size", schema_default("release", "image", "layer_size"))
             ),
             dockerfile=root / image["dockerfile"] if "dockerfile" in image else None,
+            modelpack=image.get("modelpack", schema_default("release", "image", "modelpack")),
+            signing=m.Signing(public_key=root / image["signing"]["public_key"])
+            if "signing" in image
+            else None,
         )
         if image is not None
         else None,

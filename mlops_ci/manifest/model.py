@@ -110,12 +110,19 @@ class Validate:
 
 
 @dataclass(frozen=True)
+class Signing:
+    public_key: Path  # what promote and publish verify with; the private key is a secret
+
+
+@dataclass(frozen=True)
 class Image:
     repository: str
     base: str = "docker.io/library/busybox:1.36"
     backend: ImageBackend = "auto"
     layer_size: int = 1024**3
     dockerfile: Path | None = None
+    modelpack: bool = True
+    signing: Signing | None = None
 
     @property
     def uses_docker(self) -> bool:

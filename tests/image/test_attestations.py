@@ -161,12 +161,14 @@ def test_the_candidate_is_attested_and_verify_admits_only_what_passed_its_gates(
     assert bom["metadata"]["component"]["type"] == "machine-learning-model"
     assert bom["metadata"]["component"]["modelCard"]["quantitativeAnalysis"]["performanceMetrics"]
 
-    # Both attachments are referrers of the image (the registry has no referrers API).
+    # Both attachments are referrers of the image (the registry has no referrers API), beside
+    # the ModelPack artifact the push wrote.
     index = json.loads(
         _get(registry, repository, f"manifests/sha256-{digest[7:]}",
              "application/vnd.oci.image.index.v1+json")
     )  # fmt: skip
     assert sorted(entry["artifactType"] for entry in index["manifests"]) == [
+        "application/vnd.cncf.model.manifest.v1+json",
         "application/vnd.dev.cosign.simplesigning.v1+json",
         "application/vnd.dsse.envelope.v1+json",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -219,12 +220,22 @@ def test_promote_tags_the_validated_digest(
     assert promoted.status == 0, promoted.err
     result = json.loads(promoted.out)
     assert result["digest"] == pushed["digest"]
-    assert result["written"] == ["1.44.0", "production"]
+    assert result["written"] == [
+        "1.44.0", "production", "1.44.0.modelpack", "production.modelpack"
+    ]  # fmt: skip
     for tag in ("1.44.0", "production"):
         inspected = skopeo(
             "inspect", "--tls-verify=false", f"docker://{registry.host}/acme/promoted-model:{tag}"
         )
         assert json.loads(inspected.stdout)["Digest"] == pushed["digest"]
+        # The ModelPack artifact goes where the image goes, the same bytes.
+        raw = skopeo(
+            "inspect", "--raw", "--tls-verify=false",
+            f"docker://{registry.host}/acme/promoted-model:{tag}.modelpack",
+        )  # fmt: skip
+        assert "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest() == (
+            pushed["modelpack"].rpartition("@")[2]
+        )
     again = cli("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
     assert again.status == 0
     assert "nothing to do" in again.out
