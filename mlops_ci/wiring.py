@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mlops_ci.adapters.mlflow_connection import TrackingTarget
     from mlops_ci.app.context import Context
     from mlops_ci.app.image import ImageTools
+    from mlops_ci.app.signing import Trust
     from mlops_ci.manifest.model import Manifest
     from mlops_ci.ports import CiHost, CodeHost, Meters, Scraper, SignatureChecker, Signer, Vcs
 
@@ -222,6 +223,24 @@ def signing_key(environ: Mapping[str, str], on_secret: Callable[[str], None]) ->
     from mlops_ci.adapters.signing_key import signing_key as load
 
     return load(environ, on_secret)
+
+
+def image_trust(
+    manifest: Manifest, environ: Mapping[str, str], on_secret: Callable[[str], None]
+) -> Trust | None:
+    """release.image.signing's public key, and the private key when the environment has
+    one; None when the manifest asks for no signing."""
+    from mlops_ci.adapters.signing_key import SIGNING_KEY, SIGNING_KEY_FILE
+    from mlops_ci.app.signing import Trust
+
+    image = manifest.release.image if manifest.release else None
+    if image is None or image.signing is None:
+        return None
+    given = environ.get(SIGNING_KEY) or environ.get(SIGNING_KEY_FILE)
+    return Trust(
+        public_key(image.signing.public_key),
+        signing_key(environ, on_secret) if given else None,
+    )
 
 
 def public_key(path: Path) -> SignatureChecker:

@@ -11,6 +11,7 @@ from mlops_ci.app.candidates import current_candidate, latest_state
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools, image_settings
 from mlops_ci.app.modelpack import tag_modelpack
+from mlops_ci.app.signing import Trust, ensure_trusted
 from mlops_ci.core.image_reference import Reference, parse_reference, registry_tag
 from mlops_ci.errors import ServiceError, UsageError
 from mlops_ci.image.oci import sha256_digest
@@ -33,9 +34,12 @@ def promote_image(
     release_version: str,
     environment: str | None,
     tools: ImageTools,
+    *,
+    trust: Trust | None = None,
 ) -> Promotion:
     """Tags the candidate's digest as ``release_version`` (and ``environment``) by putting
-    the same manifest bytes: no blob moves, nothing is rebuilt."""
+    the same manifest bytes: no blob moves, nothing is rebuilt. With ``trust``
+    (release.image.signing) only an image signed and attested as passed is tagged."""
     record = current_candidate(context, version)
     state = latest_state(context, record)
     if state not in PROMOTABLE:
@@ -46,7 +50,21 @@ def promote_image(
     if repository.startswith("oci:"):
         raise UsageError("promote works on a registry; release.image.repository is a folder")
     reference = parse_reference(repository)
-    return tag_image(tools, reference, registry_tag(version), release_version, environment)
+    source = registry_tag(version)
+    if trust is not None:
+        source = _pushed_digest(tools, reference, source)
+        ensure_trusted(context, record.version, source, tools, trust)
+    return tag_image(tools, reference, source, release_version, environment)
+
+
+def _pushed_digest(tools: ImageTools, reference: Reference, tag: str) -> str:
+    """The digest ``tag`` names now: what is checked is what gets tagged."""
+    digest = tools.registry(reference).manifest_digest(reference.repository, tag)
+    if digest is None:
+        raise UsageError(
+            f"{reference.name}:{tag} does not exist; push it first (mlops-ci image push)"
+        )
+    return digest
 
 
 def tag_image(

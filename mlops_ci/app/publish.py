@@ -13,6 +13,7 @@ from mlops_ci.app.context import REMOTE, Context
 from mlops_ci.app.image import ImageTools, image_settings
 from mlops_ci.app.promote import tag_image
 from mlops_ci.app.release import IDENTITY
+from mlops_ci.app.signing import Trust, ensure_trusted
 from mlops_ci.core.codehost import PullRequest
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference
@@ -38,11 +39,15 @@ class Published:
     already: bool
 
 
-def release_publish(context: Context, github: CodeHost, tools: ImageTools) -> Published:
+def release_publish(
+    context: Context, github: CodeHost, tools: ImageTools, trust: Trust | None = None
+) -> Published:
     """After a release pull request merged into the base branch: the tag at the merge
     commit, the image promoted by digest, MLflow's aliases moved, a GitHub release, the pull
     request labelled. Each step checks whether it is done already, so a second publish (or
-    one that runs at the same time) finishes with "already released"."""
+    one that runs at the same time) finishes with "already released". With ``trust``
+    (release.image.signing) the image is checked first: unsigned, or without a passed gates
+    attestation, nothing at all is done."""
     manifest = context.manifest
     head = context.vcs.head()
     if head is None:
@@ -51,6 +56,8 @@ def release_publish(context: Context, github: CodeHost, tools: ImageTools) -> Pu
     candidate, environment, digest = marker["candidate"], marker["environment"], marker["digest"]
     final = str(parse_version(candidate, manifest.versioning.scheme).final)
     tag = tag_name(manifest.versioning.tag, manifest.model.name, final)
+    if trust is not None:
+        ensure_trusted(context, candidate, digest, tools, trust)
     tag_made = _tag(context, tag, head, f"{manifest.model.name} {final}")
     _promote(context, tools, digest, final, environment)
     tracker = context.tracker_to_tell()  # or told by the sync at the end (its aliases too)

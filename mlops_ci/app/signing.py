@@ -154,14 +154,61 @@ def sign_candidate(
 ) -> tuple[SignResult, AttestResult]:
     """Signs the candidate's pushed image and attests what its records say of it: the
     provenance, the gates and the ML-BOM (its files read from the image's model.json)."""
+    subject = subject_of(pushed_reference(context, version), tools)
+    return _sign_and_attest(context, version, subject, tools, key)
+
+
+def _sign_and_attest(
+    context: Context, version: str | None, subject: Subject, tools: ImageTools, key: Signer
+) -> tuple[SignResult, AttestResult]:
     from mlops_ci.app.attestations import attest_subject, candidate_statements, model_files
     from mlops_ci.app.promote import inspect_remote
 
-    subject = subject_of(pushed_reference(context, version), tools)
     signed = sign_subject(subject, key)
     files = model_files(inspect_remote(f"{subject.reference.name}@{subject.digest}", tools))
     statements = candidate_statements(context, version, subject, files)
     return signed, attest_subject(subject, statements, key)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """release.image.signing: the key promote and publish check an image with before they
+    tag it as a release, and the private key to sign it with when the environment has it."""
+
+    public_key: SignatureChecker
+    signer: Signer | None = None
+
+
+def ensure_trusted(
+    context: Context, version: str, digest: str, tools: ImageTools, trust: Trust
+) -> VerifyResult:
+    """The candidate's image (``digest`` in release.image.repository) signed and attested
+    first when a private key is given (a re-run adds nothing), then checked as an admission
+    policy would: a signature of the key and a gates attestation that says passed."""
+    from mlops_ci.app.attestations import NotAttested, verify_gates
+    from mlops_ci.app.image import image_settings
+
+    repository = image_settings(context).repository
+    subject = subject_of(f"{parse_reference(repository).name}@{digest}", tools)
+    if trust.signer is not None:
+        probe = b"mlops-ci: is this the configured key?"
+        if not trust.public_key.verifies(probe, trust.signer.sign(probe)):
+            raise UsageError(
+                "the signing key in the environment (MLOPS_CI_SIGNING_KEY or "
+                "MLOPS_CI_SIGNING_KEY_FILE) is not the private key of release.image.signing's "
+                "public_key; set the key whose public half that file holds"
+            )
+        _sign_and_attest(context, version, subject, tools, trust.signer)
+    try:
+        verified = verify_subject(subject, trust.public_key)
+        verify_gates(subject, trust.public_key)
+    except (NotSigned, NotAttested) as refused:
+        raise type(refused)(
+            f"{refused}. Nothing was tagged: release.image.signing asks for a signed image "
+            "that passed its gates; sign and attest it with `mlops-ci image sign` after the "
+            "push (MLOPS_CI_SIGNING_KEY), or set that key where this runs"
+        ) from None
+    return verified
 
 
 def verify_trusted(

@@ -212,8 +212,11 @@ def promote_command(arguments: argparse.Namespace, console: Console) -> int:
 
     context, tools = _prepare(arguments, console)
     parse_version(arguments.to, context.manifest.versioning.scheme)
+    from mlops_ci import wiring
+
+    trust = wiring.image_trust(context.manifest, console.environ, console.add_secret)
     promotion = promote_image(
-        context, arguments.version, arguments.to, arguments.environment, tools
+        context, arguments.version, arguments.to, arguments.environment, tools, trust=trust
     )
     summary = {
         "reference": promotion.reference,

@@ -134,7 +134,8 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         start_sync(manifest, environ, console.err, in_ci=wiring.in_ci(environ)) if tracked else None
     )
     try:
-        done = release_publish(context, github, tools)
+        trust = wiring.image_trust(manifest, environ, console.add_secret)
+        done = release_publish(context, github, tools, trust)
     except BaseException:
         if deferred is not None:
             deferred.cancel()

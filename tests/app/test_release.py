@@ -139,3 +139,43 @@ def test_a_rollback_pins_an_earlier_releases_digest_again(world: World) -> None:
     deploy = world.vcs.show(branch, "deploy/app.yaml")
     assert deploy is not None
     assert f"churn-model:1.0.0@{digest}".encode() in deploy
+
+
+def test_publish_with_signing_releases_only_a_signed_image_that_passed_its_gates(
+    world: World,
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from mlops_ci.adapters.signing_key import SigningKey
+    from mlops_ci.app.attachments import subject_of
+    from mlops_ci.app.attestations import attest_subject
+    from mlops_ci.app.signing import NotSigned, Trust, sign_subject
+    from mlops_ci.core.attestation import GATES, statement
+
+    digest = validated_candidate_with_image(world)
+    tools = world.image_tools()
+    done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    merged = world.vcs.remote.branches["mlops-ci/release/churn"]
+    world.vcs.head_commit = merged
+    world.vcs.push_head("main")
+    world.code_host.merge(done.pull.number, merged)
+    key = SigningKey(ec.generate_private_key(ec.SECP256R1()))
+    trust = Trust(key.public)  # no private key where publish runs: it only checks
+
+    with pytest.raises(NotSigned, match=r"is not signed.*Nothing was tagged"):
+        release_publish(world.context(), world.code_host, tools, trust)
+    assert "churn@1.0.1" not in world.vcs.remote.tags
+    assert world.registry.manifest_digest(REPOSITORY, "1.0.1") is None
+    assert world.code_host.releases == {}
+
+    subject = subject_of(f"registry.example/{REPOSITORY}@{digest}", tools)
+    sign_subject(subject, key)  # what `image sign` did in CI after the push
+    gates = {"result": "passed", "stages": [{"stage": "test", "verdict": "passed"}]}
+    attest_subject(subject, [(GATES, statement(subject.reference.name, digest, GATES, gates))], key)
+    published = release_publish(world.context(), world.code_host, tools, trust)
+    assert published.version == "1.0.1"
+    assert world.registry.manifest_digest(REPOSITORY, "1.0.1") == digest
+
+    other = SigningKey(ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(UsageError, match=r"not the private key of release\.image\.signing"):
+        release_publish(world.context(), world.code_host, tools, Trust(key.public, other))

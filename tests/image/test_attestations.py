@@ -255,3 +255,56 @@ def _send(registry: RegistryServer, method: str, path: str, body: bytes, kind: s
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
         assert answer.status in (201, 202), answer.status
+
+
+@pytest.mark.slow
+def test_promote_with_signing_configured_tags_only_what_is_signed_and_passed(
+    example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    repository = "acme/trusted-model"
+    private, public = _key_pair(tmp_path, "release")
+    (example_copy / "cosign.pub").write_bytes(public.read_bytes())
+    use_image(
+        example_copy, f"{registry.host}/{repository}", base_image,
+        signing="{public_key: cosign.pub}",
+    )  # fmt: skip
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    ran = cli("run", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    assert ran.status == 0, ran.err + ran.out
+    candidate = json.loads(ran.out)["stages"][0]["version"]
+    assert cli("image", "build", "-f", manifest).status == 0
+    assert cli("image", "push", "-f", manifest).status == 0
+    promote = ("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
+
+    refused = cli(*promote, environ=ENVIRON)
+    assert refused.status == 1
+    assert "is not signed" in refused.err
+    assert "Nothing was tagged" in refused.err
+    assert "Traceback" not in refused.err
+    tags = json.loads(_get(registry, repository, "tags/list"))["tags"]
+    assert "1.44.0" not in tags
+
+    _, stranger = _key_pair(tmp_path, "stranger")
+    wrong = cli(*promote, environ={**ENVIRON, "MLOPS_CI_SIGNING_KEY_FILE": str(stranger)})
+    assert wrong.status == 2  # not a private key at all
+    other, _ = _key_pair(tmp_path, "other")
+    wrong = cli(*promote, environ={**ENVIRON, "MLOPS_CI_SIGNING_KEY_FILE": str(other)})
+    assert wrong.status == 2
+    assert "not the private key of release.image.signing" in wrong.err
+
+    # With the key where promote runs, it signs and attests first, then tags.
+    signing = {**ENVIRON, "MLOPS_CI_SIGNING_KEY_FILE": str(private)}
+    promoted = cli(*promote, "--json", environ=signing)
+    assert promoted.status == 0, promoted.err
+    assert "1.44.0" in json.loads(promoted.out)["written"]
+    key_text = private.read_text()
+    body = next(line for line in key_text.splitlines() if "-----" not in line)
+    assert body not in promoted.out + promoted.err
+    digest = json.loads(promoted.out)["digest"]
+    assert len(_statements(registry, repository, digest, public)) == 3
+
+    # Elsewhere, with only the public key: the check passes and nothing more is written.
+    again = cli(*promote, "--environment", "production", "--json", environ=ENVIRON)
+    assert again.status == 0, again.err
+    assert json.loads(again.out)["written"] == ["production", "production.modelpack"]
