@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_ci.core.image_reference import modelpack_tag, registry_tag
 from mlops_ci.deploy.scaffold import Pattern, Scaffold, Strategy
 from mlops_ci.deploy.targets import target
 from mlops_ci.errors import UsageError
@@ -39,6 +40,9 @@ def init_deploy_file(
         app=wanted.app,
         app_image=wanted.app_image,
         model_image=f"{image.repository}:{manifest.model.version}",
+        volume_image=f"{image.repository}:{modelpack_tag(registry_tag(manifest.model.version))}"
+        if image.modelpack and not image.uses_docker
+        else None,
         replicas=wanted.replicas,
         port=wanted.port,
         namespace=wanted.namespace,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from mlops_ci.app.attachments import Subject, put_attachment, referrers
 from mlops_ci.app.attestations import ci_variable
 from mlops_ci.app.context import Context
-from mlops_ci.core.image_reference import Reference
+from mlops_ci.core.image_reference import Reference, modelpack_tag
 from mlops_ci.core.oci import OCI_MANIFEST, sha256_digest
 from mlops_ci.errors import ServiceError
 from mlops_ci.image.build import BuiltImage
@@ -18,7 +18,6 @@ from mlops_ci.image.modelpack import (
     ModelFacts,
     is_modelpack,
     modelpack_of,
-    modelpack_tag,
 )
 from mlops_ci.ports import Registry
 
@@ -63,11 +62,9 @@ def tag_modelpack(
 ) -> list[str]:
     """The image's ModelPack artifact (its referrer) tagged ``<tag>.modelpack`` for each of
     ``tags``; the tags written. An image pushed without one (the docker backend) has none."""
-    subject = Subject(reference, registry, image_digest, OCI_MANIFEST, size)
-    found = [entry for entry in referrers(subject) if is_modelpack(entry)]
-    if not found:
+    digest = find_modelpack(registry, reference, image_digest, size)
+    if digest is None:
         return []
-    digest = str(found[-1]["digest"])
     body, media_type = registry.get_manifest(reference.repository, digest)
     if sha256_digest(body) != digest:
         raise ServiceError(f"{reference.registry} answered {digest[:19]} with other bytes")
@@ -77,3 +74,12 @@ def tag_modelpack(
             registry.put_manifest(reference.repository, tag, body, media_type or OCI_MANIFEST)
             written.append(tag)
     return written
+
+
+def find_modelpack(
+    registry: Registry, reference: Reference, image_digest: str, size: int = 0
+) -> str | None:
+    """The digest of the image's ModelPack artifact, from its referrers; None without one."""
+    subject = Subject(reference, registry, image_digest, OCI_MANIFEST, size)
+    found = [entry for entry in referrers(subject) if is_modelpack(entry)]
+    return str(found[-1]["digest"]) if found else None

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from mlops_ci.app.candidates import production_metrics
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_image
+from mlops_ci.app.modelpack import find_modelpack
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.production import production_test
@@ -45,6 +46,7 @@ def earlier_release(context: Context, version: str, tools: ImageTools) -> Candid
         release_version=version,
         digest=digest,
         repository=settings.repository,
+        modelpack_digest=find_modelpack(tools.registry(reference), reference, digest),
         metrics=dict(test[-1].metrics) if test else {},
         production=production[0] if production else None,
         production_metrics=production[1] if production else {},
@@ -96,6 +98,7 @@ def release_candidate(
         data=recorded_data_sets(ingest) if ingest else (),
         commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
         history=_history(context),
+        modelpack_digest=find_modelpack(registry, reference, pushed),
     )
 
 

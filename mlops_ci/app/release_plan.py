@@ -62,5 +62,10 @@ def plan_release(
 
 def _pin(deploy: Target, strategy: str, candidate: Candidate) -> str:
     blue_green = strategy == "blue-green"
-    pin = Pin(candidate.repository, candidate.reference, "blue-green" if blue_green else "rolling")
+    pin = Pin(
+        candidate.repository,
+        candidate.reference,
+        "blue-green" if blue_green else "rolling",
+        modelpack=candidate.modelpack_reference,
+    )
     return target(deploy.kind).pin(deploy.text, deploy.path, pin)

@@ -86,6 +86,22 @@ def registry_tag(version: str) -> str:
     return check_tag(version.replace("+", "_"))
 
 
+MODELPACK_SUFFIX = ".modelpack"  # the tag of an image's ModelPack artifact: <tag>.modelpack
+
+
+def modelpack_tag(image_tag: str) -> str:
+    """The tag of the image's ModelPack artifact: ``1.4.0`` is ``1.4.0.modelpack``."""
+    return check_tag(image_tag + MODELPACK_SUFFIX)
+
+
+def names_modelpack(value: str) -> bool:
+    """Whether a reference names a ModelPack artifact (by its tag) rather than the image."""
+    try:
+        return (parse_reference(value).tag or "").endswith(MODELPACK_SUFFIX)
+    except UsageError:
+        return False
+
+
 def in_repository(value: object, repository: str) -> bool:
     """Whether ``value`` names an image of ``repository`` (any tag or digest); text that is
     no image reference names none."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_ci.core.gates import GateResult
+from mlops_ci.core.image_reference import modelpack_tag, registry_tag
 from mlops_ci.core.record_details import DataSetFingerprint
 
 MARKER = "<!-- mlops-ci:release"
@@ -33,10 +34,18 @@ class Candidate:
     data: tuple[DataSetFingerprint, ...] = ()
     commits: tuple[tuple[str, str], ...] = ()
     history: tuple[tuple[str, Mapping[str, float]], ...] = ()
+    modelpack_digest: str | None = None  # the image's ModelPack artifact, when it has one
 
     @property
     def reference(self) -> str:
         return f"{self.repository}:{self.release_version.replace('+', '_')}@{self.digest}"
+
+    @property
+    def modelpack_reference(self) -> str | None:
+        if self.modelpack_digest is None:
+            return None
+        tag = modelpack_tag(registry_tag(self.release_version))
+        return f"{self.repository}:{tag}@{self.modelpack_digest}"
 
 
 @dataclass(frozen=True)

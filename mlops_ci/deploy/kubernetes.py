@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_ci.core.image_reference import in_repository
+from mlops_ci.core.image_reference import in_repository, names_modelpack
 from mlops_ci.deploy.text import (
     DeployFileError,
     Splice,
@@ -87,10 +87,17 @@ def image_sites(text: str, file: str, repository: str) -> list[ImageSite]:
 
 
 def pin_images(
-    text: str, file: str, repository: str, reference: str, names: Sequence[str] | None = None
+    text: str,
+    file: str,
+    repository: str,
+    reference: str,
+    names: Sequence[str] | None = None,
+    *,
+    modelpack: str | None = None,
 ) -> str:
     """``text`` with every reference to ``repository`` (in the objects ``names``, when
-    given) replaced by ``reference``."""
+    given) replaced by ``reference``, or by ``modelpack`` where it names the image's
+    ModelPack artifact (a ``.modelpack`` tag)."""
     sites = [s for s in image_sites(text, file, repository) if names is None or s.name in names]
     if not sites:
         within = f" in {', '.join(names)}" if names else ""
@@ -98,7 +105,20 @@ def pin_images(
             f"{file} has no image of {repository}{within}: add the model's initContainer or "
             "image volume (`mlops-ci deploy init` writes one), or fix release.image.repository"
         )
-    return apply_splices(text, [_splice(text, site, reference, file) for site in sites])
+    splices = []
+    for site in sites:
+        wanted = reference
+        if names_modelpack(site.value):
+            if modelpack is None:
+                raise DeployFileError(
+                    f"{file}:{site.line + 1}: {site.kind} {site.name} mounts the ModelPack "
+                    f"artifact ({site.value}), but the image to release has none (pushed with "
+                    "release.image.modelpack: false, or by the docker backend); push it again "
+                    "with the oci backend, or mount the image itself (drop .modelpack)"
+                )
+            wanted = modelpack
+        splices.append(_splice(text, site, wanted, file))
+    return apply_splices(text, splices)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Scaffold:
     replicas: int = 2
     port: int = 8080
     namespace: str | None = None
+    volume_image: str | None = None  # what an image volume mounts (the ModelPack artifact)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.app):
@@ -44,14 +45,14 @@ def kubernetes(scaffold: Scaffold, strategy: Strategy, pattern: Pattern) -> str:
     if strategy == "rolling":
         header = (
             f"# {scaffold.app}: one Deployment, updated in place (strategy: rolling).\n"
-            + _pattern_comment(pattern)
+            + _pattern_comment(pattern, scaffold)
         )
         return header + _service(scaffold, None) + "---\n" + _deployment(scaffold, None, pattern)
     header = (
         f"# {scaffold.app}: blue/green. Two Deployments hold the two slots; the Service's\n"
         "# selector names the live one. A release pull request pins the new model into the\n"
         "# idle slot and points the selector at it; the other slot keeps the previous model,\n"
-        "# so a rollback is one line.\n" + _pattern_comment(pattern)
+        "# so a rollback is one line.\n" + _pattern_comment(pattern, scaffold)
     )
     return (
         header
@@ -111,7 +112,14 @@ def nomad(scaffold: Scaffold, strategy: Strategy) -> str:
     )
 
 
-def _pattern_comment(pattern: Pattern) -> str:
+def _pattern_comment(pattern: Pattern, scaffold: Scaffold) -> str:
+    if pattern == "image-volume" and scaffold.volume_image:
+        return (
+            "# The model's ModelPack artifact is mounted as a volume (Kubernetes 1.33+, the\n"
+            "# ImageVolume feature): the model files alone, the same blobs as the model image,\n"
+            "# pulled by digest. A runtime that mounts images but not OCI artifacts takes the\n"
+            "# image itself: drop .modelpack from the reference (same files, same subPath).\n"
+        )
     if pattern == "image-volume":
         return (
             "# The model image is mounted as a volume (Kubernetes 1.33+, the ImageVolume\n"
@@ -151,7 +159,8 @@ def _deployment(scaffold: Scaffold, slot: str | None, pattern: Pattern) -> str:
         )
         volume = (
             "        - name: model\n"
-            f"          image: {{reference: {scaffold.model_image}, pullPolicy: IfNotPresent}}\n"
+            f"          image: {{reference: {scaffold.volume_image or scaffold.model_image},"
+            " pullPolicy: IfNotPresent}\n"
         )
     else:
         model_path = "/model/current"

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Pin:
     """Where the model image goes: ``reference`` (``repo:X.Y.Z@sha256:…``) in place of every
-    image of ``repository`` in the file."""
+    image of ``repository`` in the file, and ``modelpack`` (``repo:X.Y.Z.modelpack@…``) in
+    place of those that name its ModelPack artifact (an image volume may)."""
 
     repository: str
     reference: str
     strategy: Strategy
+    modelpack: str | None = None
 
 
 class DeployTarget(Protocol):
@@ -50,10 +52,14 @@ class Kubernetes:
         from mlops_ci.deploy import kubernetes
 
         if pin.strategy != "blue-green":
-            return kubernetes.pin_images(text, file, pin.repository, pin.reference)
+            return kubernetes.pin_images(
+                text, file, pin.repository, pin.reference, modelpack=pin.modelpack
+            )
         slots = kubernetes.blue_green_slots(text, file, pin.repository)
         idle = f"{slots.app}-{slots.idle}"
-        pinned = kubernetes.pin_images(text, file, pin.repository, pin.reference, names=[idle])
+        pinned = kubernetes.pin_images(
+            text, file, pin.repository, pin.reference, names=[idle], modelpack=pin.modelpack
+        )
         if pinned == text:
             return text  # already pinned there and routed: a re-run changes nothing
         return kubernetes.flip_to(pinned, file, slots, slots.idle)

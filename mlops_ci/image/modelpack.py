@@ -25,7 +25,6 @@ MODELPACK_MANIFEST = "application/vnd.cncf.model.manifest.v1+json"  # the artifa
 MODELPACK_CONFIG = "application/vnd.cncf.model.config.v1+json"
 MODELPACK_WEIGHT = "application/vnd.cncf.model.weight.v1.tar"
 FILEPATH = "org.cncf.model.filepath"  # the layer annotation of the file it holds
-MODELPACK_TAG_SUFFIX = ".modelpack"
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,6 @@ def modelpack_of(image: BuiltImage, facts: ModelFacts) -> ModelPack:
         }
     )
     return ModelPack(manifest, config)
-
-
-def modelpack_tag(image_tag: str) -> str:
-    """The tag of the image's ModelPack artifact: ``1.4.0`` is ``1.4.0.modelpack``."""
-    return image_tag + MODELPACK_TAG_SUFFIX
 
 
 def is_modelpack(entry: Mapping[str, Any]) -> bool:

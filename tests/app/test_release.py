@@ -179,3 +179,56 @@ def test_publish_with_signing_releases_only_a_signed_image_that_passed_its_gates
     other = SigningKey(ec.generate_private_key(ec.SECP256R1()))
     with pytest.raises(UsageError, match=r"not the private key of release\.image\.signing"):
         release_publish(world.context(), world.code_host, tools, Trust(key.public, other))
+
+
+VOLUME_DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.example/acme/app:2.0.0
+          volumeMounts: [{name: model, mountPath: /model, subPath: opt/mlops-ci/model}]
+      volumes:
+        - name: model
+          image: {reference: registry.example/acme/churn-model:1.0.0.modelpack}
+"""
+
+
+def test_an_image_volume_of_the_modelpack_is_pinned_to_the_artifact_and_tagged_on_publish(
+    world: World,
+) -> None:
+    from mlops_ci.app.attachments import put_attachment, subject_of
+    from mlops_ci.core.oci import sha256_digest
+    from mlops_ci.image.modelpack import MODELPACK_MANIFEST
+
+    world.vcs.commit("chore: mount the model", {"deploy/app.yaml": VOLUME_DEPLOY.encode()})
+    world.vcs.push_head("main")
+    digest = validated_candidate_with_image(world)
+    tools = world.image_tools()
+    subject = subject_of(f"registry.example/{REPOSITORY}@{digest}", tools)
+    artifact = json.dumps(
+        {"schemaVersion": 2, "mediaType": MEDIA, "artifactType": MODELPACK_MANIFEST,
+         "subject": subject.descriptor}
+    ).encode()  # fmt: skip
+    put_attachment(
+        subject, "1.0.1-rc.1.modelpack", artifact, b"{}", blobs=(),
+        artifact_type=MODELPACK_MANIFEST,
+    )  # fmt: skip
+
+    done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
+    branch = world.vcs.remote.branches["mlops-ci/release/churn"]
+    deploy = world.vcs.show(branch, "deploy/app.yaml")
+    assert deploy is not None
+    pinned = f"registry.example/{REPOSITORY}:1.0.1.modelpack@{sha256_digest(artifact)}"
+    assert f"image: {{reference: {pinned}}}".encode() in deploy
+
+    world.vcs.head_commit = branch
+    world.vcs.push_head("main")
+    world.code_host.merge(done.pull.number, branch)
+    release_publish(world.context(), world.code_host, tools)
+    assert world.registry.manifest_digest(REPOSITORY, "1.0.1.modelpack") == sha256_digest(artifact)

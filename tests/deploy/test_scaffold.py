@@ -9,6 +9,7 @@ import hcl2
 import pytest
 
 from mlops_ci.deploy import kubernetes, nomad
+from mlops_ci.deploy.text import DeployFileError
 from tests.conftest import CliRunner
 from tests.deploy.test_kubernetes import PINNED, REPOSITORY, validate
 
@@ -28,13 +29,42 @@ def test_kubernetes_files_are_valid_and_pinnable(
     text = path.read_text()
     validate(text)
     sites = kubernetes.image_sites(text, path.name, REPOSITORY)
-    assert {site.value for site in sites} == {f"{REPOSITORY}:1.43.13"}
+    # An image volume mounts the ModelPack artifact: the model files without the base.
+    mounted = f"{REPOSITORY}:1.43.13" + (".modelpack" if pattern == "image-volume" else "")
+    assert {site.value for site in sites} == {mounted}
     assert len(sites) == (2 if strategy == "blue-green" else 1)
     if strategy == "blue-green":
         slots = kubernetes.blue_green_slots(text, path.name, REPOSITORY)
         assert (slots.app, slots.live) == ("scorer", "blue")
         text = kubernetes.flip_to(text, path.name, slots, slots.idle)
-    validate(kubernetes.pin_images(text, path.name, REPOSITORY, PINNED))
+    modelpack = f"{REPOSITORY}:1.44.0.modelpack@sha256:{'c' * 64}"
+    pinned = kubernetes.pin_images(text, path.name, REPOSITORY, PINNED, modelpack=modelpack)
+    validate(pinned)
+    values = {site.value for site in kubernetes.image_sites(pinned, path.name, REPOSITORY)}
+    assert values == {modelpack if pattern == "image-volume" else PINNED}
+    if pattern == "image-volume":
+        with pytest.raises(DeployFileError, match=r"mounts the ModelPack artifact .* has none"):
+            kubernetes.pin_images(text, path.name, REPOSITORY, PINNED)
+
+
+def test_an_image_volume_mounts_the_image_when_there_is_no_modelpack(
+    example_copy: Path, cli: CliRunner
+) -> None:
+    manifest = example_copy / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "    backend: auto\n", "    backend: auto\n    modelpack: false\n"
+        )
+    )
+    done = cli(
+        "deploy", "init", "-f", str(manifest), "--target", "kubernetes",
+        "--pattern", "image-volume", "--app", "scorer",
+    )  # fmt: skip
+    assert done.status == 0, done.err
+    text = (example_copy / "deploy" / "staging" / "scorer.yaml").read_text()
+    sites = kubernetes.image_sites(text, "scorer.yaml", REPOSITORY)
+    assert [site.value for site in sites] == [f"{REPOSITORY}:1.43.13"]
+    assert "ModelPack" not in text
 
 
 @pytest.mark.parametrize("strategy", ["rolling", "blue-green"])
