@@ -153,7 +153,9 @@ def sign_candidate(
     context: Context, version: str | None, tools: ImageTools, key: Signer
 ) -> tuple[SignResult, AttestResult]:
     """Signs the candidate's pushed image and attests what its records say of it: the
-    provenance, the gates and the ML-BOM (its files read from the image's model.json)."""
+    provenance, the gates and the ML-BOM (its files read from the image's model.json).
+    Its ModelPack artifact, when it has one, is signed and attested alike: an image
+    volume mounts that one, and an admission policy checks what is mounted."""
     subject = subject_of(pushed_reference(context, version), tools)
     return _sign_and_attest(context, version, subject, tools, key)
 
@@ -162,12 +164,18 @@ def _sign_and_attest(
     context: Context, version: str | None, subject: Subject, tools: ImageTools, key: Signer
 ) -> tuple[SignResult, AttestResult]:
     from mlops_ci.app.attestations import attest_subject, candidate_statements, model_files
+    from mlops_ci.app.modelpack import find_modelpack
     from mlops_ci.app.promote import inspect_remote
 
     signed = sign_subject(subject, key)
     files = model_files(inspect_remote(f"{subject.reference.name}@{subject.digest}", tools))
-    statements = candidate_statements(context, version, subject, files)
-    return signed, attest_subject(subject, statements, key)
+    attested = attest_subject(subject, candidate_statements(context, version, subject, files), key)
+    modelpack = find_modelpack(subject.registry, subject.reference, subject.digest, subject.size)
+    if modelpack is not None:
+        artifact = subject_of(f"{subject.reference.name}@{modelpack}", tools)
+        sign_subject(artifact, key)
+        attest_subject(artifact, candidate_statements(context, version, artifact, files), key)
+    return signed, attested
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,12 @@ def test_the_candidate_is_attested_and_verify_admits_only_what_passed_its_gates(
     verified = cli("image", "verify", "-f", manifest, "--key", str(public), "--json")
     assert verified.status == 0, verified.err
     assert json.loads(verified.out)["gates"]["result"] == "passed"
+    # The ModelPack artifact (what an image volume mounts) is signed and attested alike.
+    modelpack = json.loads(pushed.out)["modelpack"].rpartition("@")[2]
+    artifact = f"{registry.host}/{repository}@{modelpack}"
+    packed = cli("image", "verify", artifact, "--key", str(public), "--json")
+    assert packed.status == 0, packed.err
+    assert json.loads(packed.out)["gates"]["result"] == "passed"
 
     # A tampered statement: the gates envelope's payload changed, its signature kept.
     att = json.loads(
