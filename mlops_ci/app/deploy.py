@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.core.image_reference import modelpack_tag, registry_tag
+from mlops_ci.deploy.policy import kyverno_policy
 from mlops_ci.deploy.scaffold import Pattern, Scaffold, Strategy
 from mlops_ci.deploy.targets import target
 from mlops_ci.errors import UsageError
 from mlops_ci.files.atomic import write_atomically
-from mlops_ci.manifest.model import Manifest
+from mlops_ci.manifest.model import Manifest, Signing
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,17 @@ class DeployFile:
     pattern: Pattern = "init-container"
 
 
+@dataclass(frozen=True)
+class Written:
+    deploy: Path
+    policy: Path | None  # the admission policy, when the manifest signs its images
+
+
 def init_deploy_file(
     manifest: Manifest, wanted: DeployFile, output: str | None, *, force: bool
-) -> Path:
-    """Writes the file (``output``, else the target's default path) and returns where."""
+) -> Written:
+    """Writes the file (``output``, else the target's default path) and, for Kubernetes
+    when release.image.signing is set, the admission policy beside it; returns where."""
     image = manifest.release.image if manifest.release else None
     if image is None or image.repository.startswith("oci:"):
         raise UsageError(
@@ -49,10 +58,41 @@ def init_deploy_file(
     )
     text = kind.scaffold(files, wanted.strategy, wanted.pattern)
     written = manifest.root / (output or _default_path(manifest, wanted))
-    if written.exists() and not force:
-        raise UsageError(f"{written} exists; pass --force to overwrite it")
+    policy = None
+    if image.signing is not None and wanted.kind == "kubernetes":
+        policy_text = kyverno_policy(wanted.app, image.repository, _public_key(image.signing))
+        policy = written.with_name(f"{wanted.app}-admission.yaml")
+    for path in (written, policy):
+        if path is not None and path.exists() and not force:
+            raise UsageError(f"{path} exists; pass --force to overwrite it")
     write_atomically(written, text.encode())
-    return written
+    if policy is not None:
+        write_atomically(policy, policy_text.encode())
+    return Written(written, policy)
+
+
+_PUBLIC_KEY = re.compile(
+    r"-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?"
+)
+
+
+def _public_key(signing: Signing) -> str:
+    """The PEM of release.image.signing.public_key, for the policy to carry."""
+    path = signing.public_key
+    try:
+        text = path.read_bytes()[: 16 << 10].decode("ascii", "replace").replace("\r\n", "\n")
+    except OSError as error:
+        raise UsageError(
+            f"{path} (release.image.signing.public_key) cannot be read ({error.strerror}); "
+            "commit the signing key's public half there (cosign.pub)"
+        ) from None
+    found = _PUBLIC_KEY.search(text)
+    if found is None:
+        raise UsageError(
+            f"{path} (release.image.signing.public_key) holds no PEM public key; "
+            "give the signing key's .pub (openssl ec -in KEY -pubout)"
+        )
+    return found.group(0)
 
 
 def _default_path(manifest: Manifest, wanted: DeployFile) -> Path:

@@ -71,8 +71,15 @@ def init_command(arguments: argparse.Namespace, console: Console) -> int:
         namespace=arguments.namespace,
         pattern=arguments.pattern,
     )
-    target = init_deploy_file(manifest, wanted, arguments.output, force=arguments.force)
-    relative = target.relative_to(manifest.root) if target.is_relative_to(manifest.root) else target
-    console.out.write(f"wrote {relative}\n")
-    console.out.write(where_to_add(manifest, target, arguments.target, arguments.strategy))
+    written = init_deploy_file(manifest, wanted, arguments.output, force=arguments.force)
+    for path in (written.deploy, written.policy):
+        if path is not None:
+            shown = path.relative_to(manifest.root) if path.is_relative_to(manifest.root) else path
+            console.out.write(f"wrote {shown}\n")
+    console.out.write(where_to_add(manifest, written.deploy, arguments.target, arguments.strategy))
+    if written.policy is not None:
+        console.out.write(
+            f"apply {written.policy.name} to the cluster once (Kyverno): it admits the model "
+            "only signed by release.image.signing's key and attested as having passed its gates\n"
+        )
     return ExitStatus.PASSED

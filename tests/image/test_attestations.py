@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -308,7 +309,17 @@ def test_promote_with_signing_configured_tags_only_what_is_signed_and_passed(
     body = next(line for line in key_text.splitlines() if "-----" not in line)
     assert body not in promoted.out + promoted.err
     digest = json.loads(promoted.out)["digest"]
-    assert len(_statements(registry, repository, digest, public)) == 3
+    made = _statements(registry, repository, digest, public)
+    assert len(made) == 3
+
+    # The admission policy deploy init writes admits this image by its real gates statement.
+    from tests.deploy.test_policy import admits
+
+    assert cli("deploy", "init", "-f", manifest, "--target", "kubernetes").status == 0
+    policy = yaml.safe_load(next((example_copy / "deploy").rglob("*-admission.yaml")).read_text())
+    gates = made["https://mlops-ci.dev/attestation/gates/v1"]["predicate"]
+    assert admits(policy, f"{registry.host}/{repository}:1.44.0@{digest}", gates)
+    assert not admits(policy, f"{registry.host}/{repository}@{digest}", {**gates, "result": "no"})
 
     # Elsewhere, with only the public key: the check passes and nothing more is written.
     again = cli(*promote, "--environment", "production", "--json", environ=ENVIRON)

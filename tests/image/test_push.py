@@ -233,8 +233,9 @@ def test_promote_tags_the_validated_digest(
             "inspect", "--raw", "--tls-verify=false",
             f"docker://{registry.host}/acme/promoted-model:{tag}.modelpack",
         )  # fmt: skip
-        assert "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest() == (
-            pushed["modelpack"].rpartition("@")[2]
+        assert (
+            "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest()
+            == (pushed["modelpack"].rpartition("@")[2])
         )
     again = cli("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
     assert again.status == 0
