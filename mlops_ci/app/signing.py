@@ -186,6 +186,20 @@ class Trust:
     public_key: SignatureChecker
     signer: Signer | None = None
 
+    def configured_signer(self) -> Signer | None:
+        """The private key, once it is known to be the public key's: a signature another
+        key made would only be refused later, after it was written."""
+        if self.signer is None:
+            return None
+        probe = b"mlops-ci: is this the configured key?"
+        if not self.public_key.verifies(probe, self.signer.sign(probe)):
+            raise UsageError(
+                "the signing key in the environment (MLOPS_CI_SIGNING_KEY or "
+                "MLOPS_CI_SIGNING_KEY_FILE) is not the private key of release.image.signing's "
+                "public_key; set the key whose public half that file holds"
+            )
+        return self.signer
+
 
 def ensure_trusted(
     context: Context, version: str, digest: str, tools: ImageTools, trust: Trust
@@ -198,15 +212,9 @@ def ensure_trusted(
 
     repository = image_settings(context).repository
     subject = subject_of(f"{parse_reference(repository).name}@{digest}", tools)
-    if trust.signer is not None:
-        probe = b"mlops-ci: is this the configured key?"
-        if not trust.public_key.verifies(probe, trust.signer.sign(probe)):
-            raise UsageError(
-                "the signing key in the environment (MLOPS_CI_SIGNING_KEY or "
-                "MLOPS_CI_SIGNING_KEY_FILE) is not the private key of release.image.signing's "
-                "public_key; set the key whose public half that file holds"
-            )
-        _sign_and_attest(context, version, subject, tools, trust.signer)
+    signer = trust.configured_signer()
+    if signer is not None:
+        _sign_and_attest(context, version, subject, tools, signer)
     try:
         verified = verify_subject(subject, trust.public_key)
         verify_gates(subject, trust.public_key)

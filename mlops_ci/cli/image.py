@@ -171,10 +171,13 @@ def build_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def push_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci import wiring
     from mlops_ci.app.image import DockerBuilt, load_image, push_image
     from mlops_ci.image.publish import PushResult
 
     context, tools = _prepare(arguments, console)
+    trust = wiring.image_trust(context.manifest, console.environ, console.add_secret)
+    signer = trust.configured_signer() if trust is not None else None  # before the push
     image = load_image(context, arguments.version)
     result = push_image(context, image, tools)
     if isinstance(result, PushResult):
@@ -194,12 +197,19 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
             else f"pushed {result.reference} ({result.uploaded} blobs uploaded, "
             f"{result.present} already there, {result.mounted} mounted)"
         )
+        if signer is not None:
+            # release.image.signing with the key here: the push is signed and attested too.
+            from mlops_ci.app.signing import sign_candidate
+
+            signed, attested = sign_candidate(context, image.version, tools, signer)
+            summary["signature_tag"] = signed.signature_tag
+            summary["attested"] = list(attested.added)
+            summary["attested_before"] = list(attested.kept)
+            line += f"\nsigned and attested with the release key ({signed.signature_tag})"
     elif not isinstance(image, DockerBuilt):
         summary = {"reference": f"oci:{result}", "digest": image.digest}
         line = f"wrote {image.name}:{image.version} {image.digest} into {result}"
     _render(console, arguments.json, summary, line)
-    from mlops_ci import wiring
-
     wiring.ci_host(console.environ, console.err).set_outputs(
         {"digest": str(summary["digest"]), "reference": str(summary["reference"])}
     )

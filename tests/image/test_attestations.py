@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,41 @@ def test_promote_with_signing_configured_tags_only_what_is_signed_and_passed(
     again = cli(*promote, "--environment", "production", "--json", environ=ENVIRON)
     assert again.status == 0, again.err
     assert json.loads(again.out)["written"] == ["production", "production.modelpack"]
+
+
+@pytest.mark.slow
+def test_a_push_with_signing_configured_and_the_key_at_hand_is_signed_and_attested(
+    example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    repository = "acme/signed-on-push"
+    private, public = _key_pair(tmp_path, "release")
+    (example_copy / "cosign.pub").write_bytes(public.read_bytes())
+    use_image(
+        example_copy, f"{registry.host}/{repository}", base_image,
+        signing="{public_key: cosign.pub}",
+    )  # fmt: skip
+    commit(example_copy, "feat: the churn model")
+    manifest = str(example_copy / "mlops.yaml")
+    assert cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
+    assert cli("image", "build", "-f", manifest).status == 0
+    other, _ = _key_pair(tmp_path, "other")
+    wrong = cli(
+        "image",
+        "push",
+        "-f",
+        manifest,
+        environ={**ENVIRON, "MLOPS_CI_SIGNING_KEY_FILE": str(other)},
+    )
+    assert wrong.status == 2
+    assert "not the private key of release.image.signing" in wrong.err
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # nothing was pushed
+        _get(registry, repository, "tags/list")
+
+    signing = {**ENVIRON, "MLOPS_CI_SIGNING_KEY_FILE": str(private)}
+    pushed = cli("image", "push", "-f", manifest, "--json", environ=signing)
+    assert pushed.status == 0, pushed.err
+    result = json.loads(pushed.out)
+    assert result["signature_tag"] == f"sha256-{result['digest'][7:]}.sig"
+    assert len(result["attested"]) == 3
+    verified = cli("image", "verify", "-f", manifest, "--key", str(public))
+    assert verified.status == 0, verified.err
