@@ -135,3 +135,15 @@ def test_report_benchmark_renders_the_dashboard() -> None:
 def test_monitor_benchmark_runs_with_history() -> None:
     figures = run_benchmark("monitor.py", "--metrics", "20", "--history", "2", "--runs", "1")
     assert (figures["metrics"], figures["history"]) == (20, 2)
+
+
+@pytest.mark.slow
+def test_trusted_push_benchmark_weighs_the_modelpack_and_the_signing() -> None:
+    figures = run_benchmark("trusted_push.py", "--mib", "8", "--runs", "1")
+    assert figures["model_bytes"] == 8 << 20
+    # The ModelPack artifact adds its manifest, config and the referrers index: no layer.
+    assert figures["modelpack_added_blobs"] == 3
+    assert figures["modelpack_added_blobs_over_64k_bytes"] == 0
+    assert {"push_plain_s", "push_trusted_s", "signing_added_s", "image_sign_process_s"} <= set(
+        figures
+    )
