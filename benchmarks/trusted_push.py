@@ -102,6 +102,9 @@ class Bench:
             "GIT_COMMITTER_NAME": "bench",
             "GIT_COMMITTER_EMAIL": "bench@localhost",
         }
+        # An installed package has its bytecode compiled; without it every process would
+        # compile the modules it imports, which no user pays.
+        self.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         self.environ.pop("MLOPS_CI_SIGNING_KEY", None)
         self.environ.pop("MLOPS_CI_SIGNING_KEY_FILE", None)
 

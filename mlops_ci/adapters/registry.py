@@ -36,6 +36,10 @@ BlobSource = Callable[[int], Iterator[bytes]]
 class RegistryClient(RegistrySession):
     """The Registry port."""
 
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._without_referrers_api: set[str] = set()
+
     @classmethod
     def for_reference(
         cls, reference: Reference, environ: Mapping[str, str], **options: Any
@@ -70,6 +74,14 @@ class RegistryClient(RegistrySession):
     def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
         """The manifest's bytes and media type; refuses bytes whose digest is not the one
         asked for (a registry or a proxy must not swap an image)."""
+        found = self.find_manifest(repository, reference)
+        if found is None:
+            raise NotFoundError(f"{self.registry}/{repository}:{reference} does not exist")
+        return found
+
+    def find_manifest(self, repository: str, reference: str) -> tuple[bytes, str] | None:
+        """get_manifest in one request, None when there is none (a HEAD first would be a
+        second round trip for every attachment looked up)."""
         answer = self._call(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
@@ -78,7 +90,7 @@ class RegistryClient(RegistrySession):
             headers={"Accept": ACCEPT_MANIFESTS},
         )
         if answer.status_code == 404:
-            raise NotFoundError(f"{self.registry}/{repository}:{reference} does not exist")
+            return None
         body = answer.content
         if reference.startswith("sha256:") and sha256_digest(body) != reference:
             raise ServiceError(
@@ -177,7 +189,10 @@ class RegistryClient(RegistrySession):
 
     def referrers(self, repository: str, digest: str) -> bytes | None:
         """The image index the referrers API lists for ``digest``; None when the registry
-        has no such API (it answers 404: the referrers tag schema is then the list)."""
+        has no such API (it answers 404: the referrers tag schema is then the list). A
+        registry that has none is not asked again by this client."""
+        if repository in self._without_referrers_api:
+            return None
         answer = self._call(
             "GET",
             f"/v2/{repository}/referrers/{digest}",
@@ -188,6 +203,7 @@ class RegistryClient(RegistrySession):
         )
         try:
             if answer.status_code == 404:
+                self._without_referrers_api.add(repository)
                 return None
             body = b""
             for chunk in answer.iter_content(1 << 16):

@@ -62,8 +62,12 @@ class RegistrySession:
         self._chunk_size = chunk_size
         self._monolithic_limit = monolithic_limit
         self._timeout = timeout
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "mlops-ci"
+        session: Any = requests.Session()
+        session.headers["User-Agent"] = "mlops-ci"
+        session.merge_environment_settings = _settings_once_per_host(
+            session.merge_environment_settings
+        )
+        self._session = session
         self._login = Login(
             registry, credentials, self._session, timeout, on_secret or (lambda secret: None)
         )
@@ -217,6 +221,25 @@ def _registry_error(answer: Any) -> str:
         return ""
     first = errors[0]
     return f": {str(first.get('code', ''))[:40]} {str(first.get('message', ''))[:200]}".rstrip()
+
+
+def _settings_once_per_host(merge: Callable[..., Any]) -> Callable[..., Any]:
+    """requests reads the environment's proxy, no_proxy and CA bundle settings again for
+    every request (about a millisecond each, and a push or a signing makes dozens); they
+    are the same for every request to one host, so they are read once for it."""
+    from urllib.parse import urlsplit
+
+    known: dict[tuple[Any, ...], Any] = {}
+
+    def merged(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        parts = urlsplit(url)
+        asked = tuple(sorted((proxies or {}).items()))
+        key = (parts.scheme, parts.netloc, asked, stream, verify, cert)
+        if key not in known:
+            known[key] = merge(url, proxies, stream, verify, cert)
+        return dict(known[key])
+
+    return merged
 
 
 def path_of(url: str) -> str:

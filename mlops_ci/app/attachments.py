@@ -8,7 +8,7 @@ it is added to the fallback index tagged ``sha256-<digest hex>`` (core.referrers
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,13 +44,20 @@ class Subject:
 def subject_of(text: str, tools: ImageTools) -> Subject:
     reference = parse_reference(text)
     registry = tools.registry(reference)
-    digest = registry.manifest_digest(reference.repository, reference.target)
-    if digest is None:
+    found = registry.find_manifest(reference.repository, reference.target)
+    if found is None:
         raise UsageError(f"{reference} does not exist; push it first (mlops-ci image push)")
-    if reference.digest is not None and digest != reference.digest:
-        raise ServiceError(f"{reference.registry} answered {reference} with another digest")
-    body, media_type = registry.get_manifest(reference.repository, digest)
-    return Subject(reference, registry, digest, media_type or OCI_MANIFEST, len(body))
+    body, media_type = found  # by digest, the client has held the bytes to it
+    return Subject(reference, registry, sha256_digest(body), media_type or OCI_MANIFEST, len(body))
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """An attachment manifest as the image's referrers list it, and the earlier versions
+    of it that it replaces there."""
+
+    descriptor: dict[str, Any]
+    replaces: tuple[str, ...] = ()
 
 
 def small_blob(registry: Registry, repository: str, digest: str, most: int) -> bytes | None:
@@ -78,15 +85,13 @@ def small_blob(registry: Registry, repository: str, digest: str, most: int) -> b
 
 
 def upload(registry: Registry, repository: str, blob: bytes) -> None:
-    """Puts a small blob the registry lacks."""
-    digest = sha256_digest(blob)
-    if registry.blob_exists(repository, digest):
-        return
+    """Puts a small blob whole. No HEAD first: that round trip would save a re-run only
+    the bytes of a signature or a statement."""
 
     def chunks(start: int) -> Iterator[bytes]:
         yield blob[start:]
 
-    registry.upload_blob(repository, digest, len(blob), chunks)
+    registry.upload_blob(repository, sha256_digest(blob), len(blob), chunks)
 
 
 def put_attachment(
@@ -98,22 +103,37 @@ def put_attachment(
     blobs: Collection[bytes],
     artifact_type: str,
     replaces: Collection[str] = (),
-) -> None:
-    """Puts the attachment's blobs, then its manifest under ``tag`` (cosign's name for it),
-    then lists it among the image's referrers in place of ``replaces``, its earlier
-    versions. Each step is a no-op when done already, so a re-run finishes the job."""
+) -> Referrer:
+    """Puts the attachment's blobs, then its manifest under ``tag`` (cosign's name for it);
+    the entry that lists it among the image's referrers (list_referrers) in place of
+    ``replaces``, its earlier versions. Each step is a no-op when done already, so a
+    re-run finishes the job."""
     repository = subject.reference.repository
     for blob in (*blobs, config):
         upload(subject.registry, repository, blob)
-    subject.registry.put_manifest(repository, tag, manifest, OCI_MANIFEST)
+    digest = subject.registry.put_manifest(repository, tag, manifest, OCI_MANIFEST)
+    descriptor = referrer_descriptor(manifest, sha256_digest(manifest), artifact_type)
+    if digest != descriptor["digest"]:
+        raise ServiceError(f"{subject.reference.registry} stored {tag} as other bytes")
+    return Referrer(descriptor, tuple(replaces))
+
+
+def list_referrers(subject: Subject, listed: Sequence[Referrer]) -> None:
+    """Lists the attachments among the image's referrers: by itself where the registry has
+    the referrers API, else in the fallback index, read and written once for all of them."""
+    if not listed:
+        return
+    repository = subject.reference.repository
     if subject.registry.referrers(repository, subject.digest) is not None:
         return  # the registry indexes manifests with a subject by itself
     fallback = referrers_tag(subject.digest)
-    index = _fallback_index(subject, fallback)
-    descriptor = referrer_descriptor(manifest, sha256_digest(manifest), artifact_type)
-    changed = with_referrer(index, descriptor, replaces)
-    if changed is not None:
-        subject.registry.put_manifest(repository, fallback, changed, OCI_INDEX)
+    before = _fallback_index(subject, fallback)
+    index = before
+    for referrer in listed:
+        changed = with_referrer(index, referrer.descriptor, referrer.replaces)
+        index = index if changed is None else changed
+    if index is not None and index is not before:
+        subject.registry.put_manifest(repository, fallback, index, OCI_INDEX)
 
 
 def referrers(subject: Subject) -> list[dict[str, Any]]:
@@ -127,10 +147,11 @@ def referrers(subject: Subject) -> list[dict[str, Any]]:
 
 
 def _fallback_index(subject: Subject, tag: str) -> bytes | None:
-    repository = subject.reference.repository
-    if subject.registry.manifest_digest(repository, tag) is None:
+    found = subject.registry.find_manifest(subject.reference.repository, tag)
+    if found is None:
         return None
-    body, _ = subject.registry.get_manifest(repository, tag)
-    if len(body) > MOST_INDEX_BYTES:
-        raise ServiceError(f"{subject.reference.registry}/{repository}:{tag} is too big to read")
-    return body
+    if len(found[0]) > MOST_INDEX_BYTES:
+        raise ServiceError(
+            f"{subject.reference.registry}/{subject.reference.repository}:{tag} is too big to read"
+        )
+    return found[0]

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_ci import __version__
-from mlops_ci.app.attachments import Subject, put_attachment, small_blob
+from mlops_ci.app.attachments import (
+    Referrer,
+    Subject,
+    list_referrers,
+    put_attachment,
+    small_blob,
+)
 from mlops_ci.app.candidates import current_candidate, production_metrics
 from mlops_ci.app.context import Context
 from mlops_ci.core.attestation import (
@@ -42,6 +48,7 @@ from mlops_ci.core.attestation import (
 from mlops_ci.core.oci import sha256_digest
 from mlops_ci.core.record_details import recorded_data_sets, recorded_gates
 from mlops_ci.core.records import StageRecord
+from mlops_ci.core.referrers import attachment_manifest, referrer_descriptor
 from mlops_ci.errors import ExitStatus, MlopsCiError
 from mlops_ci.ports import SignatureChecker, Signer
 from mlops_ci.report.bom import BomFacts, ModelFile, ml_bom
@@ -98,14 +105,24 @@ def candidate_statements(
 def attest_subject(
     subject: Subject, statements: Sequence[tuple[str, bytes]], key: Signer
 ) -> AttestResult:
+    attested, referrer = write_attestations(subject, statements, key)
+    list_referrers(subject, [referrer])
+    return attested
+
+
+def write_attestations(
+    subject: Subject, statements: Sequence[tuple[str, bytes]], key: Signer
+) -> tuple[AttestResult, Referrer]:
+    """The statements the key has not made yet, signed beside the image; and the entry
+    that lists the attestations among the image's referrers (list_referrers)."""
     reference, registry = subject.reference, subject.registry
     tag = attestation_tag(subject.digest)
     layers: list[dict[str, Any]] = []
     before: list[str] = []
-    if (known_digest := registry.manifest_digest(reference.repository, tag)) is not None:
-        before.append(known_digest)
-        body, _ = registry.get_manifest(reference.repository, tag)
-        layers = [dict(layer) for layer in attestation_layers(body)]
+    known = registry.find_manifest(reference.repository, tag)
+    if known is not None:
+        before.append(sha256_digest(known[0]))
+        layers = [dict(layer) for layer in attestation_layers(known[0])]
     signed_already = {payload for _, payload in _vouched(subject, layers, key.public)}
     added, kept, new_envelopes = [], [], []
     for kind, made in statements:
@@ -116,20 +133,20 @@ def attest_subject(
         layers.append(attestation_manifest_layer(sealed, sha256_digest(sealed), kind))
         new_envelopes.append(sealed)
         added.append(kind)
-    if new_envelopes:
-        from mlops_ci.core.referrers import attachment_manifest
-
-        manifest, config = attachment_manifest(layers, subject.descriptor, DSSE_ENVELOPE)
-        put_attachment(
-            subject,
-            tag,
-            manifest,
-            config,
-            blobs=new_envelopes,
-            artifact_type=DSSE_ENVELOPE,
-            replaces=before,
-        )
-    return AttestResult(str(reference), subject.digest, tag, tuple(added), tuple(kept))
+    result = AttestResult(str(reference), subject.digest, tag, tuple(added), tuple(kept))
+    if not new_envelopes and known is not None:
+        return result, Referrer(referrer_descriptor(known[0], before[0], DSSE_ENVELOPE))
+    manifest, config = attachment_manifest(layers, subject.descriptor, DSSE_ENVELOPE)
+    referrer = put_attachment(
+        subject,
+        tag,
+        manifest,
+        config,
+        blobs=new_envelopes,
+        artifact_type=DSSE_ENVELOPE,
+        replaces=before,
+    )
+    return result, referrer
 
 
 def verify_gates(subject: Subject, key: SignatureChecker) -> Attested:
@@ -138,9 +155,10 @@ def verify_gates(subject: Subject, key: SignatureChecker) -> Attested:
     reference = subject.reference
     shown = f"{reference} ({subject.digest[:19]})"
     tag = attestation_tag(subject.digest)
-    if subject.registry.manifest_digest(reference.repository, tag) is None:
+    found = subject.registry.find_manifest(reference.repository, tag)
+    if found is None:
         raise NotAttested(f"{shown} has no attestations: no {tag} beside it")
-    body, _ = subject.registry.get_manifest(reference.repository, tag)
+    body = found[0]
     layers = attestation_layers(body)
     problems: list[str] = []
     gates: list[Attested] = []

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlops_ci.app.attachments import Subject, put_attachment, referrers
+from mlops_ci.app.attachments import (
+    Referrer,
+    Subject,
+    list_referrers,
+    put_attachment,
+    referrers,
+)
 from mlops_ci.app.attestations import ci_variable
 from mlops_ci.app.context import Context
 from mlops_ci.core.image_reference import Reference, modelpack_tag
 from mlops_ci.core.oci import OCI_MANIFEST, sha256_digest
+from mlops_ci.core.referrers import referrer_descriptor
 from mlops_ci.errors import ServiceError
 from mlops_ci.image.build import BuiltImage
 from mlops_ci.image.modelpack import (
@@ -49,11 +56,15 @@ def push_modelpack(
     subject = Subject(target, registry, image.digest, OCI_MANIFEST, len(image.manifest))
     tag = modelpack_tag(target.tag or image.version)
     written = registry.manifest_digest(target.repository, tag) != artifact.digest
-    if written or not any(e["digest"] == artifact.digest for e in referrers(subject)):
-        put_attachment(
+    if written:
+        listed = put_attachment(
             subject, tag, artifact.manifest, artifact.config, blobs=(),
             artifact_type=MODELPACK_MANIFEST,
         )  # fmt: skip
+    else:
+        descriptor = referrer_descriptor(artifact.manifest, artifact.digest, MODELPACK_MANIFEST)
+        listed = Referrer(descriptor)
+    list_referrers(subject, [listed])  # a no-op when it is listed already
     return PushedModelPack(f"{target.name}:{tag}@{artifact.digest}", artifact.digest, written)
 
 

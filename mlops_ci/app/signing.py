@@ -9,16 +9,25 @@ digest, its signature and then its contents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_ci.app.attachments import Subject, put_attachment, small_blob, subject_of
+from mlops_ci.app.attachments import (
+    Referrer,
+    Subject,
+    list_referrers,
+    put_attachment,
+    small_blob,
+    subject_of,
+)
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context
 from mlops_ci.app.image import ImageTools
 from mlops_ci.core.image_reference import Reference, parse_reference
+from mlops_ci.core.oci import OCI_MANIFEST, sha256_digest
 from mlops_ci.core.records import IMAGE_STAGE
+from mlops_ci.core.referrers import referrer_descriptor
 from mlops_ci.core.signing import (
     MOST_PAYLOAD_BYTES,
     PAYLOAD_TYPE,
@@ -34,6 +43,9 @@ from mlops_ci.ports import Registry, SignatureChecker, Signer
 
 if TYPE_CHECKING:
     from mlops_ci.app.attestations import Attested, AttestResult
+    from mlops_ci.image.build import BuiltImage
+    from mlops_ci.image.publish import PushResult
+    from mlops_ci.report.bom import ModelFile
 
 
 class NotSigned(MlopsCiError):
@@ -84,23 +96,32 @@ def sign_image(text: str, tools: ImageTools, key: Signer) -> SignResult:
 
 
 def sign_subject(subject: Subject, key: Signer) -> SignResult:
+    signed, referrer = write_signature(subject, key)
+    list_referrers(subject, [referrer])
+    return signed
+
+
+def write_signature(subject: Subject, key: Signer) -> tuple[SignResult, Referrer]:
+    """The key's signature of the image beside it, and its entry among the image's
+    referrers (for list_referrers: a signature and attestations are listed in one go)."""
     reference, registry, digest = subject.reference, subject.registry, subject.digest
     tag = attachment_tag(digest)
     signed = payload(reference.name, digest)
     layers: list[dict[str, object]] = []
     before: list[str] = []
-    if (known_digest := registry.manifest_digest(reference.repository, tag)) is not None:
-        before.append(known_digest)
-        body, _ = registry.get_manifest(reference.repository, tag)
+    if (known := registry.find_manifest(reference.repository, tag)) is not None:
+        body = known[0]
+        before.append(sha256_digest(body))
         layers = [dict(layer) for layer in signature_layers(body)]
-        for _, known in _verified(registry, reference, layers, key.public):
-            if payload_problem(known, reference.name, digest) is None:
-                return SignResult(str(reference), digest, tag, added=False)
+        for _, data in _verified(registry, reference, layers, key.public):
+            if payload_problem(data, reference.name, digest) is None:
+                listed = Referrer(referrer_descriptor(body, before[0], PAYLOAD_TYPE))
+                return SignResult(str(reference), digest, tag, added=False), listed
     manifest, config = signature_manifest(layers, signed, key.sign(signed), subject.descriptor)
-    put_attachment(
+    referrer = put_attachment(
         subject, tag, manifest, config, blobs=[signed], artifact_type=PAYLOAD_TYPE, replaces=before
     )
-    return SignResult(str(reference), digest, tag, added=True)
+    return SignResult(str(reference), digest, tag, added=True), referrer
 
 
 def verify_image(text: str, tools: ImageTools, key: SignatureChecker) -> VerifyResult:
@@ -110,9 +131,9 @@ def verify_image(text: str, tools: ImageTools, key: SignatureChecker) -> VerifyR
 def verify_subject(subject: Subject, key: SignatureChecker) -> VerifyResult:
     reference, registry, digest = subject.reference, subject.registry, subject.digest
     tag = attachment_tag(digest)
-    if registry.manifest_digest(reference.repository, tag) is None:
+    if (found := registry.find_manifest(reference.repository, tag)) is None:
         raise NotSigned(f"{reference} ({digest[:19]}) is not signed: no {tag} beside it")
-    body, _ = registry.get_manifest(reference.repository, tag)
+    body = found[0]
     layers = signature_layers(body)
     problems: list[str] = []
     vouching = 0
@@ -160,22 +181,58 @@ def sign_candidate(
     return _sign_and_attest(context, version, subject, tools, key)
 
 
+def sign_push(
+    context: Context, image: BuiltImage, pushed: PushResult, tools: ImageTools, key: Signer
+) -> tuple[SignResult, AttestResult]:
+    """sign_candidate for the push this process just made: the image's manifest and files
+    are at hand, so nothing is read back from the registry to learn them."""
+    from mlops_ci.report.bom import ModelFile
+
+    reference = parse_reference(pushed.reference)
+    subject = Subject(
+        reference, tools.registry(reference), image.digest, OCI_MANIFEST, len(image.manifest)
+    )
+    files = [ModelFile(f.path, f.size, f.sha256) for f in image.files]
+    modelpack = subject_of(pushed.modelpack, tools) if pushed.modelpack else None
+    return _sign_and_attest_all(context, image.version, subject, modelpack, files=files, key=key)
+
+
 def _sign_and_attest(
     context: Context, version: str | None, subject: Subject, tools: ImageTools, key: Signer
 ) -> tuple[SignResult, AttestResult]:
-    from mlops_ci.app.attestations import attest_subject, candidate_statements, model_files
+    from mlops_ci.app.attestations import model_files
     from mlops_ci.app.modelpack import find_modelpack
     from mlops_ci.app.promote import inspect_remote
 
-    signed = sign_subject(subject, key)
     files = model_files(inspect_remote(f"{subject.reference.name}@{subject.digest}", tools))
-    attested = attest_subject(subject, candidate_statements(context, version, subject, files), key)
-    modelpack = find_modelpack(subject.registry, subject.reference, subject.digest, subject.size)
-    if modelpack is not None:
-        artifact = subject_of(f"{subject.reference.name}@{modelpack}", tools)
-        sign_subject(artifact, key)
-        attest_subject(artifact, candidate_statements(context, version, artifact, files), key)
-    return signed, attested
+    found = find_modelpack(subject.registry, subject.reference, subject.digest, subject.size)
+    modelpack = None if found is None else subject_of(f"{subject.reference.name}@{found}", tools)
+    return _sign_and_attest_all(context, version, subject, modelpack, files=files, key=key)
+
+
+def _sign_and_attest_all(
+    context: Context,
+    version: str | None,
+    image: Subject,
+    modelpack: Subject | None,
+    *,
+    files: Sequence[ModelFile],
+    key: Signer,
+) -> tuple[SignResult, AttestResult]:
+    """The image and its ModelPack artifact each signed and attested, and both listed
+    among its referrers in one write of the fallback index."""
+    from mlops_ci.app.attestations import candidate_statements, write_attestations
+
+    results = []
+    for target in (image, modelpack):
+        if target is None:
+            continue
+        signed, signature = write_signature(target, key)
+        statements = candidate_statements(context, version, target, files)
+        attested, attestations = write_attestations(target, statements, key)
+        list_referrers(target, [signature, attestations])
+        results.append((signed, attested))
+    return results[0]
 
 
 @dataclass(frozen=True)

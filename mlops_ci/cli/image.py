@@ -199,9 +199,12 @@ def push_command(arguments: argparse.Namespace, console: Console) -> int:
         )
         if signer is not None:
             # release.image.signing with the key here: the push is signed and attested too.
-            from mlops_ci.app.signing import sign_candidate
+            from mlops_ci.app.signing import sign_candidate, sign_push
 
-            signed, attested = sign_candidate(context, image.version, tools, signer)
+            if isinstance(image, DockerBuilt):  # the engine made its own manifest
+                signed, attested = sign_candidate(context, image.version, tools, signer)
+            else:
+                signed, attested = sign_push(context, image, result, tools, signer)
             summary["signature_tag"] = signed.signature_tag
             summary["attested"] = list(attested.added)
             summary["attested_before"] = list(attested.kept)

@@ -164,3 +164,24 @@ def test_bearer_tokens_from_the_challenge(
     with pytest.raises(RegistryAuthError, match="token service refused") as refused:
         wrong.blob_exists("team/model", digest)
     assert "nope" not in str(refused.value)
+
+
+def test_the_environments_proxy_settings_hold_for_every_request(
+    registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They are read once per host (requests would read them per request): still read."""
+    from tests.services import free_port
+
+    nothing_there = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, nothing_there)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "")
+    through_proxy = RegistryClient(registry.host, retry=Retry(attempts=1))
+    for _ in range(2):  # the second request finds the settings read for the first
+        with pytest.raises(ServiceError):
+            through_proxy.ping()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1")
+    direct = RegistryClient(registry.host, retry=Retry(attempts=1))
+    direct.ping()

@@ -10,9 +10,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlops_ci.adapters.signing_key import SigningKey
-from mlops_ci.app.attachments import Subject, referrers
-from mlops_ci.app.attestations import NotAttested, attest_subject, verify_gates
-from mlops_ci.app.signing import sign_subject
+from mlops_ci.app.attachments import Subject, list_referrers, referrers
+from mlops_ci.app.attestations import (
+    NotAttested,
+    attest_subject,
+    verify_gates,
+    write_attestations,
+)
+from mlops_ci.app.signing import sign_subject, write_signature
 from mlops_ci.core.attestation import GATES, SLSA_PROVENANCE, statement
 from mlops_ci.core.image_reference import parse_reference
 from mlops_ci.core.oci import OCI_MANIFEST
@@ -83,3 +88,38 @@ def test_a_registry_with_the_referrers_api_gets_no_fallback_index() -> None:
     attest_subject(subject, [_gates(subject, "passed", "passed")], key)
     assert registry.manifest_digest("acme/model", f"sha256-{subject.digest[7:]}") is None
     assert len(referrers(subject)) == 2  # what the registry's own API lists
+
+
+def test_a_rerun_lists_what_a_stop_half_way_left_unlisted() -> None:
+    key = SigningKey(ec.generate_private_key(ec.SECP256R1()))
+    registry = MemoryRegistry()
+    subject = _subject(registry)
+    signed = sign_subject(subject, key)
+    fallback = ("acme/model", f"sha256-{subject.digest[7:]}")
+    del registry.manifests[fallback]  # stopped after the .sig, before the index
+    again = sign_subject(subject, key)
+    assert not again.added
+    assert [entry["digest"] for entry in referrers(subject)] == [
+        registry.manifest_digest("acme/model", signed.signature_tag)
+    ]
+
+
+def test_a_signature_and_its_attestations_are_listed_in_one_write_of_the_index() -> None:
+    class CountingRegistry(MemoryRegistry):
+        index_writes = 0
+
+        def put_manifest(self, repository: str, reference: str, body: bytes, kind: str) -> str:
+            if reference.startswith("sha256-") and "." not in reference:  # the fallback index
+                CountingRegistry.index_writes += 1
+            return super().put_manifest(repository, reference, body, kind)
+
+    key = SigningKey(ec.generate_private_key(ec.SECP256R1()))
+    registry = CountingRegistry()
+    subject = _subject(registry)
+    _, signature = write_signature(subject, key)
+    _, attestations = write_attestations(subject, [_gates(subject, "passed", "passed")], key)
+    list_referrers(subject, [signature, attestations])
+    assert CountingRegistry.index_writes == 1
+    assert len(referrers(subject)) == 2
+    list_referrers(subject, [signature, attestations])  # listed already: nothing written
+    assert CountingRegistry.index_writes == 1

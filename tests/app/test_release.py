@@ -202,7 +202,7 @@ spec:
 def test_an_image_volume_of_the_modelpack_is_pinned_to_the_artifact_and_tagged_on_publish(
     world: World,
 ) -> None:
-    from mlops_ci.app.attachments import put_attachment, subject_of
+    from mlops_ci.app.attachments import list_referrers, put_attachment, subject_of
     from mlops_ci.core.oci import sha256_digest
     from mlops_ci.image.modelpack import MODELPACK_MANIFEST
 
@@ -215,10 +215,11 @@ def test_an_image_volume_of_the_modelpack_is_pinned_to_the_artifact_and_tagged_o
         {"schemaVersion": 2, "mediaType": MEDIA, "artifactType": MODELPACK_MANIFEST,
          "subject": subject.descriptor}
     ).encode()  # fmt: skip
-    put_attachment(
+    listed = put_attachment(
         subject, "1.0.1-rc.1.modelpack", artifact, b"{}", blobs=(),
         artifact_type=MODELPACK_MANIFEST,
     )  # fmt: skip
+    list_referrers(subject, [listed])
 
     done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
     branch = world.vcs.remote.branches["mlops-ci/release/churn"]

@@ -213,6 +213,9 @@ class MemoryRegistry:
             raise CodeHostRefused(f"{repository}:{reference} is not in the registry")
         return found
 
+    def find_manifest(self, repository: str, reference: str) -> tuple[bytes, str] | None:
+        return self.manifests.get((repository, reference))
+
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         digest = _digest(body)
         self.manifests[(repository, reference)] = (body, media_type)

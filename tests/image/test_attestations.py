@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from mlops_ci.core.oci import OCI_MANIFEST
 from tests.conftest import ENVIRON, CliRunner, commit
 from tests.image.conftest import use_image
 from tests.image.test_signing import _key_pair
@@ -364,3 +365,18 @@ def test_a_push_with_signing_configured_and_the_key_at_hand_is_signed_and_attest
     assert len(result["attested"]) == 3
     verified = cli("image", "verify", "-f", manifest, "--key", str(public))
     assert verified.status == 0, verified.err
+
+    # The push signed what `image sign` would have: the same statements of the image and of
+    # its ModelPack artifact, so signing again afterwards adds nothing to either.
+    modelpack = result["modelpack"].rsplit("@", 1)[1]
+    attached = [
+        f"manifests/sha256-{digest[7:]}.{kind}"
+        for digest in (result["digest"], modelpack)
+        for kind in ("sig", "att")
+    ]
+    before = [_get(registry, repository, what, OCI_MANIFEST) for what in attached]
+    again = cli("image", "sign", "-f", manifest, "--json", environ=signing)
+    assert again.status == 0, again.err
+    said = json.loads(again.out)
+    assert (said["added"], said["attested"], len(said["attested_before"])) == (False, [], 3)
+    assert [_get(registry, repository, what, OCI_MANIFEST) for what in attached] == before
