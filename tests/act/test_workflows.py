@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.conftest import (
 )
 from tests.github.fake import TOKEN, FakeGitHub
 from tests.image.conftest import use_image
+from tests.image.test_signing import _key_pair
 from tests.services import RegistryServer, skopeo
 
 MODEL = "churn-classifier"
@@ -158,7 +160,9 @@ class Act:
         )  # fmt: skip
         log = done.stdout + done.stderr
         assert (done.returncode == 0) == succeed, log[-8000:]
-        assert TOKEN not in log  # act masks secrets; our commands never print them
+        for secret in self.secrets.values():  # act masks secrets; our commands never print them
+            for line in secret.splitlines():
+                assert line.startswith("-----") or line not in log
         return log
 
     def clean(self) -> None:
@@ -204,7 +208,11 @@ def released_by_act(
     and registered model on the server (names of its own: the server is the session's)."""
     repository = model_repository(tmp_path / "repo", "release.yml", "publish.yml")
     image = f"{registry.host}/acme/act-{tmp_path.name.lower().replace('_', '-')}"
-    use_image(repository, image, base_image)
+    # Signed as the example workflows sign: the release key a secret, its public half
+    # committed beside the manifest.
+    private, public = _key_pair(tmp_path, "release")
+    shutil.copy(public, repository / "cosign.pub")
+    use_image(repository, image, base_image, signing="{public_key: cosign.pub}")
     for path in (repository / "deploy").rglob("*.*"):
         path.write_text(path.read_text().replace("ghcr.io/acme/churn-model", image))
     tracker = tracking_of_its_own(repository, mlflow_server.url, tmp_path)
@@ -215,6 +223,7 @@ def released_by_act(
     git(repository, "fetch", "-q", "origin")
     fake = FakeGitHub(bare)
     runner = Act.against(repository, tmp_path, fake, mlflow_server)
+    runner.secrets["MLOPS_CI_SIGNING_KEY"] = private.read_text()
     try:
         yield repository, fake, runner, image, tracker
     finally:
@@ -244,6 +253,20 @@ def test_main_releases_and_the_merge_publishes(
         fake.bare, "show", f"{pull.head}:deploy/staging/mlapp.yaml"
     )
     assert tracker.model_version_of("1.44.0-rc.1") is not None  # registered on the server
+    # The push was signed and attested with the release key, the image and the ModelPack
+    # artifact alike (publish checks them before it tags: its success below says they hold).
+    host, repository_name = image.split("/", 1)
+    asked = urllib.request.Request(
+        f"http://{host}/v2/{repository_name}/manifests/1.44.0-rc.1.modelpack",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        method="HEAD",
+    )
+    with urllib.request.urlopen(asked, timeout=10) as answer:  # noqa: S310 (the test registry)
+        modelpack = answer.headers["Docker-Content-Digest"]
+    for signed in (digest, modelpack):
+        for kind in ("sig", "att"):
+            attached = f"docker://{image}:sha256-{signed[7:]}.{kind}"
+            assert skopeo("inspect", "--raw", "--tls-verify=false", attached).returncode == 0
 
     # The job run again on the same commit (a fresh checkout, no records): the same
     # candidate, found in MLflow; the one pull request is updated, no second one opened.
