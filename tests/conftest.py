@@ -10,10 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,11 +106,23 @@ def track_embedded(manifest: Path) -> None:
 class MlflowServer:
     """A real `mlflow server` on 127.0.0.1, with its own store; stop and start it at will."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        backend_store_uri: str | None = None,
+        artifacts_destination: str | None = None,
+        options: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{folder / 'mlflow.db'}"
+        self.artifacts_destination = artifacts_destination or str(folder / "artifacts")
+        self.options = tuple(options)
+        self.environ = dict(environ or {})
 
     def start(self) -> None:
         executable = Path(sys.executable).with_name("mlflow")
@@ -118,7 +132,11 @@ class MlflowServer:
                 pytest.fail(message)
             pytest.skip(message)
         self.folder.mkdir(parents=True, exist_ok=True)
-        environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        environment = {
+            **os.environ,
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            **self.environ,
+        }
         self.process = subprocess.Popen(
             [
                 str(executable),
@@ -130,9 +148,10 @@ class MlflowServer:
                 "--workers",
                 "1",
                 "--backend-store-uri",
-                f"sqlite:///{self.folder / 'mlflow.db'}",
+                self.backend_store_uri,
                 "--artifacts-destination",
-                str(self.folder / "artifacts"),
+                self.artifacts_destination,
+                *self.options,
             ],
             stdout=(self.folder / "server.log").open("ab"),
             stderr=subprocess.STDOUT,
@@ -148,6 +167,8 @@ class MlflowServer:
                 with urllib.request.urlopen(health, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
                         return
+            except urllib.error.HTTPError:
+                return  # up, and asking for a login
             except OSError:
                 time.sleep(0.3)
         self.stop()
@@ -174,6 +195,75 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     server.start()
     yield server
     server.stop()
+
+
+@dataclass(frozen=True)
+class ProductionMlflow:
+    """`mlflow server` as a team runs it: PostgreSQL, artifacts in S3, basic auth."""
+
+    server: MlflowServer
+    postgres: Any
+    store: Any
+    environ: dict[str, str]  # what a job needs to reach it: the URI and the credentials
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session")
+def production_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionMlflow]:
+    """One production-shaped tracking server for the session (tests/production_services)."""
+    from tests.production_services import (
+        ADMIN,
+        ADMIN_PASSWORD,
+        BUCKET,
+        ObjectStoreServer,
+        PostgresServer,
+    )
+
+    folder = tmp_path_factory.mktemp("production-mlflow")
+    postgres = PostgresServer()
+    store = ObjectStoreServer(folder / "s3")
+    server: MlflowServer | None = None
+    try:
+        postgres.start("mlflow", "mlflow_auth")
+        store.start()
+        (folder / "auth.ini").write_text(
+            "[mlflow]\n"
+            "default_permission = READ\n"
+            f"database_uri = {postgres.url('mlflow_auth')}\n"
+            f"admin_username = {ADMIN}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        )
+        server = MlflowServer(
+            folder / "server",
+            backend_store_uri=postgres.url("mlflow"),
+            artifacts_destination=f"s3://{BUCKET}/artifacts",
+            options=("--app-name", "basic-auth"),
+            environ={
+                **store.environ,
+                "MLFLOW_AUTH_CONFIG_PATH": str(folder / "auth.ini"),
+                "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": "a-csrf-key-for-tests",
+            },
+        )
+        server.start()
+        yield ProductionMlflow(
+            server,
+            postgres,
+            store,
+            {
+                "MLFLOW_TRACKING_URI": server.url,
+                "MLFLOW_TRACKING_USERNAME": ADMIN,
+                "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD,
+            },
+        )
+    finally:
+        if server is not None:
+            server.stop()
+        store.stop()
+        postgres.stop()
 
 
 def commit(folder: Path, message: str, *, touch: str | None = None) -> str:
