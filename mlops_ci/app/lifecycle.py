@@ -22,12 +22,15 @@ _RUN: dict[str, Callable[[Context, str | None], StageResult]] = {
 
 
 def stages_until(context: Context, last: str) -> list[str]:
-    """The stages up to ``last``; a model without data sets has none to ingest."""
-    return [
-        stage
-        for stage in STAGES[: STAGES.index(last) + 1]
-        if stage != "ingest" or context.manifest.data
-    ]
+    """The stages up to ``last`` that the manifest declares: a model without data sets has
+    none to ingest, one without a test or validate section no such gates to pass."""
+    manifest = context.manifest
+    declared = {
+        "ingest": bool(manifest.data),
+        "test": manifest.test is not None,
+        "validate": manifest.validate is not None,
+    }
+    return [stage for stage in STAGES[: STAGES.index(last) + 1] if declared.get(stage, True)]
 
 
 # Told of each stage as it starts (no result yet) and as it ends (its result, seconds).

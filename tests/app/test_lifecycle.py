@@ -129,3 +129,13 @@ def test_history_lists_the_candidate_with_its_state(world: World) -> None:
     run_stages(world.context(), STAGES, None, keep_going=False)
     entries = version_history(world.context())
     assert [(str(e.version), e.state) for e in entries][:1] == [("1.0.1-rc.1", "validated")]
+
+
+def test_run_skips_the_gates_a_manifest_does_not_declare(world: World) -> None:
+    """A model with a test section and no validate section: `run` stops after test."""
+    from dataclasses import replace
+
+    world.manifest = replace(world.manifest, validate=None)
+    assert stages_until(world.context(), "validate")[-1] == "test"
+    world.manifest = replace(world.manifest, test=None)
+    assert "test" not in stages_until(world.context(), "validate")
