@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,21 +27,29 @@ from mlops_ci.core.records import StageRecord
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MONITOR = "monitor"  # the stage tag of production observations
+CREATED_TAG = f"{TAG}created_ms"  # when the job made the run: which of twins came first
+_MOST_TWINS = 50  # runs of one record that one search reads: more is not a race of ours
 
 
 class MlflowTracker(ModelRegistry):
     """The Tracker port: the MLflow side of a model's lifecycle, against one tracking store."""
 
     def log_stage(self, record: StageRecord) -> str:
-        """Log ``record`` as its stage's run; returns the run id. Idempotent."""
-        run = self._find_run(record) or self._call(
-            "create a run",
-            self.client.create_run,
-            self.experiment_id(),
-            start_time=millis(record.started_at),
-            tags=_run_tags(record),
-            run_name=f"{record.version} {record.stage}",
-        )
+        """Log ``record`` as its stage's run; returns the run id. Idempotent, and safe
+        against another job logging the same record at the same time (_first_of_twins)."""
+        run = self._find_run(record)
+        if run is None:
+            created = self._call(
+                "create a run",
+                self.client.create_run,
+                self.experiment_id(),
+                start_time=millis(record.started_at),
+                tags={**_run_tags(record), CREATED_TAG: str(time.time_ns() // 1_000_000)},
+                run_name=f"{record.version} {record.stage}",
+            )
+            run = self._first_of_twins(record, created)
+            if run.info.run_id != created.info.run_id:
+                return str(run.info.run_id)  # the job that made it logs it
         run_id: str = run.info.run_id
         self._log_missing(run, record)
         self._log_record_artifact(run_id, record)
@@ -195,13 +204,31 @@ class MlflowTracker(ModelRegistry):
         return [str(run.data.tags[f"{TAG}version"]) for run in runs]
 
     def _find_run(self, record: StageRecord) -> Any:
+        runs = self._runs_of(record)
+        return min(runs, key=_creation_order) if runs else None
+
+    def _runs_of(self, record: StageRecord) -> list[Any]:
         query = " AND ".join(
             f"tags.`{TAG}{key}` = '{quoted(value)}'" for key, value in _identity(record).items()
         )
-        runs = self._call(
-            "search runs", self.client.search_runs, [self.experiment_id()], query, max_results=1
-        )
-        return runs[0] if runs else None
+        return list(
+            self._call(
+                "search runs", self.client.search_runs, [self.experiment_id()], query,
+                max_results=_MOST_TWINS,
+            )
+        )  # fmt: skip
+
+    def _first_of_twins(self, record: StageRecord, created: Any) -> Any:
+        """The run of ``record`` once ``created`` is in the store. MLflow cannot create a
+        run only if there is none, so two jobs that searched at once both create one; each
+        then looks again, and the first created (by the time each job stamped on it, then
+        by run id) is the run. A job whose run is not the first deletes its own, never
+        another's: a run is deleted only while an earlier one is there, so the first is
+        never deleted, and the job that created last sees them all."""
+        first = min(self._runs_of(record) or [created], key=_creation_order)
+        if first.info.run_id != created.info.run_id:
+            self._call("delete a twin run", self.client.delete_run, created.info.run_id)
+        return first
 
     def _log_missing(self, run: Any, record: StageRecord) -> None:
         """Log the params, metrics and tags the run does not hold yet, in few requests."""
@@ -241,6 +268,12 @@ class MlflowTracker(ModelRegistry):
                 json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             self._call("store the record", self.client.log_artifact, run_id, str(path), "mlops-ci")
+
+
+def _creation_order(run: Any) -> tuple[int, str]:
+    """Runs made before this stamp was (or by hand) carry none: they came first."""
+    stamp = run.data.tags.get(CREATED_TAG, "0")
+    return (int(stamp) if stamp.isdigit() else 0, str(run.info.run_id))
 
 
 def _identity(record: StageRecord) -> dict[str, str]:

@@ -70,13 +70,31 @@ class ModelRegistry(MlflowConnection):
             run_id,
             {f"{TAG}version": version, **(tags or {})},
         )
-        return str(created.version)  # an int from SQLite, a str over REST
+        return self._first_registered(version, str(created.version))  # int or str: a str
+
+    def _first_registered(self, version: str, created: str) -> str:
+        """The candidate's registered version once ``created`` is in the registry. Two jobs
+        that looked at once both register one; the registry numbers versions in the order
+        they were made, so the lowest is the first, and the job that made another deletes
+        its own (never another's): the job that registered last sees them all."""
+        first = self.model_version_of(version) or created
+        if first != created:
+            self._call(
+                "delete a twin version",
+                self.client.delete_model_version,
+                self.target.registered_model,
+                created,
+            )
+        return first
 
     def model_version_of(self, version: str) -> str | None:
-        for found in self._model_versions():
-            if found.tags.get(f"{TAG}version") == version:
-                return str(found.version)
-        return None
+        """The registered version of candidate ``version``: the first, if jobs made twins."""
+        numbers = [
+            str(found.version)
+            for found in self._model_versions()
+            if found.tags.get(f"{TAG}version") == version
+        ]
+        return min(numbers, key=_number) if numbers else None
 
     def registered_candidates(self) -> list[str]:
         """Every version string registered for the model: a source of candidate numbers."""
@@ -229,3 +247,8 @@ class ModelRegistry(MlflowConnection):
         return list(
             self._call("list model versions", self.client.search_model_versions, f"name = '{name}'")
         )
+
+
+def _number(version: str) -> int:
+    """A registered version's number (the registry's answer is untrusted: not one, last)."""
+    return int(version) if version.isdigit() else 1 << 62

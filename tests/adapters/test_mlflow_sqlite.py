@@ -197,3 +197,45 @@ def assert_the_model_files_are_the_source(tracker: MlflowTracker, tmp_path: Path
 
 def test_the_registered_model_holds_its_files(tracker: MlflowTracker, tmp_path: Path) -> None:
     assert_the_model_files_are_the_source(tracker, tmp_path)
+
+
+def _looked_too_early(tracker: MlflowTracker, method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracker's first search finds nothing, as when another job's create came just
+    after it: the race, made to happen every time."""
+    real = getattr(tracker, method)
+    calls = []
+
+    def searched(*arguments: object) -> object:
+        calls.append(arguments)
+        return None if len(calls) == 1 else real(*arguments)
+
+    monkeypatch.setattr(tracker, method, searched)
+
+
+def test_a_job_that_raced_another_to_a_run_deletes_its_own_and_reports_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = TrackingTarget(f"sqlite:///{tmp_path / 'mlflow.db'}", "churn", "churn", tmp_path)
+    first, late = MlflowTracker(target), MlflowTracker(target)
+    run_id = first.log_stage(record())
+    _looked_too_early(late, "_find_run", monkeypatch)
+    assert late.log_stage(record()) == run_id
+    runs = first.runs_of("churn", "1.44.0-rc.1")
+    assert [run.info.run_id for run in runs] == [run_id]  # the twin is deleted
+    assert runs[0].data.metrics == {"accuracy": 0.91, "f1": 0.84}
+    assert first.log_stage(record()) == run_id  # and a re-run finds the first
+
+
+def test_a_job_that_raced_another_to_a_registered_version_deletes_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = TrackingTarget(f"sqlite:///{tmp_path / 'mlflow.db'}", "churn", "churn", tmp_path)
+    first, late = MlflowTracker(target), MlflowTracker(target)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w")
+    run_id = first.log_stage(record(stage="build", state="candidate"))
+    number = first.register("1.44.0-rc.1", run_id, model, ["weights.bin"])
+    _looked_too_early(late, "model_version_of", monkeypatch)
+    assert late.register("1.44.0-rc.1", run_id, model, ["weights.bin"]) == number
+    assert first.registered_candidates() == ["1.44.0-rc.1"]  # one version, the first
