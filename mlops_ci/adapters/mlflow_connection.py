@@ -171,6 +171,15 @@ class MlflowConnection:
                 if isinstance(error, MlflowException) and error.error_code in expected:
                     raise
                 if not _retryable(error):
+                    refused = _login_refused(error)
+                    if refused is not None:
+                        raise TrackingError(
+                            f"MLflow at {redact_uri(self.target.uri)} refused the login "
+                            f"(HTTP {refused}) when asked to {what}: check "
+                            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
+                            "MLFLOW_TRACKING_TOKEN), and that this user may write to the "
+                            "experiment"
+                        ) from None
                     if isinstance(error, MlflowException):
                         raise TrackingError(
                             f"MLflow at {redact_uri(self.target.uri)} refused to {what}: "
@@ -215,6 +224,20 @@ def _open(target: TrackingTarget) -> MlflowClient:
             f"{str(error).splitlines()[0][:200] if str(error) else 'no detail'}); check "
             "MLFLOW_TRACKING_URI or tracking.mlflow.tracking_uri"
         ) from None
+
+
+def _login_refused(error: Exception) -> int | None:
+    """401 or 403 when the server refused the credentials (or their lack); else None."""
+    from mlflow.exceptions import MlflowException
+
+    if not isinstance(error, MlflowException):
+        return None
+    status: int = error.get_http_status_code()  # type: ignore[no-untyped-call]
+    if status in (401, 403):
+        return status
+    # A server whose 401 body is not MLflow's JSON (the basic-auth app's) is reported so.
+    said = re.search(r"error code (40[13]) != 200", str(error))
+    return int(said.group(1)) if said else None
 
 
 def _retryable(error: Exception) -> bool:

@@ -113,3 +113,27 @@ def test_jobs_at_once_make_one_run_per_stage_and_one_version_per_candidate(
         versions = tracker.client.search_model_versions(f"name = '{name}'")
         candidates = Counter(version.tags.get(f"{TAG}version") for version in versions)
         assert list(candidates.values()) == [1], (name, candidates)
+
+
+def test_a_wrong_login_is_one_sentence_without_the_password(
+    production_mlflow: ProductionMlflow, tmp_path: Path
+) -> None:
+    checkout = model_checkout(tmp_path / "model", "wrong-login")
+    wrong = "not-the-password-but-long"
+    environ = {
+        **ENVIRON,
+        **production_mlflow.environ,
+        "MLFLOW_TRACKING_PASSWORD": wrong,
+        "MLOPS_CI_FETCH": "false",
+    }
+    mlops_ci = str(Path(sys.executable).with_name("mlops-ci"))
+    done = subprocess.run(
+        [mlops_ci, "build", "-f", str(checkout / "mlops.yaml")],
+        cwd=checkout, env=environ, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    said = done.stderr.strip().splitlines()[-1]
+    assert "refused the login (HTTP 401)" in said
+    assert "MLFLOW_TRACKING_PASSWORD" in said
+    assert "Traceback" not in done.stderr
+    assert wrong not in done.stdout + done.stderr
