@@ -15,7 +15,6 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +23,7 @@ from mlops_ci.adapters.mlflow import MlflowTracker
 from mlops_ci.adapters.mlflow_connection import TrackingTarget
 from mlops_ci.cli.main import main
 from tests.github.fake import FakeGitHub
+from tests.production_services import ProductionMlflow
 from tests.services import RegistryServer, TokenServer, busybox_layout, skopeo
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -197,73 +197,13 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     server.stop()
 
 
-@dataclass(frozen=True)
-class ProductionMlflow:
-    """`mlflow server` as a team runs it: PostgreSQL, artifacts in S3, basic auth."""
-
-    server: MlflowServer
-    postgres: Any
-    store: Any
-    environ: dict[str, str]  # what a job needs to reach it: the URI and the credentials
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-
 @pytest.fixture(scope="session")
 def production_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionMlflow]:
     """One production-shaped tracking server for the session (tests/production_services)."""
-    from tests.production_services import (
-        ADMIN,
-        ADMIN_PASSWORD,
-        BUCKET,
-        ObjectStoreServer,
-        PostgresServer,
-    )
+    from tests.production_services import started_production_mlflow
 
-    folder = tmp_path_factory.mktemp("production-mlflow")
-    postgres = PostgresServer()
-    store = ObjectStoreServer(folder / "s3")
-    server: MlflowServer | None = None
-    try:
-        postgres.start("mlflow", "mlflow_auth")
-        store.start()
-        (folder / "auth.ini").write_text(
-            "[mlflow]\n"
-            "default_permission = READ\n"
-            f"database_uri = {postgres.url('mlflow_auth')}\n"
-            f"admin_username = {ADMIN}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-        )
-        server = MlflowServer(
-            folder / "server",
-            backend_store_uri=postgres.url("mlflow"),
-            artifacts_destination=f"s3://{BUCKET}/artifacts",
-            options=("--app-name", "basic-auth"),
-            environ={
-                **store.environ,
-                "MLFLOW_AUTH_CONFIG_PATH": str(folder / "auth.ini"),
-                "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": "a-csrf-key-for-tests",
-            },
-        )
-        server.start()
-        yield ProductionMlflow(
-            server,
-            postgres,
-            store,
-            {
-                "MLFLOW_TRACKING_URI": server.url,
-                "MLFLOW_TRACKING_USERNAME": ADMIN,
-                "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD,
-            },
-        )
-    finally:
-        if server is not None:
-            server.stop()
-        store.stop()
-        postgres.stop()
+    with started_production_mlflow(tmp_path_factory.mktemp("production-mlflow")) as production:
+        yield production
 
 
 def commit(folder: Path, message: str, *, touch: str | None = None) -> str:

@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,9 +340,15 @@ class FaultyProxy:
             return
         upstream = http.client.HTTPConnection(self.upstream, timeout=60)
         upstream.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        chunked = "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
+        body = _dechunked(handler.rfile) if chunked else b""
         for name, value in handler.headers.items():
+            if chunked and name.lower() == "transfer-encoding":
+                continue  # forwarded whole, with its length
             upstream.putheader(name, value)  # Host stays ours: Locations point back here
-        upstream.endheaders()
+        if chunked:
+            upstream.putheader("Content-Length", str(len(body)))
+        upstream.endheaders(body if chunked else None)
         remaining = length
         limit = fault.drop_after if fault is not None else None
         sent = 0
@@ -369,6 +376,19 @@ class FaultyProxy:
         if method != "HEAD":
             handler.wfile.write(body)
         upstream.close()
+
+
+def _dechunked(stream: Any) -> bytes:
+    """A chunked request body, whole (MLflow streams artifact uploads so)."""
+    parts: list[bytes] = []
+    while True:
+        size = int(stream.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while stream.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        parts.append(stream.read(size))
+        stream.readline()
 
 
 class TokenServer:
