@@ -147,3 +147,12 @@ def test_trusted_push_benchmark_weighs_the_modelpack_and_the_signing() -> None:
     assert {"push_plain_s", "push_trusted_s", "signing_added_s", "image_sign_process_s"} <= set(
         figures
     )
+
+
+def test_tracking_jobs_benchmark_counts_the_requests_of_each_job() -> None:
+    figures = run_benchmark("tracking_jobs.py", "--jobs", "2", "--rounds", "1")
+    assert figures["jobs"] == 2
+    # A first release of a model: its experiment, a run per stage, its registered model and
+    # version, the model's files: a few dozen requests, counted by the proxy.
+    assert 10 <= float(str(figures["requests_per_job"])) <= 200
+    assert {"tracked_wall_s", "untracked_wall_s", "tracking_added_cpu_s"} <= set(figures)
