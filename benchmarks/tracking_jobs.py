@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,25 +35,16 @@ def mlops_ci() -> str:
 
 def run_jobs(checkouts: list[Path], environ: dict[str, str], *options: str) -> tuple[float, float]:
     """Wall time and CPU time (children's user + system) of the jobs, all at once."""
+    from tests.adapters.test_mlflow_races import run_at_once
+
     before = os.times()
     started = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [mlops_ci(), "run", "-f", str(checkout / "mlops.yaml"), *options],
-            cwd=checkout,
-            env=environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for checkout in checkouts
-    ]
-    for process, checkout in zip(processes, checkouts, strict=True):
-        _, err = process.communicate(timeout=1800)
-        if process.returncode != 0:
-            raise SystemExit(f"the job in {checkout} failed:\n{err[-3000:]}")
+    done = run_at_once(checkouts, environ, *options)
     wall = time.perf_counter() - started
     after = os.times()
+    for job in done:
+        if job.returncode != 0:
+            raise SystemExit(f"the job in {job.args[0]} failed:\n{job.stderr[-3000:]}")
     cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )

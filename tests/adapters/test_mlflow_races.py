@@ -49,12 +49,13 @@ def model_checkout(folder: Path, name: str) -> Path:
 
 
 def run_at_once(
-    checkouts: list[Path], environ: dict[str, str]
+    checkouts: list[Path], environ: dict[str, str], *options: str
 ) -> list[subprocess.CompletedProcess[str]]:
+    """`mlops-ci run` in each checkout, all started at once; each one's outcome."""
     mlops_ci = str(Path(sys.executable).with_name("mlops-ci"))
     started = [
         subprocess.Popen(
-            [mlops_ci, "run", "-f", str(checkout / "mlops.yaml")],
+            [mlops_ci, "run", "-f", str(checkout / "mlops.yaml"), *options],
             cwd=checkout,
             env=environ,
             stdout=subprocess.PIPE,

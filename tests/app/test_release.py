@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from mlops_ci.app.image import DockerBuilt, state_path
+from mlops_ci.app.image import DockerBuilt, ImageTools, state_path
 from mlops_ci.app.lifecycle import run_stages
 from mlops_ci.app.publish import release_publish
-from mlops_ci.app.release import release_pr
+from mlops_ci.app.release import ReleasePr, release_pr
 from mlops_ci.errors import UsageError
 from mlops_ci.files.atomic import write_atomically
 from tests.doubles.ports import World
@@ -81,15 +81,21 @@ def test_only_a_validated_candidate_is_released(world: World) -> None:
         )
 
 
-def test_publish_tags_promotes_and_releases_once(world: World) -> None:
+def merged_release(world: World) -> tuple[str, ImageTools, ReleasePr, str]:
+    """A validated candidate's release pull request, merged: main has the branch's commit.
+    (The image's digest, the image tools, the release_pr outcome, the merge commit.)"""
     digest = validated_candidate_with_image(world)
     tools = world.image_tools()
     done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
-    # The merge: main gets the branch's commit.
     merged = world.vcs.remote.branches["mlops-ci/release/churn"]
     world.vcs.head_commit = merged
     world.vcs.push_head("main")
     world.code_host.merge(done.pull.number, merged)
+    return digest, tools, done, merged
+
+
+def test_publish_tags_promotes_and_releases_once(world: World) -> None:
+    digest, tools, done, merged = merged_release(world)
 
     published = release_publish(world.context(), world.code_host, tools)
     assert (published.version, published.candidate, published.already) == (
@@ -152,13 +158,7 @@ def test_publish_with_signing_releases_only_a_signed_image_that_passed_its_gates
     from mlops_ci.app.signing import NotSigned, Trust, sign_subject
     from mlops_ci.core.attestation import GATES, statement
 
-    digest = validated_candidate_with_image(world)
-    tools = world.image_tools()
-    done = release_pr(world.context(), world.code_host, tools, version=None, environment=None)
-    merged = world.vcs.remote.branches["mlops-ci/release/churn"]
-    world.vcs.head_commit = merged
-    world.vcs.push_head("main")
-    world.code_host.merge(done.pull.number, merged)
+    digest, tools, _, _ = merged_release(world)
     key = SigningKey(ec.generate_private_key(ec.SECP256R1()))
     trust = Trust(key.public)  # no private key where publish runs: it only checks
 

@@ -266,23 +266,30 @@ def _send(registry: RegistryServer, method: str, path: str, body: bytes, kind: s
         assert answer.status in (201, 202), answer.status
 
 
+def _signed_candidate_built(
+    example: Path, image: str, base_image: str, cli: CliRunner, folder: Path
+) -> tuple[Path, Path, str, str]:
+    """The example with release.image.signing (the public key committed), its candidate
+    run and its image built: (private key, public key, manifest, candidate)."""
+    private, public = _key_pair(folder, "release")
+    (example / "cosign.pub").write_bytes(public.read_bytes())
+    use_image(example, image, base_image, signing="{public_key: cosign.pub}")
+    commit(example, "feat: the churn model")
+    manifest = str(example / "mlops.yaml")
+    ran = cli("run", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    assert ran.status == 0, ran.err + ran.out
+    assert cli("image", "build", "-f", manifest).status == 0
+    return private, public, manifest, str(json.loads(ran.out)["stages"][0]["version"])
+
+
 @pytest.mark.slow
 def test_promote_with_signing_configured_tags_only_what_is_signed_and_passed(
     example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     repository = "acme/trusted-model"
-    private, public = _key_pair(tmp_path, "release")
-    (example_copy / "cosign.pub").write_bytes(public.read_bytes())
-    use_image(
-        example_copy, f"{registry.host}/{repository}", base_image,
-        signing="{public_key: cosign.pub}",
-    )  # fmt: skip
-    commit(example_copy, "feat: the churn model")
-    manifest = str(example_copy / "mlops.yaml")
-    ran = cli("run", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
-    assert ran.status == 0, ran.err + ran.out
-    candidate = json.loads(ran.out)["stages"][0]["version"]
-    assert cli("image", "build", "-f", manifest).status == 0
+    private, public, manifest, candidate = _signed_candidate_built(
+        example_copy, f"{registry.host}/{repository}", base_image, cli, tmp_path
+    )
     assert cli("image", "push", "-f", manifest).status == 0
     promote = ("image", "promote", "-f", manifest, "--version", candidate, "--to", "1.44.0")
 
@@ -334,16 +341,9 @@ def test_a_push_with_signing_configured_and_the_key_at_hand_is_signed_and_attest
     example_copy: Path, registry: RegistryServer, base_image: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     repository = "acme/signed-on-push"
-    private, public = _key_pair(tmp_path, "release")
-    (example_copy / "cosign.pub").write_bytes(public.read_bytes())
-    use_image(
-        example_copy, f"{registry.host}/{repository}", base_image,
-        signing="{public_key: cosign.pub}",
-    )  # fmt: skip
-    commit(example_copy, "feat: the churn model")
-    manifest = str(example_copy / "mlops.yaml")
-    assert cli("run", "-f", manifest, "--no-tracking", environ=ENVIRON).status == 0
-    assert cli("image", "build", "-f", manifest).status == 0
+    private, public, manifest, _ = _signed_candidate_built(
+        example_copy, f"{registry.host}/{repository}", base_image, cli, tmp_path
+    )
     other, _ = _key_pair(tmp_path, "other")
     wrong = cli(
         "image",
