@@ -219,8 +219,8 @@ def _sign_and_attest_all(
     files: Sequence[ModelFile],
     key: Signer,
 ) -> tuple[SignResult, AttestResult]:
-    """The image and its ModelPack artifact each signed and attested, and both listed
-    among its referrers in one write of the fallback index."""
+    """The image and its ModelPack artifact each signed and attested; each one's signature
+    and attestations listed among its referrers in one write of its fallback index."""
     from mlops_ci.app.attestations import candidate_statements, write_attestations
 
     results = []
