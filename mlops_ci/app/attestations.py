@@ -225,6 +225,8 @@ def _provenance(
     materials = [Material(source, {"gitCommit": build.git_sha})] if build.git_sha else []
     ingest = newest.get("ingest")
     for data_set in recorded_data_sets(ingest) if ingest else ():
+        if not data_set.blake3:
+            continue  # a table of an engine: no bytes to digest
         materials.append(
             Material(f"data:{data_set.name}", {"blake3": data_set.blake3}, data_set.name)
         )

@@ -71,5 +71,12 @@ def model_paths(manifest: Manifest, repository: Path) -> ModelPaths:
         name=manifest.model.name,
         manifest=relative(manifest.path),
         folder=relative(manifest.root) or ".",
-        inputs=tuple(relative(p) for p in [*(d.path for d in manifest.data), *targets]),
+        inputs=tuple(relative(p) for p in [*_data_files(manifest), *targets]),
     )
+
+
+def _data_files(manifest: Manifest) -> list[Path]:
+    """The data sets' files in the repository: a file at an address or a table of an
+    engine changes without a commit."""
+    files = [d.path for d in manifest.data if d.path is not None]
+    return files + [d.engine.database for d in manifest.data if d.engine.database is not None]

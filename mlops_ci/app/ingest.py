@@ -17,8 +17,7 @@ if TYPE_CHECKING:  # polars is imported only when the stage runs
 
 
 def run_ingest(context: Context) -> StageResult:
-    from mlops_ci.data.checks.scan import check_table
-    from mlops_ci.data.reader import open_table
+    from mlops_ci.data.data_set import check_data_set
 
     manifest = context.manifest
     if not manifest.data:
@@ -28,15 +27,10 @@ def run_ingest(context: Context) -> StageResult:
     version, _ = candidate_for_commit(context, head)
     reports: list[DataSetReport] = []
     for data_set in manifest.data:
-        shown = data_set.path.relative_to(manifest.repository).as_posix()
+        shown = data_set.shown(manifest.repository)
         meter = context.meters.start(f"ingest {version}, {shown}", unit="rows")
         try:
-            with open_table(
-                data_set.path, shown, data_set.format, dict(data_set.checks.columns)
-            ) as table:
-                reports.append(
-                    check_table(table, data_set.name, data_set.checks, data_set.label, meter)
-                )
+            reports.append(check_data_set(data_set, shown, meter))
         finally:
             meter.finish()
     gates = [outcome.to_gate(r.name) for r in reports for outcome in r.outcomes]
@@ -108,7 +102,8 @@ def _lineage(reports: list[DataSetReport]) -> dict[str, str]:
     for report in reports:
         prefix = f"data.{report.name}"
         params[f"{prefix}.file"] = report.file
-        params[f"{prefix}.blake3"] = report.fingerprint.blake3
+        if report.fingerprint.blake3 is not None:
+            params[f"{prefix}.blake3"] = report.fingerprint.blake3
         params[f"{prefix}.schema_sha256"] = report.fingerprint.schema_sha256
     return params
 
@@ -118,6 +113,7 @@ def _metrics(reports: list[DataSetReport]) -> dict[str, float]:
     for report in reports:
         prefix = f"data.{report.name}"
         metrics[f"{prefix}.rows"] = float(report.rows)
-        metrics[f"{prefix}.bytes"] = float(report.fingerprint.bytes)
+        if report.fingerprint.bytes is not None:
+            metrics[f"{prefix}.bytes"] = float(report.fingerprint.bytes)
         metrics[f"{prefix}.failed_checks"] = float(sum(not o.passed for o in report.outcomes))
     return metrics

@@ -43,7 +43,7 @@ def recorded_data_sets(record: StageRecord) -> tuple[DataSetFingerprint, ...]:
             DataSetFingerprint(
                 name=str(entry.get("name", "")),
                 rows=rows if isinstance(rows, int) and not isinstance(rows, bool) else 0,
-                blake3=str(fingerprint.get("blake3", "")),
+                blake3=str(fingerprint.get("blake3") or ""),  # a table has none
                 schema_sha256=str(fingerprint.get("schema_sha256", "")),
             )
         )

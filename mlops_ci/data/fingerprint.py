@@ -8,6 +8,7 @@ hashed on a thread of its own while the checks read it; the hash lets go of the 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Mapping
@@ -25,8 +26,11 @@ _CHUNK = 1 << 18
 
 @dataclass(frozen=True)
 class Fingerprint:
-    blake3: str
-    bytes: int
+    """A file's digest and size (None for a table of an engine, which is no file), its
+    rows and its schema."""
+
+    blake3: str | None
+    bytes: int | None
     rows: int
     schema: tuple[tuple[str, str], ...]
 
@@ -74,3 +78,17 @@ def file_blake3(path: Path) -> str:
         while size := handle.readinto(buffer):
             digest.update(view[:size])
     return digest.hexdigest()
+
+
+def data_blake3(path: Path) -> tuple[str, int]:
+    """The digest and size of the data a file holds, as the local reader fingerprints it:
+    a gzip file's unpacked bytes."""
+    if path.suffix != ".gz":
+        return file_blake3(path), path.stat().st_size
+    digest = blake3()
+    size = 0
+    with gzip.open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

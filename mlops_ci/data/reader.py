@@ -158,13 +158,30 @@ def open_table(
         raise DataFileError(f"{name} is empty; a data set needs at least one row")
     with _unpacked(path, name) as readable:
         schema = _schema(readable, name, file_format, declared)
-        missing = [column for column in declared if column not in schema]
-        if missing:
-            raise DataFileError(
-                f"{name} has no column {', '.join(column_name(m) for m in missing)} "
-                f"(checks.columns declares it); its columns are {column_names(schema)}"
-            )
+        check_declared(name, schema, declared)
         yield Table(name, readable, file_format, schema, declared)
+
+
+def check_declared(
+    name: str, schema: Mapping[str, pl.DataType], declared: Mapping[str, ColumnType]
+) -> None:
+    """Refuses a schema without a declared column, or with one of another type."""
+    missing = [column for column in declared if column not in schema]
+    if missing:
+        raise DataFileError(
+            f"{name} has no column {', '.join(column_name(m) for m in missing)} "
+            f"(checks.columns declares it); its columns are {column_names(schema)}"
+        )
+    wrong = [
+        f"{column_name(c)} is {schema[c]}, not {kind}"
+        for c, kind in declared.items()
+        if not _type_fits(schema[c], kind)
+    ]
+    if wrong:
+        raise DataFileError(
+            f"{name} has a different schema than checks.columns declares: {'; '.join(wrong)}; "
+            "write the file with the declared types or fix checks.columns"
+        )
 
 
 def _schema(
@@ -179,7 +196,7 @@ def _schema(
             overrides = {c: POLARS_TYPES[kind] for c, kind in declared.items()}
             inferred = pl.scan_ndjson(path, infer_schema_length=1000).collect_schema()
             return {**dict(inferred), **{c: t for c, t in overrides.items() if c in inferred}}
-        stored = dict(pl.scan_parquet(path).collect_schema())
+        return dict(pl.scan_parquet(path).collect_schema())
     except pl.exceptions.PolarsError as error:
         if "utf-8" in str(error).lower() or "utf8" in str(error).lower():
             raise DataFileError(utf8_problem(path, name) or f"{name} is not UTF-8") from None
@@ -187,20 +204,10 @@ def _schema(
             f"{name} cannot be read as {file_format.upper()}: {first_line(str(error))}; "
             "check the file (or set format in the manifest)"
         ) from None
-    wrong = [
-        f"{column_name(c)} is {stored[c]}, not {kind}"
-        for c, kind in declared.items()
-        if c in stored and not _parquet_type_fits(stored[c], kind)
-    ]
-    if wrong:
-        raise DataFileError(
-            f"{name} has a different schema than checks.columns declares: {'; '.join(wrong)}; "
-            "write the file with the declared types or fix checks.columns"
-        )
-    return stored
 
 
-def _parquet_type_fits(stored: pl.DataType, kind: ColumnType) -> bool:
+def _type_fits(stored: pl.DataType, kind: ColumnType) -> bool:
+    """Whether a column stored as ``stored`` (Parquet's, or an engine's) holds ``kind``."""
     if kind == "float":
         return stored.is_float() or stored.is_integer()
     if kind == "int":

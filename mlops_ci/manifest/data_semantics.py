@@ -3,9 +3,11 @@ column a check names declared in ``checks.columns`` (a range only on numbers or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlops_ci.errors import ManifestIssue
 from mlops_ci.manifest.positions import JsonPath, quote, render_path
@@ -26,10 +28,24 @@ DATA_EXTENSIONS = {
 _NUMERIC_COLUMN_TYPES = ("int", "float", "date", "datetime")
 
 
+URL_SCHEMES = ("s3", "gs", "az", "https", "http")
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+_ENGINE_KEYS = {"database": "duckdb", "spark": "spark"}
+
+
+def is_url(path: str) -> bool:
+    """Whether a data set's path is an address (``s3://…``) rather than a file's path."""
+    return _URL.match(path) is not None
+
+
 def data_format(path: str, declared: object) -> str | None:
-    """The data format: declared, else read from the extension (``.csv.gz`` counts)."""
+    """The data format: declared, else read from the extension (``.csv.gz`` counts; an
+    address's query, such as a pre-signed URL's signature, does not)."""
     if isinstance(declared, str):
         return declared
+    if is_url(path):
+        path = path.split("?", 1)[0].split("#", 1)[0]
     suffixes = PurePosixPath(path.lower()).suffixes
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -40,6 +56,7 @@ def data_set_issues(data: Any, issue: Issue) -> Iterator[ManifestIssue]:
     """Each data set's format, and the columns its checks name against ``checks.columns``."""
     for index, data_set in _items(_get(data, "data")):
         here: JsonPath = ("data", index)
+        yield from _where_it_lives(here, _mapping(data_set), issue)
         file = _get(data_set, "path")
         if isinstance(file, str) and data_format(file, _get(data_set, "format")) is None:
             yield issue(
@@ -49,6 +66,79 @@ def data_set_issues(data: Any, issue: Issue) -> Iterator[ManifestIssue]:
                 ".csv, .parquet or .jsonl, or set format",
             )
         yield from _column_references(here, _mapping(data_set), issue)
+
+
+def _where_it_lives(
+    here: JsonPath, data_set: Mapping[str, Any], issue: Issue
+) -> Iterator[ManifestIssue]:
+    """A path or a table (a table only in an engine), an address of a scheme we read, and
+    each engine's settings only with that engine."""
+    engine = data_set.get("engine", "local")
+    if "path" in data_set and "table" in data_set:
+        yield issue(
+            (*here, "table"),
+            f"{render_path(here)} names both a path and a table; keep the one it is",
+            key=True,
+        )
+    elif "path" not in data_set and "table" not in data_set:
+        yield issue(
+            here,
+            f"{render_path(here)} names neither a path nor a table; add path: FILE "
+            "(or table: NAME with engine: duckdb or spark)",
+        )
+    elif "table" in data_set and engine == "local":
+        yield issue(
+            (*here, "table"),
+            f"{render_path((*here, 'table'))} is a table, which only an engine holds; "
+            "add engine: duckdb or engine: spark, or give the file as path",
+            key=True,
+        )
+    if "table" in data_set and "format" in data_set:
+        yield issue(
+            (*here, "format"),
+            f"{render_path((*here, 'format'))} is a file's format, and a table has none; remove it",
+            key=True,
+        )
+    for key, kind in _ENGINE_KEYS.items():
+        if key in data_set and engine != kind:
+            yield issue(
+                (*here, key),
+                f"{render_path((*here, key))} is a setting of engine: {kind}, and this "
+                f"data set's engine is {engine}; remove it or set engine: {kind}",
+                key=True,
+            )
+    if engine == "duckdb" and "table" in data_set and "database" not in data_set:
+        yield issue(
+            (*here, "table"),
+            f"{render_path((*here, 'table'))}: an embedded DuckDB holds tables in a "
+            "database file; add database: FILE",
+            key=True,
+        )
+    address = data_set.get("path")
+    if isinstance(address, str) and is_url(address):
+        problem = _address_problem(address)
+        if problem:
+            yield issue((*here, "path"), f"{render_path((*here, 'path'))} {problem}")
+
+
+def _address_problem(address: str) -> str | None:
+    parts = urlsplit(address)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        return (
+            f"is an address of {quote(scheme + '://')}, which mlops-ci does not read; "
+            "use s3://, gs://, az:// or https://"
+        )
+    if "@" in parts.netloc:
+        return (
+            "holds a user or password; take them out and set them in the environment "
+            "(everyone who reads the repository reads the manifest)"
+        )
+    if scheme == "http" and (parts.hostname or "") not in _LOOPBACK:
+        return "is a plain http:// address, which anyone on the way can change; use https://"
+    if not parts.netloc or parts.path.strip("/") == "":
+        return "names no file after the bucket or host; add the file's path"
+    return None
 
 
 def _column_references(

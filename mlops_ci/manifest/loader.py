@@ -15,7 +15,7 @@ from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
-from mlops_ci.manifest.data_semantics import data_format
+from mlops_ci.manifest.data_semantics import data_format, is_url
 from mlops_ci.manifest.numbers import non_finite_issues, without_non_finite
 from mlops_ci.manifest.schema import schema_default, schema_issues
 from mlops_ci.manifest.semantics import semantic_issues
@@ -151,11 +151,25 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
     labels = checks.get("labels")
     balance = checks.get("balance")
     pii = checks.get("pii")
-    # The semantic checks refused every path whose format is unknown.
-    file_format = cast(m.DataFormat, data_format(value["path"], value.get("format")))
+    # The semantic checks refused every path whose format is unknown, and a data set
+    # with neither a path nor a table.
+    location = value.get("path")
+    file_format = cast(
+        m.DataFormat,
+        data_format(location, value.get("format")) if location is not None else "parquet",
+    )
+    spark = _mapping(value.get("spark"))
     return m.DataSet(
         name=value["name"],
-        path=root / value["path"],
+        path=root / location if location is not None and not is_url(location) else None,
+        url=location if location is not None and is_url(location) else None,
+        table=value.get("table"),
+        engine=m.Engine(
+            kind=value.get("engine", "local"),
+            database=root / value["database"] if "database" in value else None,
+            master=spark.get("master"),
+            remote=spark.get("remote"),
+        ),
         format=file_format,
         label=value.get("label"),
         checks=m.DataChecks(

@@ -18,6 +18,7 @@ from mlops_ci.core.versions import Scheme
 
 ColumnType = Literal["string", "int", "float", "bool", "date", "datetime"]
 DataFormat = Literal["csv", "parquet", "jsonl"]
+EngineKind = Literal["local", "duckdb", "spark"]
 Strategy = Literal["rolling", "blue-green"]
 ImageBackend = Literal["auto", "oci", "docker"]
 Scalar = str | int | float | bool
@@ -72,12 +73,46 @@ class DataChecks:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """Where a data set's checks run; ``database`` is duckdb's, ``master`` and ``remote``
+    are spark's (None: from the environment, else local mode)."""
+
+    kind: EngineKind = "local"
+    database: Path | None = None
+    master: str | None = None
+    remote: str | None = None
+
+
+@dataclass(frozen=True)
 class DataSet:
+    """One data set: a file in the repository (``path``), at an address (``url``), or a
+    table of its engine (``table``); exactly one of them is set."""
+
     name: str
-    path: Path
+    path: Path | None
     format: DataFormat
     label: str | None = None
     checks: DataChecks = field(default_factory=DataChecks)
+    url: str | None = None
+    table: str | None = None
+    engine: Engine = field(default_factory=Engine)
+
+    def shown(self, repository: Path) -> str:
+        """How messages name it: its path in the repository, its address, or its table."""
+        if self.path is not None:
+            return self.path.relative_to(repository).as_posix()
+        if self.url is not None:
+            return shown_url(self.url)
+        return f"table {self.table}"
+
+
+def shown_url(url: str) -> str:
+    """An address without what may be a secret in it: user, password and query (a
+    pre-signed URL's signature is its query)."""
+    scheme, _, rest = url.partition("://")
+    host_and_path = rest.split("?", 1)[0].split("#", 1)[0]
+    host, slash, path = host_and_path.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
 @dataclass(frozen=True)

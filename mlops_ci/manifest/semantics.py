@@ -16,7 +16,7 @@ from mlops_ci.core.commands import split_command
 from mlops_ci.core.units import UnitError, parse_duration, parse_size
 from mlops_ci.core.versions import Scheme, production_version_problem
 from mlops_ci.errors import ManifestIssue
-from mlops_ci.manifest.data_semantics import data_set_issues
+from mlops_ci.manifest.data_semantics import data_set_issues, is_url
 from mlops_ci.manifest.path_rules import PathRules
 from mlops_ci.manifest.positions import JsonPath, quote, render_path
 from mlops_ci.manifest.schema import schema_location
@@ -113,7 +113,7 @@ class _Checks:
     def _paths(self) -> Iterator[ManifestIssue]:
         for path in self._path_fields():
             value = _get(self.data, *path)
-            if isinstance(value, str):
+            if isinstance(value, str) and not (path[0] == "data" and is_url(value)):
                 problem = self.paths.problem(value)
                 if problem:
                     yield self.issue(path, f"{render_path(path)} {problem}")
@@ -129,6 +129,7 @@ class _Checks:
     def _path_fields(self) -> Iterator[JsonPath]:
         for index, _ in _items(_get(self.data, "data")):
             yield ("data", index, "path")
+            yield ("data", index, "database")
         yield ("build", "artifacts")
         yield ("build", "metrics")
         for index, environment in _items(_get(self.data, "release", "environments")):

@@ -4,7 +4,7 @@ and Markdown for the step summary and pull requests."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlops_ci.core.checksums import sha256sum_listing
@@ -135,7 +135,7 @@ def terminal(report: dict[str, Any], columns: int | None = None) -> str:
         for entry in stage.get("data", []):
             lines.append(
                 f"data {entry['name']}: {entry['file']}, {entry['rows']:,} rows, "
-                f"blake3 {entry['fingerprint']['blake3'][:16]}…"
+                f"blake3 {_digest(entry)}"
             )
     return "\n".join(lines) + "\n"
 
@@ -177,7 +177,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", "| data set | file | rows | blake3 | schema |", "|---|---|---:|---|---|"]
         lines += [
             f"| {cell(e['name'])} | `{cell(e['file'])}` | {e['rows']:,} | "
-            f"`{e['fingerprint']['blake3'][:16]}…` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
+            f"`{_digest(e)}` | `{e['fingerprint']['schema_sha256'][:12]}…` |"
             for e in data
         ]
     return "\n".join(lines) + "\n"
@@ -186,3 +186,9 @@ def markdown(report: dict[str, Any]) -> str:
 def cell(text: str) -> str:
     """Text safe inside a Markdown table cell (it may come from a metrics file)."""
     return text.replace("|", "\\|").replace("\n", " ")[:200]
+
+
+def _digest(entry: Mapping[str, Any]) -> str:
+    """A data set's BLAKE3 digest, short; a table of an engine has none."""
+    digest = entry["fingerprint"]["blake3"]
+    return f"{digest[:16]}…" if digest else "none (a table)"

@@ -112,47 +112,54 @@ class _Balance:
         return groups
 
     def outcomes(self, rows: int) -> list[CheckOutcome]:
-        balance = self.balance
-        column = balance.column
-        overall: dict[object, int] = {}
-        for key, count in self.counts.items():
-            overall[key[0]] = overall.get(key[0], 0) + count
-        total = sum(overall.values())
-        found = [_smallest_share(overall, total, balance.min_share, column, "")]
-        for position, sensitive in enumerate(balance.sensitive, start=1):
-            groups: dict[object, dict[object, int]] = {}
-            for key, count in self.counts.items():
-                classes = groups.setdefault(key[position], dict.fromkeys(overall, 0))
-                classes[key[0]] += count
-            worst = min(
-                (
-                    _smallest_share(
-                        classes,
-                        sum(classes.values()),
-                        balance.min_share,
-                        column,
-                        f" where {sensitive} = {value_text(group)}",
-                    )
-                    for group, classes in groups.items()
-                ),
-                key=lambda outcome: outcome.value,
-                default=None,
-            )
-            if worst is not None:
-                found.append(
-                    CheckOutcome(
-                        f"balance within {sensitive}",
-                        column,
-                        "min",
-                        worst.threshold,
-                        worst.value,
-                        worst.message,
-                    )
-                )
-        return found
+        return balance_outcomes(self.balance, self.counts)
 
     def close(self) -> None:
         return None
+
+
+def balance_outcomes(
+    balance: BalanceCheck, counts: Mapping[tuple[object, ...], int]
+) -> list[CheckOutcome]:
+    """The smallest class's share overall and within each sensitive group, from the rows
+    counted by (class, *sensitive values); rows without a class are not counted."""
+    column = balance.column
+    overall: dict[object, int] = {}
+    for key, count in counts.items():
+        overall[key[0]] = overall.get(key[0], 0) + count
+    total = sum(overall.values())
+    found = [_smallest_share(overall, total, balance.min_share, column, "")]
+    for position, sensitive in enumerate(balance.sensitive, start=1):
+        groups: dict[object, dict[object, int]] = {}
+        for key, count in counts.items():
+            classes = groups.setdefault(key[position], dict.fromkeys(overall, 0))
+            classes[key[0]] += count
+        worst = min(
+            (
+                _smallest_share(
+                    classes,
+                    sum(classes.values()),
+                    balance.min_share,
+                    column,
+                    f" where {sensitive} = {value_text(group)}",
+                )
+                for group, classes in groups.items()
+            ),
+            key=lambda outcome: outcome.value,
+            default=None,
+        )
+        if worst is not None:
+            found.append(
+                CheckOutcome(
+                    f"balance within {sensitive}",
+                    column,
+                    "min",
+                    worst.threshold,
+                    worst.value,
+                    worst.message,
+                )
+            )
+    return found
 
 
 def _smallest_share(

@@ -66,15 +66,19 @@ class _Unique:
                     offset += batch.height
                 repeats = finder.result()
                 count, shown = repeats.count, repeats.rows
-            message = (
-                f"{column!r} has {counted(count, 'value')} that repeat an earlier row's"
-                f"{rows_text(shown)}"
-                if count
-                else f"every value of {column!r} is distinct"
-            )
-            found.append(CheckOutcome("unique", column, "max", 0, count, message, tuple(shown)))
+            found.append(unique_outcome(column, count, shown))
         return found
 
     def close(self) -> None:
         for spill in self.spills.values():
             spill.close()
+
+
+def unique_outcome(column: str, count: int, rows: list[int]) -> CheckOutcome:
+    """``count`` values of ``column`` repeat an earlier row's, the first in ``rows``."""
+    message = (
+        f"{column!r} has {counted(count, 'value')} that repeat an earlier row's{rows_text(rows)}"
+        if count
+        else f"every value of {column!r} is distinct"
+    )
+    return CheckOutcome("unique", column, "max", 0, count, message, tuple(rows))

@@ -4,7 +4,7 @@ the reference rules of ``core.pii`` confirm; every value shown is masked."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -54,11 +54,13 @@ class ForbiddenPii(AggregateKind):
 
 
 @dataclass
-class _Finds:
+class PiiFinds:
+    """What the search found of one kind: how many values, in which columns, and the
+    first rows that hold one (row number, the value), in no particular order."""
+
     count: int = 0
-    rows: list[int] = field(default_factory=list)
+    rows: list[tuple[int, str]] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
-    examples: list[str] = field(default_factory=list)
 
 
 class _PiiSearch:
@@ -67,7 +69,7 @@ class _PiiSearch:
         self.columns = columns
         self.pattern = prefilter(kinds)
         self.bytes = bytes(sorted({b for kind in kinds for b in _PII_BYTES[kind]}))
-        self.finds: dict[PiiKind, _Finds] = {kind: _Finds() for kind in kinds}
+        self.finds: dict[PiiKind, PiiFinds] = {kind: PiiFinds() for kind in kinds}
         self.by_value: dict[str, bool] = {}
         self.cache: dict[str, list[PiiKind]] = {}
         self.vouched: dict[tuple[object, ...], bool] = {}
@@ -129,33 +131,42 @@ class _PiiSearch:
             finds = self.finds[kind]
             finds.count += sum(count for _, kinds, count in hits if kind in kinds)
             finds.columns.add(str(values.name))
-            for text in texts:
-                if len(finds.examples) < _EXAMPLES and mask(text) not in finds.examples:
-                    finds.examples.append(mask(text))
-            need = ROWS_SHOWN - len(finds.rows)
-            if need > 0:
+            # Each column of a batch keeps its first rows: a later batch's rows come after
+            # them all, so the first rows of the data set are among those kept.
+            if len(finds.rows) < ROWS_SHOWN * len(self.columns):
                 where = values.is_in(pl.Series(texts, dtype=pl.String).implode())
-                where = where.arg_true().head(need)
-                finds.rows += [offset + int(i) + 1 for i in where]
+                where = where.arg_true().head(ROWS_SHOWN)
+                finds.rows += [(offset + int(i) + 1, str(values[int(i)])) for i in where]
 
     def outcomes(self, rows: int) -> list[CheckOutcome]:
-        found = []
-        for kind, finds in self.finds.items():
-            if finds.count:
-                shown = sorted(finds.rows)[:ROWS_SHOWN]
-                message = (
-                    f"{counted(finds.count, 'value')} "
-                    f"{'holds' if finds.count == 1 else 'hold'} {_PII_NAMES[kind]} (in "
-                    f"{', '.join(sorted(finds.columns))}){rows_text(shown)}, such as "
-                    f"{', '.join(finds.examples)}; remove or hash them before ingest"
-                )
-            else:
-                shown = []
-                message = f"no value holds {_PII_NAMES[kind]}"
-            found.append(
-                CheckOutcome(f"pii {kind}", None, "max", 0, finds.count, message, tuple(shown))
-            )
-        return found
+        return pii_outcomes(self.finds)
 
     def close(self) -> None:
         return None
+
+
+def pii_outcomes(finds_by_kind: Mapping[PiiKind, PiiFinds]) -> list[CheckOutcome]:
+    """One outcome per kind: the first rows that hold it, and the first few of their
+    values, masked, as examples (whichever engine searched)."""
+    found = []
+    for kind, finds in finds_by_kind.items():
+        if finds.count:
+            first = sorted(finds.rows)
+            shown = sorted({row for row, _ in first})[:ROWS_SHOWN]
+            examples: list[str] = []
+            for _, text in first:
+                if len(examples) < _EXAMPLES and mask(text) not in examples:
+                    examples.append(mask(text))
+            message = (
+                f"{counted(finds.count, 'value')} "
+                f"{'holds' if finds.count == 1 else 'hold'} {_PII_NAMES[kind]} (in "
+                f"{', '.join(sorted(finds.columns))}){rows_text(shown)}, such as "
+                f"{', '.join(examples)}; remove or hash them before ingest"
+            )
+        else:
+            shown = []
+            message = f"no value holds {_PII_NAMES[kind]}"
+        found.append(
+            CheckOutcome(f"pii {kind}", None, "max", 0, finds.count, message, tuple(shown))
+        )
+    return found

@@ -46,7 +46,7 @@ def check_table(
                     meter.update(scan.rows)
             if not scan.rows:
                 raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
-            outcomes = [*_typed_columns(checks), *scan.outcomes()]
+            outcomes = [*typed_columns(checks), *scan.outcomes()]
         finally:
             scan.close()
     return DataSetReport(
@@ -58,7 +58,7 @@ def check_table(
     )
 
 
-def _typed_columns(checks: DataChecks) -> list[CheckOutcome]:
+def typed_columns(checks: DataChecks) -> list[CheckOutcome]:
     """``checks.columns`` as a row of its own: the read refuses a file with a declared
     column missing or a value not of its type, so a read that ended held them all."""
     if not checks.columns:

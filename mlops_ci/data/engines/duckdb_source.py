@@ -1,0 +1,195 @@
+"""A data set in an embedded DuckDB: a file it reads (CSV, Parquet, JSON lines; gzip too)
+or a table of a database file. CSV columns are typed as the local reader types them (the
+declared ones as declared, every other one as text), so both see the same schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mlops_ci.data.engines.sql import NUMBERED, ROW, SOURCE
+from mlops_ci.data.file_problems import DataFileError, column_name, first_line, shown_value
+from mlops_ci.errors import UsageError
+from mlops_ci.manifest.model import ColumnType, DataFormat
+
+_FETCH = 10_000
+_DUCKDB_TYPES: dict[ColumnType, str] = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "BIGINT": pl.Int64(),
+    "INTEGER": pl.Int32(),
+    "SMALLINT": pl.Int16(),
+    "TINYINT": pl.Int8(),
+    "UBIGINT": pl.UInt64(),
+    "UINTEGER": pl.UInt32(),
+    "USMALLINT": pl.UInt16(),
+    "UTINYINT": pl.UInt8(),
+    "DOUBLE": pl.Float64(),
+    "FLOAT": pl.Float32(),
+    "BOOLEAN": pl.Boolean(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us"),
+    "TIMESTAMP_NS": pl.Datetime("ns"),
+    "TIMESTAMP_MS": pl.Datetime("ms"),
+    "BLOB": pl.Binary(),
+}
+_CONVERSION = re.compile(
+    r'Line: (\d+).*?converting column "([^"]+)"\. Could not convert string "(.*?)" to',
+    re.DOTALL,
+)
+
+
+class DuckDbSource:
+    """The views of sql.py over one file or table, in a connection of its own."""
+
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        file: Path | None = None,
+        file_format: DataFormat = "csv",
+        table: str | None = None,
+        database: Path | None = None,
+        declared: Mapping[str, ColumnType] | None = None,
+    ) -> None:
+        try:
+            import duckdb
+        except ImportError:
+            raise UsageError("engine: duckdb needs DuckDB; install mlops-ci[duckdb]") from None
+
+        self.name = name
+        self._duckdb = duckdb
+        if database is not None and not database.is_file():
+            raise DataFileError(
+                f"{name}: the DuckDB database {database.name} does not exist; "
+                "fix data[].database in the manifest"
+            )
+        try:
+            self._connection = (
+                duckdb.connect(str(database), read_only=True)
+                if database is not None
+                else duckdb.connect()
+            )
+        except duckdb.Error as error:
+            raise DataFileError(
+                f"{name}: {database} is not a DuckDB database ({first_line(str(error))})"
+            ) from None
+        if table is not None:
+            self._define(_quoted_table(table), "", table)
+        else:
+            reader, replace = _reader(file or Path(), file_format, declared or {})
+            self._define(reader, replace, None)
+
+    # The views are text: DuckDB's table functions and WITH ORDINALITY have no sqlglot
+    # form, and every name and path in them is quoted by _quoted and _string.
+    def _define(self, relation: str, replace: str, table: str | None) -> None:
+        """The views over ``relation``, with ``replace`` (``REPLACE (…)``) typing columns."""
+        try:
+            self._execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * {replace} FROM {relation}")  # noqa: S608
+        except self._duckdb.CatalogException:
+            raise DataFileError(
+                f"{self.name} does not exist in the database; fix data[].table "
+                "(or create the table)"
+            ) from None
+        columns = [row[0] for row in self._execute(f"DESCRIBE {SOURCE}").fetchall()]
+        if table is not None:
+            # A table's rows in the order they were added (DuckDB's rowid).
+            numbered = f"SELECT *, rowid + 1 AS {ROW} FROM {relation}"  # noqa: S608
+        else:
+            names = ", ".join(_quoted(c) for c in [*columns, ROW])
+            numbered = f"SELECT * {replace} FROM {relation} WITH ORDINALITY AS numbered({names})"  # noqa: S608
+        self._execute(f"CREATE TEMP VIEW {NUMBERED} AS {numbered}")
+
+    def schema(self) -> Mapping[str, pl.DataType]:
+        described = self._execute(f"DESCRIBE {SOURCE}").fetchall()
+        return {row[0]: _POLARS_TYPES.get(str(row[1]), pl.Object()) for row in described}
+
+    def rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        cursor = self._execute(sql)
+        while True:
+            try:
+                batch = cursor.fetchmany(_FETCH)
+            except self._duckdb.Error as error:
+                raise DataFileError(self._explain(error)) from None
+            if not batch:
+                return
+            yield from batch
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _execute(self, sql: str) -> Any:
+        try:
+            return self._connection.execute(sql)
+        except self._duckdb.CatalogException:
+            raise
+        except self._duckdb.Error as error:
+            raise DataFileError(self._explain(error)) from None
+
+    def _explain(self, error: Exception) -> str:
+        """DuckDB's error in a sentence: its own text quotes the value whole, which may be
+        personal data, so a value shown is masked as the local reader masks it."""
+        text = str(error)
+        conversion = _CONVERSION.search(text)
+        if conversion:
+            line, column, value = conversion.groups()
+            return (
+                f"{self.name}: column {column_name(column)} is declared of another type, "
+                f"but row {int(line) - 1} holds {shown_value(value)}; fix the value or the "
+                "type in checks.columns"
+            )
+        if isinstance(error, self._duckdb.IOException):
+            return f"{self.name} cannot be read: {_without_values(text)}"
+        return f"{self.name} cannot be checked in DuckDB: {_without_values(text)}"
+
+
+def _reader(
+    file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType]
+) -> tuple[str, str]:
+    """The table function that reads ``file``, and the REPLACE that types its columns."""
+    path = _string(str(file))
+    if file_format == "parquet":
+        return f"read_parquet({path})", ""
+    types = "{" + ", ".join(f"{_string(c)}: '{_DUCKDB_TYPES[k]}'" for c, k in declared.items())
+    types += "}"
+    if file_format == "csv":
+        return f"read_csv({path}, all_varchar = true, types = {types}, header = true)", ""
+    lines = f"read_json({path}, format = 'newline_delimited')"
+    if not declared:
+        return lines, ""
+    # Undeclared columns keep the types DuckDB infers, as polars infers them locally.
+    return lines, f"REPLACE ({', '.join(_cast(c, k) for c, k in declared.items())})"
+
+
+def _cast(column: str, kind: ColumnType) -> str:
+    return f"CAST({_quoted(column)} AS {_DUCKDB_TYPES[kind]}) AS {_quoted(column)}"
+
+
+def _quoted_table(table: str) -> str:
+    return ".".join(_quoted(part) for part in table.split("."))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _without_values(text: str) -> str:
+    """The first line of an engine's error, with what it quotes taken out."""
+    return re.sub(r'"[^"]*"|\'[^\']*\'', "…", first_line(text))
