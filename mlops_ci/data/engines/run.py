@@ -53,6 +53,7 @@ def _file(data_set: DataSet, shown: str) -> Iterator[Path | None]:
 @contextmanager
 def _source(data_set: DataSet, shown: str, file: Path | None) -> Iterator[SqlSource]:
     declared = dict(data_set.checks.columns)
+    source: SqlSource
     if data_set.engine.kind == "duckdb":
         from mlops_ci.data.engines.duckdb_source import DuckDbSource
 

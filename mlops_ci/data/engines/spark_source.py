@@ -1,0 +1,202 @@
+"""A data set in Spark: a table of its catalog, or a file it reads (CSV, Parquet, JSON
+lines; gzip too). The cluster is ``data[].spark`` of the manifest, else ``SPARK_REMOTE``
+(Spark Connect) or ``MLOPS_CI_SPARK_MASTER`` from the environment, else local mode on this
+runner. CSV columns are typed as the local reader types them."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mlops_ci.data.engines.sql import NUMBERED, ROW, SOURCE
+from mlops_ci.data.file_problems import DataFileError, check_csv_header
+from mlops_ci.errors import ServiceError, UsageError
+from mlops_ci.manifest.model import ColumnType, DataFormat
+
+_SPARK_TYPES: dict[ColumnType, str] = {
+    "string": "string",
+    "int": "bigint",
+    "float": "double",
+    "bool": "boolean",
+    "date": "date",
+    "datetime": "timestamp_ntz",
+}
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "bigint": pl.Int64(),
+    "int": pl.Int32(),
+    "smallint": pl.Int16(),
+    "tinyint": pl.Int8(),
+    "double": pl.Float64(),
+    "float": pl.Float32(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us"),
+    "timestamp_ntz": pl.Datetime("us"),
+    "binary": pl.Binary(),
+}
+_MISSING = re.compile(r"TABLE_OR_VIEW_NOT_FOUND|PATH_NOT_FOUND|Path does not exist")
+
+
+class SparkSource:
+    """The views of sql.py in a Spark session."""
+
+    dialect = "spark"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        file: Path | None = None,
+        file_format: DataFormat = "csv",
+        table: str | None = None,
+        declared: Mapping[str, ColumnType] | None = None,
+        master: str | None = None,
+        remote: str | None = None,
+    ) -> None:
+        self.name = name
+        self._spark = _session(name, master, remote)
+        self._errors = _error_types()
+        try:
+            frame = (
+                self._spark.table(table)
+                if table is not None
+                else self._read(file or Path(), file_format, declared or {})
+            )
+            frame.createOrReplaceTempView(SOURCE)
+            # A table's or a file's rows in the order Spark reads them (file splits in
+            # order, each in order); only a failed check reads this view.
+            self._spark.sql(
+                f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS SELECT *, row_number() OVER "  # noqa: S608
+                f"(ORDER BY monotonically_increasing_id()) AS {ROW} FROM {SOURCE}"
+            )
+            self._schema = {
+                field.name: _POLARS_TYPES.get(field.dataType.simpleString(), pl.Object())
+                for field in frame.schema.fields
+            }
+        except self._errors as error:
+            raise DataFileError(self._explain(error)) from None
+
+    def _read(self, file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType]) -> Any:
+        reader = self._spark.read.option("mode", "FAILFAST")
+        if file_format == "parquet":
+            frame = reader.parquet(str(file))
+        elif file_format == "csv":
+            if file.suffix != ".gz":
+                check_csv_header(file, self.name)
+            header = reader.option("header", True).csv(str(file)).columns
+            schema = ", ".join(
+                f"`{c.replace('`', '``')}` {_SPARK_TYPES[declared.get(c, 'string')]}"
+                for c in header
+            )
+            # A quoted empty field is missing too, as in the local reader.
+            frame = (
+                reader.option("header", True)
+                .option("emptyValue", None)
+                .option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]")
+                .schema(schema)
+                .csv(str(file))
+            )
+        else:
+            frame = reader.json(str(file))
+            # Spark sorts the columns it infers; the local reader keeps the file's order.
+            frame = frame.select(*_json_order(file, frame.columns))
+        casts = [c for c in declared if c in frame.columns]
+        if file_format != "csv" and casts:
+            from pyspark.sql import functions
+
+            frame = frame.withColumns(
+                {c: functions.col(c).cast(_SPARK_TYPES[declared[c]]) for c in casts}
+            )
+        return frame
+
+    def schema(self) -> Mapping[str, pl.DataType]:
+        return self._schema
+
+    def rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        try:
+            found = self._spark.sql(sql).toLocalIterator()
+            for row in found:
+                yield tuple(row)
+        except self._errors as error:
+            raise DataFileError(self._explain(error)) from None
+
+    def close(self) -> None:
+        for view in (NUMBERED, SOURCE):
+            self._spark.catalog.dropTempView(view)
+
+    def _explain(self, error: Exception) -> str:
+        """Spark's error in a sentence; its own text may quote a record whole, which may
+        hold personal data, so none of it is shown but its error class."""
+        text = str(error)
+        if _MISSING.search(text):
+            return f"{self.name} does not exist in Spark; fix data[].table or data[].path"
+        if "Malformed" in text or "CAST" in text or "cannot be cast" in text.lower():
+            return (
+                f"{self.name} holds a value that is not of the type checks.columns declares "
+                "(Spark does not say which); check the file, or the types in checks.columns"
+            )
+        kind = re.search(r"\[([A-Z_]+)\]", text)
+        named = kind.group(1) if kind else type(error).__name__
+        return f"{self.name} cannot be checked in Spark ({named}); see Spark's log above"
+
+
+def _json_order(file: Path, columns: list[str]) -> list[str]:
+    """``columns`` in the order the file's first records name them, as polars infers."""
+    opener = gzip.open if file.suffix == ".gz" else open
+    seen: dict[str, None] = {}
+    with opener(file, "rt", encoding="utf-8", errors="replace") as lines:
+        for line in itertools.islice(lines, 1000):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                seen.update(dict.fromkeys(record))
+    ordered = [c for c in seen if c in columns]
+    return ordered + [c for c in columns if c not in seen]
+
+
+def _session(name: str, master: str | None, remote: str | None) -> Any:
+    """The Spark session: a Spark Connect server, a cluster's master, or local mode."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("engine: spark needs pyspark; install mlops-ci[spark]") from None
+    remote = remote or (None if master else os.environ.get("SPARK_REMOTE"))
+    master = master or os.environ.get("MLOPS_CI_SPARK_MASTER") or "local[*]"
+    builder = SparkSession.builder.appName("mlops-ci ingest")
+    try:
+        if remote is not None:
+            return builder.remote(remote).getOrCreate()
+        session = (
+            builder.master(master)
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.ansi.enabled", "false")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        return session
+    except Exception as error:  # Spark's start-up fails in many ways; none is ours to keep
+        where = f"the master {master}"
+        # Spark's text may hold the address, and a Spark Connect address may hold a token.
+        raise ServiceError(
+            f"{name}: {where if not remote else 'the Spark Connect server'} did not start a "
+            f"session ({type(error).__name__}); check that it is reachable from this runner"
+        ) from None
+
+
+def _error_types() -> tuple[type[Exception], ...]:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JJavaError)
