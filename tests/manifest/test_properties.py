@@ -67,6 +67,13 @@ def make_consistent(instance: dict[str, Any]) -> dict[str, Any]:
     for index, data_set in enumerate(data.get("data", [])):
         data_set["name"] = f"d{index}"
         data_set["path"] = f"data/d{index}.csv"
+        for key in ("table", "format"):
+            data_set.pop(key, None)
+        if "database" in data_set:
+            data_set.pop("spark", None)
+            data_set["engine"] = "duckdb"
+        elif "spark" in data_set:
+            data_set["engine"] = "spark"
         checks = data_set.get("checks", {})
         checks.pop("columns", None)
         if "labels" in checks:

@@ -145,7 +145,7 @@ def balance_outcomes(
                 )
                 for group, classes in groups.items()
             ),
-            key=lambda outcome: outcome.value,
+            key=lambda outcome: (outcome.value, outcome.message),  # a tie: by its sentence
             default=None,
         )
         if worst is not None:

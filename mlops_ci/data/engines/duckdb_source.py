@@ -43,6 +43,7 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
     "TIMESTAMP_NS": pl.Datetime("ns"),
     "TIMESTAMP_MS": pl.Datetime("ms"),
     "BLOB": pl.Binary(),
+    '"NULL"': pl.Null(),  # a JSON column with no value yet
 }
 _CONVERSION = re.compile(
     r'Line: (\d+).*?converting column "([^"]+)"\. Could not convert string "(.*?)" to',
@@ -87,6 +88,9 @@ class DuckDbSource:
             raise DataFileError(
                 f"{name}: {database} is not a DuckDB database ({first_line(str(error))})"
             ) from None
+        # Parquet statistics leave NaN out, and DuckDB trusts them: with these on, it
+        # folds isnan() and comparisons to false on a column whose NaN the stats missed.
+        self._execute("SET disabled_optimizers = 'statistics_propagation,filter_pushdown'")
         if table is not None:
             self._define(_quoted_table(table), "", table)
         else:
@@ -166,7 +170,9 @@ def _reader(
     types = "{" + ", ".join(f"{_string(c)}: '{_DUCKDB_TYPES[k]}'" for c, k in declared.items())
     types += "}"
     if file_format == "csv":
-        return f"read_csv({path}, all_varchar = true, types = {types}, header = true)", ""
+        # RFC 4180 as polars reads it, rather than a dialect sniffed from a sample.
+        options = "header = true, delim = ',', quote = '\"', escape = '\"'"
+        return f"read_csv({path}, all_varchar = true, types = {types}, {options})", ""
     lines = f"read_json({path}, format = 'newline_delimited')"
     if not declared:
         return lines, ""

@@ -42,6 +42,7 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
     "timestamp": pl.Datetime("us"),
     "timestamp_ntz": pl.Datetime("us"),
     "binary": pl.Binary(),
+    "void": pl.Null(),  # a JSON column with no value yet
 }
 _MISSING = re.compile(r"TABLE_OR_VIEW_NOT_FOUND|PATH_NOT_FOUND|Path does not exist")
 
@@ -86,7 +87,10 @@ class SparkSource:
             raise DataFileError(self._explain(error)) from None
 
     def _read(self, file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType]) -> Any:
-        reader = self._spark.read.option("mode", "FAILFAST")
+        from pyspark.sql import functions
+
+        # RFC 4180 as polars reads it: a quote inside a field is doubled.
+        reader = self._spark.read.option("mode", "FAILFAST").option("escape", '"')
         if file_format == "parquet":
             frame = reader.parquet(str(file))
         elif file_format == "csv":
@@ -94,8 +98,7 @@ class SparkSource:
                 check_csv_header(file, self.name)
             header = reader.option("header", True).csv(str(file)).columns
             schema = ", ".join(
-                f"`{c.replace('`', '``')}` {_SPARK_TYPES[declared.get(c, 'string')]}"
-                for c in header
+                f"{_quoted(c)} {_SPARK_TYPES[declared.get(c, 'string')]}" for c in header
             )
             # A quoted empty field is missing too, as in the local reader.
             frame = (
@@ -106,15 +109,21 @@ class SparkSource:
                 .csv(str(file))
             )
         else:
-            frame = reader.json(str(file))
+            # Spark types a column with no value as text; polars (and DuckDB) as null.
+            frame = reader.option("dropFieldIfAllNull", True).json(str(file))
             # Spark sorts the columns it infers; the local reader keeps the file's order.
-            frame = frame.select(*_json_order(file, frame.columns))
+            frame = frame.select(
+                *(
+                    functions.col(_quoted(c))
+                    if c in frame.columns
+                    else functions.lit(None).alias(c)
+                    for c in _json_order(file, frame.columns)
+                )
+            )
         casts = [c for c in declared if c in frame.columns]
         if file_format != "csv" and casts:
-            from pyspark.sql import functions
-
             frame = frame.withColumns(
-                {c: functions.col(c).cast(_SPARK_TYPES[declared[c]]) for c in casts}
+                {c: functions.col(_quoted(c)).cast(_SPARK_TYPES[declared[c]]) for c in casts}
             )
         return frame
 
@@ -149,8 +158,14 @@ class SparkSource:
         return f"{self.name} cannot be checked in Spark ({named}); see Spark's log above"
 
 
+def _quoted(column: str) -> str:
+    """A column's name as Spark reads it whole, dots and backticks included."""
+    return "`" + column.replace("`", "``") + "`"
+
+
 def _json_order(file: Path, columns: list[str]) -> list[str]:
-    """``columns`` in the order the file's first records name them, as polars infers."""
+    """The columns in the order the file's first records name them, as polars infers,
+    with those only Spark saw (``columns``) after them."""
     opener = gzip.open if file.suffix == ".gz" else open
     seen: dict[str, None] = {}
     with opener(file, "rt", encoding="utf-8", errors="replace") as lines:
@@ -161,8 +176,8 @@ def _json_order(file: Path, columns: list[str]) -> list[str]:
                 continue
             if isinstance(record, dict):
                 seen.update(dict.fromkeys(record))
-    ordered = [c for c in seen if c in columns]
-    return ordered + [c for c in columns if c not in seen]
+    # A column the records name but Spark dropped holds no value anywhere.
+    return list(seen) + [c for c in columns if c not in seen]
 
 
 def _session(name: str, master: str | None, remote: str | None) -> Any:

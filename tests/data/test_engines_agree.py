@@ -1,0 +1,200 @@
+"""Same answers everywhere: on the same generated files, DuckDB and Spark report what the
+local scan reports: counts, the first offending rows, masked personal data, balance shares,
+schema and fingerprint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlops_ci.core.settings import Bounds
+from mlops_ci.data.checks.outcome import DataSetReport
+from mlops_ci.data.data_set import check_data_set
+from mlops_ci.manifest.model import (
+    BalanceCheck,
+    DataChecks,
+    DataFormat,
+    DataSet,
+    Engine,
+    EngineKind,
+    LabelChecks,
+    PiiChecks,
+)
+
+CHECKS = DataChecks(
+    columns=(
+        ("id", "string"),
+        ("age", "int"),
+        ("income", "float"),
+        ("label", "int"),
+        ("day", "date"),
+    ),
+    not_null=("age", "income"),
+    unique=("id",),
+    range=(("age", Bounds(0, 120)), ("income", Bounds(None, 1e6))),
+    allowed=(("region", ("north", "south")),),
+    min_rows=3,
+    labels=LabelChecks(allowed=(0, 1), max_missing=0.2),
+    balance=BalanceCheck("label", 0.25, ("region",)),
+    pii=PiiChecks(forbid=("email", "phone", "ip_address", "card_number"), hashed=("digest",)),
+)
+TEXTS = st.sampled_from(
+    [
+        "north",
+        "south",
+        "east, with a comma",
+        'a "quoted" word',
+        "ann.lee@example.com",
+        "call +44 20 7946 0958",
+        "4111 1111 1111 1111",
+        "4111 1111 1111 1112",
+        "10.0.0.7",
+        "2024-01-02",
+        "version 1.2.3",
+        "",
+    ]
+)
+DIGESTS = st.sampled_from(["a" * 40, "b" * 64, "not a digest", "ann@example.com"])
+ROW = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"]),
+        "age": st.one_of(st.none(), st.integers(-5, 130)),
+        "income": st.one_of(st.none(), st.sampled_from([0.5, 1e3, 2e6, float("nan")])),
+        "region": st.one_of(st.none(), TEXTS),
+        "label": st.one_of(st.none(), st.integers(0, 2)),
+        "day": st.one_of(st.none(), st.dates(date(1990, 1, 1), date(2030, 1, 1))),
+        "note": st.one_of(st.none(), TEXTS),
+        "digest": st.one_of(st.none(), DIGESTS),
+    }
+)
+FRAMES = st.lists(ROW, min_size=1, max_size=40).map(
+    lambda rows: pl.DataFrame(
+        rows,
+        schema={
+            "id": pl.String,
+            "age": pl.Int64,
+            "income": pl.Float64,
+            "region": pl.String,
+            "label": pl.Int64,
+            "day": pl.Date,
+            "note": pl.String,
+            "digest": pl.String,
+        },
+    )
+)
+FORMATS: list[DataFormat] = ["csv", "parquet", "jsonl"]
+
+
+def written(frame: pl.DataFrame, folder: Path, file_format: DataFormat) -> Path:
+    path = folder / f"data.{file_format}"
+    if file_format == "csv":
+        frame.write_csv(path)
+    elif file_format == "parquet":
+        frame.write_parquet(path)
+    else:
+        # JSON has no NaN: a float column's NaN is written as null, as a JSON writer would.
+        frame.with_columns(pl.col("income").fill_nan(None)).write_ndjson(path)
+    return path
+
+
+def report(path: Path, file_format: DataFormat, engine: EngineKind) -> DataSetReport:
+    data_set = DataSet("train", path, file_format, "label", CHECKS, engine=Engine(engine))
+    return check_data_set(data_set, "data/train")
+
+
+def assert_same(local: DataSetReport, other: DataSetReport) -> None:
+    assert other.rows == local.rows
+    assert other.fingerprint == local.fingerprint
+    assert [o.check for o in other.outcomes] == [o.check for o in local.outcomes]
+    for mine, theirs in zip(local.outcomes, other.outcomes, strict=True):
+        assert theirs == mine
+
+
+def spark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("java") is not None
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[None]:
+    """A local Spark session for the module (each check reuses it)."""
+    if not spark_available():
+        message = "pyspark and a JVM are needed (pip install 'mlops-ci[spark]'; apt java)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("MLOPS_CI_SPARK_MASTER", "local[2]")
+    session = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+    started: Any = session.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    yield
+    started.stop()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=FRAMES, file_format=st.sampled_from(FORMATS))
+def test_duckdb_reports_what_the_local_scan_reports(
+    frame: pl.DataFrame, file_format: DataFormat, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = written(frame, tmp_path_factory.mktemp("agree"), file_format)
+    assert_same(report(path, file_format, "local"), report(path, file_format, "duckdb"))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=FRAMES, file_format=st.sampled_from(FORMATS))
+def test_spark_reports_what_the_local_scan_reports(
+    spark: None,
+    frame: pl.DataFrame,
+    file_format: DataFormat,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    path = written(frame, tmp_path_factory.mktemp("agree"), file_format)
+    assert_same(report(path, file_format, "local"), report(path, file_format, "spark"))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_failing_data_set_fails_alike_with_rows_and_masked_values(
+    engine: EngineKind, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "a", "c"],
+            "age": [30, None, 200, 40],
+            "income": [1.0, 2.0, 3.0, float("nan")],
+            "region": ["north", "bob@example.com", "south", "north"],
+            "label": [0, 1, 5, None],
+            "day": [date(2020, 1, 1)] * 4,
+            "note": ["x", "y", "z", "w"],
+            "digest": ["a" * 40, "nope", None, "b" * 64],
+        }
+    )
+    path = written(frame, tmp_path, "parquet")
+    local = report(path, "parquet", "local")
+    other = report(path, "parquet", engine)
+    assert_same(local, other)
+    failed = {o.check: o for o in other.outcomes if not o.passed}
+    assert failed["unique"].rows == (3,)
+    assert failed["not_null"].rows in ((2,), (4,))
+    assert failed["pii email"].rows == (2,)
+    assert "bob@example.com" not in failed["pii email"].message
+    assert "b*" in failed["pii email"].message
+    assert failed["pii hashed"].rows == (2,)
