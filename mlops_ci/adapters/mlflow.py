@@ -231,6 +231,21 @@ class MlflowTracker(ModelRegistry):
         return first
 
     def _log_missing(self, run: Any, record: StageRecord) -> None:
+        """Log what the run does not hold yet. Two jobs of one record that found the same
+        run write the same values at once, and the server's store refuses the second
+        insert of a key; the job then reads the run again and logs what is still missing."""
+        from mlflow.exceptions import MlflowException
+
+        for attempt in range(1, _TWIN_WRITES + 1):
+            try:
+                self._log_batches(run, record)
+                return
+            except MlflowException as error:
+                if not _written_by_a_twin(error) or attempt == _TWIN_WRITES:
+                    raise self._refusal("log a batch", error) from None
+                run = self._call("read a run", self.client.get_run, run.info.run_id)
+
+    def _log_batches(self, run: Any, record: StageRecord) -> None:
         """Log the params, metrics and tags the run does not hold yet, in few requests."""
         from mlflow.entities import Metric, Param, RunTag
 
@@ -259,6 +274,7 @@ class MlflowTracker(ModelRegistry):
                 metrics=metric_chunk,
                 params=param_chunk,
                 tags=tag_chunk,
+                expected=_TWIN_WRITE_CODES,
             )
 
     def _log_record_artifact(self, run_id: str, record: StageRecord) -> None:
@@ -268,6 +284,18 @@ class MlflowTracker(ModelRegistry):
                 json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             self._call("store the record", self.client.log_artifact, run_id, str(path), "mlops-ci")
+
+
+# A write that lost a race with a twin's: a store's unique key refused it. The SQL stores
+# answer BAD_REQUEST with the database's text (PostgreSQL's, SQLite's, MySQL's).
+_TWIN_WRITE_CODES = ("BAD_REQUEST", "RESOURCE_ALREADY_EXISTS")
+_TWIN_WRITES = 3
+_DUPLICATE_KEY = ("duplicate key", "UNIQUE constraint failed", "Duplicate entry", "IntegrityError")
+
+
+def _written_by_a_twin(error: Exception) -> bool:
+    text = str(error)
+    return any(sign in text for sign in _DUPLICATE_KEY)
 
 
 def _creation_order(run: Any) -> tuple[int, str]:

@@ -181,10 +181,7 @@ class MlflowConnection:
                             "experiment"
                         ) from None
                     if isinstance(error, MlflowException):
-                        raise TrackingError(
-                            f"MLflow at {redact_uri(self.target.uri)} refused to {what}: "
-                            f"{_reason(error, self.target.uri)}"
-                        ) from None
+                        raise self._refusal(what, error) from None
                     raise
                 if attempt == self.retry.attempts:
                     raise TrackingError(
@@ -201,6 +198,14 @@ class MlflowConnection:
                 self.retry.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refusal(self, what: str, error: Exception) -> TrackingError:
+        """A refusal of the server's, in a sentence that names the URI (without its
+        credentials)."""
+        return TrackingError(
+            f"MLflow at {redact_uri(self.target.uri)} refused to {what}: "
+            f"{_reason(error, self.target.uri)}"
+        )
 
 
 def _open(target: TrackingTarget) -> MlflowClient:

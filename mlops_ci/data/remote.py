@@ -96,7 +96,8 @@ def _s3(url: str, shown: str) -> Iterator[bytes]:
 
     parts = urlsplit(url)
     try:
-        client = boto3.client("s3")
+        # A session of its own: boto3's default one keeps the credentials it first found.
+        client = boto3.session.Session().client("s3")
         body = client.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))["Body"]
         yield from body.iter_chunks(CHUNK)
     except (NoCredentialsError, PartialCredentialsError):

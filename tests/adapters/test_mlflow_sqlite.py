@@ -239,3 +239,54 @@ def test_a_job_that_raced_another_to_a_registered_version_deletes_its_own(
     _looked_too_early(late, "model_version_of", monkeypatch)
     assert late.register("1.44.0-rc.1", run_id, model, ["weights.bin"]) == number
     assert first.registered_candidates() == ["1.44.0-rc.1"]  # one version, the first
+
+
+def _twin_wrote_first(
+    tracker: MlflowTracker, monkeypatch: pytest.MonkeyPatch, refusal: str
+) -> list[object]:
+    """The tracker's first batch meets the same batch a twin job wrote a moment before,
+    and the store's unique key refuses it (as PostgreSQL did in the race test): the race,
+    made to happen every time."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+    real = tracker.client.log_batch
+    calls: list[object] = []
+
+    def log_batch(run_id: str, **batch: object) -> None:
+        calls.append(batch)
+        if len(calls) == 1:
+            real(run_id, **batch)  # the twin's write
+            raise MlflowException(refusal, BAD_REQUEST)
+        real(run_id, **batch)
+
+    monkeypatch.setattr(tracker.client, "log_batch", log_batch)
+    return calls
+
+
+def test_a_batch_a_twin_job_wrote_first_is_read_again_not_failed(
+    tracker: MlflowTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _twin_wrote_first(
+        tracker,
+        monkeypatch,
+        "(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "
+        '"param_pk"',
+    )
+    run_id = tracker.log_stage(record())
+    assert len(calls) == 1  # read again, the run held the batch: nothing left to log
+    run = tracker.client.get_run(run_id)
+    assert run.data.params["seed"] == "7"
+    assert run.data.metrics == {"accuracy": 0.91, "f1": 0.84}
+    assert run.info.status == "FINISHED"
+
+
+def test_a_bad_batch_is_still_a_tracking_error(
+    tracker: MlflowTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _twin_wrote_first(tracker, monkeypatch, "Invalid value for metric 'f1'")
+    with pytest.raises(TrackingError) as raised:
+        tracker.log_stage(record())
+    assert str(raised.value) == (
+        f"MLflow at {tracker.target.uri} refused to log a batch: Invalid value for metric 'f1'"
+    )

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -233,6 +234,21 @@ def test_allowed_numbers_against_an_undeclared_column(tmp_path: Path) -> None:
     path = write_csv(tmp_path, [{"flag": "1"}, {"flag": "0"}, {"flag": "2"}])
     report = run_checks(path, DataChecks(allowed=(("flag", (0, 1.0)),)))
     assert outcome(report, "allowed", "flag").rows == (3,)
+
+
+def test_allowed_dates_and_times_in_a_typed_file(tmp_path: Path) -> None:
+    path = tmp_path / "days.parquet"
+    days = [date(2024, 1, 2), date(2024, 1, 3), None]
+    pl.DataFrame(
+        {"day": days, "at": [datetime(2024, 1, 2, 3, 4, 5), None, datetime(2024, 5, 6)]}
+    ).write_parquet(path)
+    checks = DataChecks(
+        columns=(("day", "date"), ("at", "datetime")),
+        allowed=(("day", ("2024-01-02",)), ("at", ("2024-01-02T03:04:05",))),
+    )
+    report = run_checks(path, checks, file_format="parquet")
+    assert outcome(report, "allowed", "day").rows == (2,)
+    assert outcome(report, "allowed", "at").rows == (3,)
 
 
 def test_min_rows(tmp_path: Path) -> None:

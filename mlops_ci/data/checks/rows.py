@@ -240,4 +240,12 @@ def typed(values: Iterable[Scalar], kind: pl.DataType) -> pl.Series:
         if kind.is_integer():
             numbers = [int(v) for v in numbers if float(v).is_integer()]
         return pl.Series(numbers, dtype=kind)
-    return pl.Series([scalar_text(v) for v in values], dtype=pl.String).cast(kind, strict=False)
+    texts = pl.Series([scalar_text(v) for v in values], dtype=pl.String)
+    # polars parses text into dates and times only through .str, not by a cast.
+    if kind == pl.Date:
+        return texts.str.to_date(strict=False)
+    if isinstance(kind, pl.Datetime):
+        return texts.str.to_datetime(
+            strict=False, time_unit=kind.time_unit, time_zone=kind.time_zone
+        )
+    return texts.cast(kind, strict=False)

@@ -94,8 +94,22 @@ class DuckDbSource:
         if table is not None:
             self._define(_quoted_table(table), "", table)
         else:
-            reader, replace = _reader(file or Path(), file_format, declared or {})
+            file = file or Path()
+            text_columns = self._json_columns(file) if file_format == "jsonl" else ""
+            reader, replace = _reader(file, file_format, declared or {}, text_columns)
             self._define(reader, replace, None)
+
+    def _json_columns(self, file: Path) -> str:
+        """``columns = {…}`` for read_json: the types DuckDB infers, but text for what it
+        would read as dates, times or UUIDs, as polars reads a JSON string locally."""
+        inferred = self._execute(
+            f"DESCRIBE SELECT * FROM read_json({_string(str(file))}, format = 'newline_delimited')"  # noqa: S608
+        ).fetchall()
+        types = ", ".join(
+            f"{_string(row[0])}: {_string(_TEXT_READ_AS.sub('VARCHAR', str(row[1])))}"
+            for row in inferred
+        )
+        return f", columns = {{{types}}}"
 
     # The views are text: DuckDB's table functions and WITH ORDINALITY have no sqlglot
     # form, and every name and path in them is quoted by _quoted and _string.
@@ -161,7 +175,7 @@ class DuckDbSource:
 
 
 def _reader(
-    file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType]
+    file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType], json_columns: str
 ) -> tuple[str, str]:
     """The table function that reads ``file``, and the REPLACE that types its columns."""
     path = _string(str(file))
@@ -173,11 +187,18 @@ def _reader(
         # RFC 4180 as polars reads it, rather than a dialect sniffed from a sample.
         options = "header = true, delim = ',', quote = '\"', escape = '\"'"
         return f"read_csv({path}, all_varchar = true, types = {types}, {options})", ""
-    lines = f"read_json({path}, format = 'newline_delimited')"
+    lines = f"read_json({path}, format = 'newline_delimited'{json_columns})"
     if not declared:
         return lines, ""
     # Undeclared columns keep the types DuckDB infers, as polars infers them locally.
     return lines, f"REPLACE ({', '.join(_cast(c, k) for c, k in declared.items())})"
+
+
+# The types DuckDB infers from a JSON string's text (within a STRUCT or a list too).
+_TEXT_READ_AS = re.compile(
+    r"\b(?:TIMESTAMP WITH TIME ZONE|TIME WITH TIME ZONE|TIMESTAMP_[A-Z]+|TIMESTAMP|DATE"
+    r"|TIME|UUID|INTERVAL)\b"
+)
 
 
 def _cast(column: str, kind: ColumnType) -> str:

@@ -19,7 +19,7 @@ import polars as pl
 from mlops_ci.data.engines.sql import NUMBERED, ROW, SOURCE
 from mlops_ci.data.file_problems import DataFileError, check_csv_header
 from mlops_ci.errors import ServiceError, UsageError
-from mlops_ci.manifest.model import ColumnType, DataFormat
+from mlops_ci.manifest.model import ColumnType, DataFormat, shown_url
 
 _SPARK_TYPES: dict[ColumnType, str] = {
     "string": "string",
@@ -187,13 +187,13 @@ def _session(name: str, master: str | None, remote: str | None) -> Any:
     except ImportError:
         raise UsageError("engine: spark needs pyspark; install mlops-ci[spark]") from None
     remote = remote or (None if master else os.environ.get("SPARK_REMOTE"))
+    if remote is not None:
+        return _connect_session(name, SparkSession, remote)
     master = master or os.environ.get("MLOPS_CI_SPARK_MASTER") or "local[*]"
-    builder = SparkSession.builder.appName("mlops-ci ingest")
     try:
-        if remote is not None:
-            return builder.remote(remote).getOrCreate()
         session = (
-            builder.master(master)
+            SparkSession.builder.appName("mlops-ci ingest")
+            .master(master)
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.ansi.enabled", "false")
@@ -202,11 +202,45 @@ def _session(name: str, master: str | None, remote: str | None) -> Any:
         session.sparkContext.setLogLevel("ERROR")
         return session
     except Exception as error:  # Spark's start-up fails in many ways; none is ours to keep
-        where = f"the master {master}"
-        # Spark's text may hold the address, and a Spark Connect address may hold a token.
+        # Spark's text may hold the address, which may hold a user and password.
+        shown = shown_url(master) if "://" in master else master
         raise ServiceError(
-            f"{name}: {where if not remote else 'the Spark Connect server'} did not start a "
-            f"session ({type(error).__name__}); check that it is reachable from this runner"
+            f"{name}: the master {shown} did not start a session "
+            f"({type(error).__name__}); check that it is reachable from this runner"
+        ) from None
+
+
+def _connect_session(name: str, spark_session: Any, remote: str) -> Any:
+    """A Spark Connect session, tried once: its client retries for ten minutes by
+    default, and at exit again, so a server that is down would hold the job that long."""
+    try:
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.utils import check_dependencies
+
+        check_dependencies()
+    except ImportError:
+        raise UsageError(
+            "engine: spark with a Spark Connect server needs its client (grpcio); "
+            "install mlops-ci[spark]"
+        ) from None
+    session: Any = None
+    try:
+        session = spark_session.builder.remote(remote).getOrCreate()
+        # About 4 s of attempts (50 ms, 0.2 s, 0.8 s, 3.2 s) rather than 10 minutes.
+        retries = DefaultPolicy(max_retries=4, max_backoff=5000)
+        session.client.set_retry_policies([retries])
+        session.version  # noqa: B018 (the first call to the server: is it there?)
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        session.conf.set("spark.sql.ansi.enabled", "false")
+        return session
+    except Exception as error:  # the client's errors, gRPC's and its retries' alike
+        if session is not None:
+            session.client.close()  # or its clean-up at exit tries the server again
+        # The address may carry a token (sc://host/;token=…), so it is not quoted.
+        raise ServiceError(
+            f"{name}: the Spark Connect server did not answer ({type(error).__name__}); "
+            "check SPARK_REMOTE or data[].spark.remote and that the server is reachable "
+            "from this runner"
         ) from None
 
 
