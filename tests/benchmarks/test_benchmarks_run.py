@@ -156,3 +156,16 @@ def test_tracking_jobs_benchmark_counts_the_requests_of_each_job() -> None:
     # version, the model's files: a few dozen requests, counted by the proxy.
     assert 10 <= float(str(figures["requests_per_job"])) <= 200
     assert {"tracked_wall_s", "untracked_wall_s", "tracking_added_cpu_s"} <= set(figures)
+
+
+@pytest.mark.slow
+def test_engines_benchmark_runs_each_side_and_weighs_the_parquet_files() -> None:
+    figures = run_benchmark(
+        "engines.py",
+        *("--rows", "20000", "--runs", "1", "--skip-spark"),
+        *("--parquet-rows", "20000,100000"),
+    )
+    assert figures["rows"] == 20000
+    assert set(figures) == {"rows", "bytes", "local", "duckdb", "parquet_memory"}
+    assert figures["duckdb"]["vs_local"]["median"] > 0  # type: ignore[index]
+    assert figures["parquet_memory"]["large_rows"] == 100000  # type: ignore[index]
