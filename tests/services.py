@@ -496,3 +496,67 @@ class TokenServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SparkConnectServer:
+    """Spark's own Connect server (the one pyspark ships) in local mode on a free port of
+    127.0.0.1, run from ``folder`` so its warehouse and logs stay there."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"sc://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        require("java", "default-jre-headless")
+        try:
+            import pyspark
+        except ImportError:
+            message = "pyspark is not installed (pip install 'mlops-ci[spark]')"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        home = Path(pyspark.__file__).parent
+        jar = next(home.glob("jars/spark-connect_*.jar"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = self.folder / "connect.log"
+        self.process = subprocess.Popen(
+            [
+                str(home / "bin" / "spark-submit"),
+                "--class",
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+                "--master",
+                "local[1]",
+                "--driver-memory",
+                "1g",
+                "--jars",
+                str(jar),
+                *("--conf", "spark.ui.enabled=false"),
+                *("--conf", "spark.driver.host=127.0.0.1"),
+                *("--conf", "spark.driver.bindAddress=127.0.0.1"),
+                *("--conf", "spark.connect.grpc.binding.address=127.0.0.1"),
+                *("--conf", f"spark.connect.grpc.binding.port={self.port}"),
+                *("--conf", "spark.sql.session.timeZone=UTC"),
+            ],
+            cwd=self.folder,
+            env={**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(self.folder)},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the Spark Connect server exited: {log.read_text()[-3000:]}")
+            if "Spark Connect server started" in log.read_text(errors="replace"):
+                return
+            time.sleep(0.3)
+        self.stop()
+        pytest.fail(
+            f"the Spark Connect server did not start within 120 s: {log.read_text()[-3000:]}"
+        )
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None

@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,11 @@ class SparkSource:
         remote: str | None = None,
     ) -> None:
         self.name = name
-        self._spark = _session(name, master, remote)
+        remote = remote or (None if master else os.environ.get("SPARK_REMOTE"))
+        self._connected = remote is not None
+        self._spark = (
+            _connect_session(name, remote) if remote is not None else _session(name, master)
+        )
         self._errors = _error_types()
         try:
             frame = (
@@ -84,10 +89,20 @@ class SparkSource:
                 for field in frame.schema.fields
             }
         except self._errors as error:
+            if self._connected:
+                self._spark.stop()
             raise DataFileError(self._explain(error)) from None
 
     def _read(self, file: Path, file_format: DataFormat, declared: Mapping[str, ColumnType]) -> Any:
-        from pyspark.sql import functions
+        # pyspark's common functions pick Connect by an environment variable the
+        # session here does not set (see _connect_session).
+        from pyspark.sql import functions as classic_functions
+
+        functions: Any = classic_functions
+        if self._connected:
+            from pyspark.sql.connect import functions as connect_functions
+
+            functions = connect_functions
 
         # RFC 4180 as polars reads it: a quote inside a field is doubled.
         reader = self._spark.read.option("mode", "FAILFAST").option("escape", '"')
@@ -141,6 +156,8 @@ class SparkSource:
     def close(self) -> None:
         for view in (NUMBERED, SOURCE):
             self._spark.catalog.dropTempView(view)
+        if self._connected:
+            self._spark.stop()  # the server keeps a session until it is told
 
     def _explain(self, error: Exception) -> str:
         """Spark's error in a sentence; its own text may quote a record whole, which may
@@ -180,15 +197,12 @@ def _json_order(file: Path, columns: list[str]) -> list[str]:
     return list(seen) + [c for c in columns if c not in seen]
 
 
-def _session(name: str, master: str | None, remote: str | None) -> Any:
-    """The Spark session: a Spark Connect server, a cluster's master, or local mode."""
+def _session(name: str, master: str | None) -> Any:
+    """The Spark session of a cluster's master, or of local mode."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise UsageError("engine: spark needs pyspark; install mlops-ci[spark]") from None
-    remote = remote or (None if master else os.environ.get("SPARK_REMOTE"))
-    if remote is not None:
-        return _connect_session(name, SparkSession, remote)
     master = master or os.environ.get("MLOPS_CI_SPARK_MASTER") or "local[*]"
     try:
         session = (
@@ -210,14 +224,18 @@ def _session(name: str, master: str | None, remote: str | None) -> Any:
         ) from None
 
 
-def _connect_session(name: str, spark_session: Any, remote: str) -> Any:
-    """A Spark Connect session, tried once: its client retries for ten minutes by
-    default, and at exit again, so a server that is down would hold the job that long."""
+def _connect_session(name: str, remote: str) -> Any:
+    """A new Spark Connect session of its own, tried once: its client retries for ten
+    minutes by default, and at exit again, so a server that is down would hold the job
+    that long. pyspark's common builder is not used: it would hand back the session of
+    another data set's server, and it turns this whole process to Connect mode, so a
+    later data set in local mode would fail."""
     try:
-        from pyspark.sql.connect.client.retries import DefaultPolicy
         from pyspark.sql.connect.utils import check_dependencies
 
         check_dependencies()
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
     except ImportError:
         raise UsageError(
             "engine: spark with a Spark Connect server needs its client (grpcio); "
@@ -225,11 +243,14 @@ def _connect_session(name: str, spark_session: Any, remote: str) -> Any:
         ) from None
     session: Any = None
     try:
-        session = spark_session.builder.remote(remote).getOrCreate()
+        session = ConnectSession.builder.remote(remote).create()
         # About 4 s of attempts (50 ms, 0.2 s, 0.8 s, 3.2 s) rather than 10 minutes.
         retries = DefaultPolicy(max_retries=4, max_backoff=5000)
         session.client.set_retry_policies([retries])
-        session.version  # noqa: B018 (the first call to the server: is it there?)
+        with warnings.catch_warnings():
+            # The client warns once its retries run out; the error below says it whole.
+            warnings.simplefilter("ignore", UserWarning)
+            session.version  # noqa: B018 (the first call to the server: is it there?)
         session.conf.set("spark.sql.session.timeZone", "UTC")
         session.conf.set("spark.sql.ansi.enabled", "false")
         return session
