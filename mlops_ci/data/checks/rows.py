@@ -213,7 +213,12 @@ def _not_in(column: pl.Expr, kind: pl.DataType, allowed: Sequence[Scalar]) -> pl
     if len(values) > _EQUALITIES:
         return column.is_not_null() & ~column.is_in(values.implode())
     # A few comparisons beat a hash lookup: a string view compares its first bytes inline.
-    one_of = functools.reduce(operator.or_, (column == value for value in values), pl.lit(False))
+    # A value the column's type cannot hold compares as unknown, as `== None` would, but
+    # without polars' warning on every such check.
+    matches = (
+        column == value if value is not None else pl.lit(None, pl.Boolean) for value in values
+    )
+    one_of = functools.reduce(operator.or_, matches, pl.lit(False))
     return column.is_not_null() & ~one_of
 
 
