@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from mlops_ci.core.settings import Bounds
 from mlops_ci.data.checks.outcome import DataSetReport
 from mlops_ci.data.data_set import check_data_set
+from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.manifest.model import (
     BalanceCheck,
     DataChecks,
@@ -224,3 +225,30 @@ def test_json_text_that_looks_like_a_date_a_time_or_a_uuid_stays_text(
     local = report(path, "jsonl", "local")
     assert_same(local, report(path, "jsonl", engine))
     assert dict(local.fingerprint.schema)["note"] == "String"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_declared_column_the_file_lacks_is_named_as_locally(
+    engine: EngineKind, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Found by hand: DuckDB failed its typed read in its own words, Spark with a KeyError."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    frame = pl.DataFrame({"id": ["a", "b"], "age": [30, 40]})
+    checks = DataChecks(columns=(("id", "string"), ("height", "int")), not_null=("height",))
+    frame.write_csv(tmp_path / "data.csv")
+    frame.write_parquet(tmp_path / "data.parquet")
+    frame.write_ndjson(tmp_path / "data.jsonl")
+    for file_format in FORMATS:
+        path = tmp_path / f"data.{file_format}"
+        messages = []
+        for kind in ("local", engine):
+            data_set = DataSet("train", path, file_format, None, checks, engine=Engine(kind))
+            with pytest.raises(DataFileError) as refused:
+                check_data_set(data_set, "data/train")
+            messages.append(str(refused.value))
+        assert messages[0] == messages[1]
+        assert messages[1] == (
+            "data/train has no column 'height' (checks.columns declares it); "
+            "its columns are 'id', 'age'"
+        )

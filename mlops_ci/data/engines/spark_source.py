@@ -209,6 +209,7 @@ def _session(name: str, master: str | None) -> Any:
             SparkSession.builder.appName("mlops-ci ingest")
             .master(master)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.ansi.enabled", "false")
             .getOrCreate()

@@ -29,7 +29,7 @@ from mlops_ci.data.checks.registry import CHECKS
 from mlops_ci.data.checks.rows import typed
 from mlops_ci.data.checks.scan import typed_columns
 from mlops_ci.data.file_problems import DataFileError
-from mlops_ci.data.reader import Table
+from mlops_ci.data.reader import Table, check_declared
 from mlops_ci.manifest.model import DataChecks, DataFormat, Scalar
 
 SOURCE = "mlops_ci_source"
@@ -68,6 +68,7 @@ def check_source(
 ) -> tuple[int, list[CheckOutcome]]:
     """The rows of ``source`` and every check's outcome, in the local scan's order."""
     schema = source.schema()
+    check_declared(source.name, schema, dict(checks.columns))
     table = Table(source.name, Path(), file_format, schema, dict(checks.columns))
     setup = Setup(table, checks, label, Path())
     run = _Run(source, schema, checks)
