@@ -1,9 +1,10 @@
 """The model in production against its service level objectives and its own history.
 
 Pure: the observation, the objectives and the earlier observations are passed in. A
-sudden change is a move larger than ``max_change`` (a fraction) against the median of the
-last ``window`` observations of the same metric; a metric with no history yet is reported
-as such, not as a change.
+sudden change is a move larger than ``max_change`` (a fraction) and than ``min_delta``
+(absolute) against the median of the last ``window`` observations of the same metric, and,
+when ``max_score`` is set, further from it than that robust score (see Regression); a
+metric with no history yet is reported as such, not as a change.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Change:
     observations: int
     change: float | None  # relative, None without history or against a zero median
     sudden: bool
+    # Robust standard deviations from the median; None with fewer than 3 observations,
+    # inf for any move from a history that never moved.
+    score: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -48,6 +52,7 @@ class Change:
             "observations": self.observations,
             "change": self.change,
             "sudden": self.sudden,
+            "score": _finite(self.score),
         }
 
 
@@ -56,8 +61,7 @@ class MonitorResult:
     observed: Mapping[str, float]
     slo: tuple[GateResult, ...]
     changes: tuple[Change, ...]
-    window: int
-    max_change: float
+    regression: Regression
 
     @property
     def breaches(self) -> dict[BreachKind, list[str]]:
@@ -66,7 +70,9 @@ class MonitorResult:
         slo = [gate.message for gate in self.slo if gate.verdict == "failed"]
         if slo:
             found["slo"] = slo
-        sudden = [_change_sentence(change, self.window) for change in self.changes if change.sudden]
+        sudden = [
+            _change_sentence(change, self.regression) for change in self.changes if change.sudden
+        ]
         if sudden:
             found["sudden-change"] = sudden
         return found
@@ -116,21 +122,46 @@ def evaluate(
             change = None if value == 0 else math.inf
         else:
             change = (value - median) / abs(median)
-        sudden = change is not None and abs(change) > regression.max_change
-        changes.append(Change(name, value, median, len(earlier), _finite(change), sudden))
-    return MonitorResult(
-        dict(observed), gates, tuple(changes), regression.window, regression.max_change
-    )
+        score = _robust_score(value, median, earlier)
+        sudden = (
+            change is not None
+            and abs(change) > regression.max_change
+            and abs(value - median) > regression.min_delta
+            and (regression.max_score is None or score is None or score > regression.max_score)
+        )
+        changes.append(Change(name, value, median, len(earlier), _finite(change), sudden, score))
+    return MonitorResult(dict(observed), gates, tuple(changes), regression)
 
 
-def _change_sentence(change: Change, window: int) -> str:
+def _robust_score(value: float, median: float, earlier: Sequence[float]) -> float | None:
+    """How many robust standard deviations ``value`` lies from ``median``: the median
+    absolute deviation, scaled to a normal distribution's deviation, is not moved by the
+    one outlier among the window that a standard deviation would follow."""
+    if len(earlier) < 3:
+        return None
+    spread = 1.4826 * statistics.median(abs(x - median) for x in earlier)
+    if spread == 0:
+        return 0.0 if value == median else math.inf
+    return abs(value - median) / spread
+
+
+def _change_sentence(change: Change, regression: Regression) -> str:
     direction = "rose" if change.value > (change.median or 0) else "fell"
     amount = "from zero" if change.change is None else f"{abs(change.change):.1%}"
     return (
         f"{change.name} {direction} {amount} to {change.value:.6g} against the median "
         f"{change.median:.6g} of its last {change.observations} observation"
-        f"{'s' * (change.observations != 1)} (window {window})"
+        f"{'s' * (change.observations != 1)} (window {regression.window}"
+        f"{_score_text(change.score) if regression.max_score is not None else ''})"
     )
+
+
+def _score_text(score: float | None) -> str:
+    if score is None:
+        return ""
+    if math.isinf(score):
+        return "; it never moved before"
+    return f"; {score:.1f} robust deviations off"
 
 
 def _finite(value: float | None) -> float | None:

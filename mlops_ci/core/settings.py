@@ -28,5 +28,12 @@ class RelativeBounds:
 
 @dataclass(frozen=True)
 class Regression:
+    """A sudden change moves more than ``max_change`` (relative) and more than
+    ``min_delta`` (absolute) from the window's median, and, with ``max_score``, lies more
+    than that many robust standard deviations (1.4826 times the median absolute deviation)
+    from it: a tiny rate doubling, or a metric that always wobbles, is no alarm."""
+
     window: int = 5
     max_change: float = 0.1
+    min_delta: float = 0.0
+    max_score: float | None = None

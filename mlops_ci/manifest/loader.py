@@ -312,5 +312,9 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
             max_change=regression.get(
                 "max_change", schema_default("monitor", "regression", "max_change")
             ),
+            min_delta=regression.get(
+                "min_delta", schema_default("monitor", "regression", "min_delta")
+            ),
+            max_score=regression.get("max_score"),
         ),
     )

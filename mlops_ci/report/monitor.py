@@ -30,8 +30,10 @@ def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
         "summary": summary,
         "slo": [gate.to_json() for gate in result.slo],
         "changes": [change.to_json() for change in result.changes],
-        "window": result.window,
-        "max_change": result.max_change,
+        "window": result.regression.window,
+        "max_change": result.regression.max_change,
+        "min_delta": result.regression.min_delta,
+        "max_score": result.regression.max_score,
         "history": outcome.history,
         "breaches": breaches,
         "mlflow_run_id": outcome.run_id,
@@ -91,7 +93,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Read from `{cell(report['source'])}` at {report['at'][:16].replace('T', ' ')} UTC; "
         f"{report['history']} earlier observation{'s' * (report['history'] != 1)} "
-        f"(window {report['window']}, largest change {report['max_change']:.0%}).",
+        f"(window {report['window']}, largest change {report['max_change']:.0%}"
+        f"{_rule_extras(report)}).",
         "",
         "| series | value | objective | |",
         "|---|---:|---:|---|",
@@ -122,3 +125,13 @@ def markdown(report: dict[str, Any]) -> str:
             for i in report["feedback"]["issues"][:20]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _rule_extras(report: dict[str, Any]) -> str:
+    """The sudden-change rule's other limits, where set."""
+    extras = []
+    if report.get("min_delta"):
+        extras.append(f"and at least {report['min_delta']:.6g}")
+    if report.get("max_score") is not None:
+        extras.append(f"and over {report['max_score']:.6g} robust deviations")
+    return "".join(f" {extra}" for extra in extras)

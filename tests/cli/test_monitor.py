@@ -203,6 +203,32 @@ def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) 
     assert "Traceback" not in broken.err
 
 
+def test_a_small_absolute_move_under_min_delta_is_steady(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    manifest = example_copy / "mlops.yaml"
+    text = manifest.read_text()
+    rule = "regression: {window: 5, max_change: 0.10}"
+    assert rule in text
+    manifest.write_text(
+        text.replace(rule, "regression: {window: 5, max_change: 0.10, min_delta: 0.005}")
+    )
+    commit(example_copy, "feat: the churn model")
+    metrics = example_copy / "monitoring" / "metrics.json"
+    for error_rate in (0.002, 0.003):  # +50%, but 0.001 apart
+        metrics.write_text(json.dumps({"latency_p95_ms": 12.4, "error_rate": error_rate}))
+        run = cli("monitor", "-f", str(manifest), "--no-tracking", "--json", environ=ENVIRON)
+        assert run.status == 0, run.err
+    report = json.loads(run.out)
+    errors = next(c for c in report["changes"] if c["name"] == "error_rate")
+    assert (errors["change"], errors["sudden"]) == (pytest.approx(0.5), False)
+    assert (report["min_delta"], report["max_score"]) == (0.005, None)
+    metrics.write_text(json.dumps({"latency_p95_ms": 12.4, "error_rate": 0.009}))
+    jumped = cli("monitor", "-f", str(manifest), "--no-tracking", "--json", environ=ENVIRON)
+    assert jumped.status == 1
+    assert json.loads(jumped.out)["breaches"]["sudden-change"][0].startswith("error_rate rose")
+
+
 def _answering(body: bytes, delay: float = 0.0) -> http.server.ThreadingHTTPServer:
     def handle(handler: http.server.BaseHTTPRequestHandler) -> None:
         time.sleep(delay)

@@ -69,3 +69,42 @@ def test_the_exporters_own_series_are_left_out_unless_named() -> None:
         "process_cpu_seconds_total": 2.0,
     }
     assert watched(observed, [], ["mlapp_requests_created"]) == {"mlapp_requests_created": 4.0}
+
+
+def test_a_small_absolute_move_is_no_sudden_change_with_min_delta() -> None:
+    """The new user's case: error_rate 0.002 -> 0.003 was flagged as +50%."""
+    history = [{"error_rate": 0.002}] * 3
+    flagged = evaluate({"error_rate": 0.003}, (), history, Regression(5, 0.10))
+    assert flagged.breaches["sudden-change"][0].startswith("error_rate rose 50.0% to 0.003")
+    tolerant = Regression(5, 0.10, min_delta=0.005)
+    assert evaluate({"error_rate": 0.003}, (), history, tolerant).verdict == "passed"
+    jump = evaluate({"error_rate": 0.009}, (), history, tolerant)
+    assert jump.breaches["sudden-change"][0].startswith("error_rate rose 350.0% to 0.009")
+
+
+def test_a_metric_that_always_wobbles_is_judged_by_its_own_spread() -> None:
+    wobbly = [{"qps": v} for v in (100.0, 130.0, 80.0, 120.0, 90.0)]  # median 100, MAD 20
+    rule = Regression(5, 0.10, max_score=3.0)
+    one_more_wobble = evaluate({"qps": 135.0}, (), wobbly, rule)
+    change = one_more_wobble.changes[0]
+    assert change.score is not None
+    assert abs(change.score - 35 / (1.4826 * 20)) < 1e-9
+    assert one_more_wobble.verdict == "passed"
+    # The relative rule alone would have flagged it.
+    assert evaluate({"qps": 135.0}, (), wobbly, Regression(5, 0.10)).verdict == "failed"
+    outlier = evaluate({"qps": 300.0}, (), wobbly, rule)
+    assert outlier.breaches["sudden-change"] == [
+        "qps rose 200.0% to 300 against the median 100 of its last 5 observations "
+        "(window 5; 6.7 robust deviations off)"
+    ]
+
+
+def test_the_robust_score_needs_three_observations_and_a_flat_history_any_move() -> None:
+    rule = Regression(5, 0.10, max_score=3.0)
+    short = evaluate({"qps": 300.0}, (), [{"qps": 100.0}, {"qps": 120.0}], rule)
+    assert short.changes[0].score is None
+    assert short.verdict == "failed"  # max_change alone decides
+    flat = evaluate({"qps": 101.0}, (), [{"qps": 100.0}] * 4, Regression(5, 0.001, max_score=3))
+    assert flat.changes[0].score == float("inf")
+    assert flat.changes[0].to_json()["score"] is None
+    assert flat.breaches["sudden-change"][0].endswith("(window 5; it never moved before)")

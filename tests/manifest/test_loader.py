@@ -104,6 +104,7 @@ def test_dataclass_defaults_agree_with_the_schema() -> None:
     assert default(Regression, "max_change") == schema_default(
         "monitor", "regression", "max_change"
     )
+    assert default(Regression, "min_delta") == schema_default("monitor", "regression", "min_delta")
     assert default(m.MlflowTracking, "tracking_uri") is None  # no default: MLflow is off
     assert default(m.Environment, "strategy") == schema_default(
         "release", "environments", 0, "strategy"
@@ -250,3 +251,14 @@ def test_positions_count_lines_as_git_does(tmp_path: Path, breaks: str) -> None:
     with pytest.raises(ManifestError) as broken:
         load_manifest(path)
     assert all(1 <= i.line <= 3 for i in broken.value.issues)
+
+
+def test_the_sudden_change_rule_reads_its_absolute_and_robust_limits(tmp_path: Path) -> None:
+    path = tmp_path / "mlops.yaml"
+    path.write_text(
+        MINIMAL + "monitor: {source: {file: m.json}, "
+        "regression: {window: 8, max_change: 0.2, min_delta: 0.005, max_score: 3.5}}\n"
+    )
+    monitor = load_manifest(path).monitor
+    assert monitor is not None
+    assert monitor.regression == Regression(8, 0.2, min_delta=0.005, max_score=3.5)
