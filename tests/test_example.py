@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops_ci.core.commands import Command
+from mlops_ci.core.signature import output_mismatches
 from mlops_ci.manifest.loader import load_manifest
 from tests.conftest import EXAMPLE
 
@@ -73,6 +74,9 @@ def test_build_test_and_validate_commands_pass_their_gates(example_copy: Path) -
     # The benchmark prints what the validate stage reads; its timings are not asserted here.
     latency = json.loads(run(manifest.validate.latency.command, example_copy, **values))
     assert 0 < latency["p50_ms"] <= latency["p95_ms"]
+    assert manifest.model.signature is not None
+    assert output_mismatches(manifest.model.signature.outputs, latency["outputs"]) == []
+    assert 0 <= latency["outputs"]["churn_probability"] <= 1
     assert manifest.validate.max_memory is not None
     assert 0 < latency["rss_mib"] * 1024**2 <= manifest.validate.max_memory
     size = sum(path.stat().st_size for path in manifest.build.artifacts.rglob("*"))

@@ -1,6 +1,7 @@
-"""Measure the churn model's latency for one request at a time, and print it as JSON:
+"""Measure the churn model's latency for one request at a time, and print it as JSON with
+the model's answer to that request (``outputs``, which validate holds to model.signature):
 
-python bench.py --model build/model      # {"p50_ms": ..., "p95_ms": ..., "rss_mib": ...}
+python bench.py --model build/model      # {"p50_ms": ..., "p95_ms": ..., "outputs": {...}}
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     arguments = parser.parse_args()
     model = churn_model.Model(arguments.model)
     timings = []
+    answer = model.predict_proba(churn_model.raw_features(REQUEST))
     for _ in range(arguments.requests):
         started = time.perf_counter()
         model.predict_proba(churn_model.raw_features(REQUEST))
@@ -56,6 +58,7 @@ def main() -> None:
                 "p95_ms": round(float(np.percentile(timings, 95)), 4),
                 "rss_mib": round(rss_kib / 1024, 1),
                 "requests": arguments.requests,
+                "outputs": {"churn_probability": round(float(answer[0]), 6)},
             }
         )
     )

@@ -1,4 +1,5 @@
-"""The validate stage: size, latency and memory of a tested candidate."""
+"""The validate stage: size, latency and memory of a tested candidate, and its outputs
+against ``model.signature`` when the benchmark shows a sample prediction."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.gates import GateResult, absolute_gates
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.settings import Bounds
+from mlops_ci.core.signature import Field, output_mismatches
 from mlops_ci.files.artifacts import artifact_files
 
 MIB = 1024 * 1024
@@ -45,9 +47,10 @@ def run_validate(context: Context, version: str | None = None) -> StageResult:
                 problem="validate.latency.command failed", output_tail=result.output_tail
             )
         else:
-            measured.update(
-                _latency(result.log.read_text(encoding="utf-8", errors="replace"), details)
-            )
+            printed = _printed(result.log.read_text(encoding="utf-8", errors="replace"))
+            measured.update(_latency(printed, details))
+            if manifest.model.signature is not None and "outputs" in printed:
+                _hold_to_signature(manifest.model.signature.outputs, printed["outputs"], details)
         for name, limit in (
             ("p50_ms", validate.latency.p50_ms),
             ("p95_ms", validate.latency.p95_ms),
@@ -71,20 +74,42 @@ def run_validate(context: Context, version: str | None = None) -> StageResult:
     )
 
 
-def _latency(output: str, details: dict[str, object]) -> dict[str, float]:
-    """p50_ms and p95_ms from the last line of the benchmark's output that is a JSON object."""
+def _printed(output: str) -> dict[str, object]:
+    """The last line of the benchmark's output that is a JSON object with p50_ms or
+    p95_ms, or else the last that is an object at all."""
+    found: dict[str, object] = {}
     for line in reversed(output.splitlines()):
         try:
             data = json.loads(line)
         except ValueError:
             continue
         if isinstance(data, dict):
-            found = {
-                key: float(data[key])
-                for key in ("p50_ms", "p95_ms")
-                if isinstance(data.get(key), int | float) and not isinstance(data[key], bool)
-            }
-            if found:
-                return found
-    details.setdefault("problem", "validate.latency.command printed no JSON with p50_ms or p95_ms")
-    return {}
+            if "p50_ms" in data or "p95_ms" in data:
+                return data
+            found = found or data
+    return found
+
+
+def _latency(printed: dict[str, object], details: dict[str, object]) -> dict[str, float]:
+    found = {
+        key: float(value)
+        for key in ("p50_ms", "p95_ms")
+        if isinstance(value := printed.get(key), int | float) and not isinstance(value, bool)
+    }
+    if not found:
+        details.setdefault(
+            "problem", "validate.latency.command printed no JSON with p50_ms or p95_ms"
+        )
+    return found
+
+
+def _hold_to_signature(
+    declared: tuple[Field, ...], sample: object, details: dict[str, object]
+) -> None:
+    """``outputs`` of the benchmark's JSON, the model's answer to its request, against
+    the declared outputs; a mismatch fails the stage with its first sentence."""
+    mismatches = output_mismatches(declared, sample)
+    details["signature"] = {"verdict": "failed" if mismatches else "passed", "problems": mismatches}
+    if mismatches:
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        details.setdefault("problem", f"model.signature: {mismatches[0]}{more}")

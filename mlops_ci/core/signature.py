@@ -19,3 +19,73 @@ class Field:
 class Signature:
     inputs: tuple[Field, ...] = ()
     outputs: tuple[Field, ...] = ()
+
+
+def output_mismatches(declared: tuple[Field, ...], sample: object) -> list[str]:
+    """What a sample prediction (an object of output name to value, as the model gave it)
+    does against ``declared``, each in a sentence that names the field; empty when it fits.
+    The sample is the model's own output: untrusted, so any JSON value is taken."""
+    if not isinstance(sample, dict):
+        return [f"the sample prediction is {_json_kind(sample)}, not an object of outputs"]
+    problems = []
+    for field in declared:
+        if field.name not in sample:
+            problems.append(
+                f"the model gives no output {field.name!r} (model.signature.outputs declares it)"
+            )
+        elif not _fits(sample[field.name], field):
+            problems.append(
+                f"output {field.name!r} is {_json_kind(sample[field.name])}, "
+                f"not the {field.type} model.signature.outputs declares"
+                + (f" (shape {list(field.shape)})" if field.shape is not None else "")
+            )
+    names = {field.name for field in declared}
+    for name in sample:
+        if name not in names:
+            shown = name if len(name) <= 80 else name[:77] + "..."
+            problems.append(
+                f"the model gives output {shown!r}, which model.signature.outputs does not "
+                "declare; declare it (an added output is a minor change)"
+            )
+    return problems
+
+
+def _fits(value: object, field: Field) -> bool:
+    if field.type == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if field.type == "float":
+        return isinstance(value, int | float)
+    if field.type == "int":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if field.type in ("string", "bytes"):  # JSON carries bytes as text (base64)
+        return isinstance(value, str)
+    return _has_shape(value, field.shape)
+
+
+def _has_shape(value: object, shape: tuple[int, ...] | None) -> bool:
+    """A tensor: nested lists of numbers, each level of the declared size (-1: any)."""
+    if shape is None:
+        return isinstance(value, list | int | float) and not isinstance(value, bool)
+    if not shape:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if not isinstance(value, list) or (shape[0] != -1 and len(value) != shape[0]):
+        return False
+    return all(_has_shape(item, shape[1:]) for item in value)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int):
+        return "an int"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return "an object"

@@ -46,6 +46,11 @@ def run_report(model: str, results: Sequence[StageResult]) -> dict[str, Any]:
                     if r.verdict == "failed" and r.details.get("output_tail")
                     else {}
                 ),
+                **(
+                    {"signature": r.details["signature"]}
+                    if isinstance(r.details.get("signature"), dict)
+                    else {}
+                ),
                 **_data(r),
                 **_artifacts(r),
             }

@@ -147,6 +147,37 @@ def test_single_stages_rerun_and_keep_going(cli: CliRunner, example_copy: Path) 
     ]
 
 
+def test_validate_holds_the_models_outputs_to_its_signature(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """The benchmark prints the model's answer to its request; an output the manifest
+    declares and the model does not give fails validate, with the field named."""
+    manifest = example_copy / "mlops.yaml"
+    declared = "- {name: churn_probability, type: float}"
+    assert declared in manifest.read_text()
+    manifest.write_text(manifest.read_text().replace(declared, "- {name: churn_label, type: int}"))
+    commit(example_copy, "feat!: a label, not a probability")
+    status, report = run_json(cli, example_copy, "run", "--no-tracking")
+    assert status == 1
+    schema = json.loads((PROJECT / "schemas" / "run-report.schema.json").read_text())
+    Draft202012Validator(schema).validate(report)
+    validate = report["stages"][-1]  # type: ignore[index]
+    assert (validate["stage"], validate["verdict"]) == ("validate", "failed")
+    assert validate["problem"].startswith("model.signature: the model gives no output")
+    signature = validate["signature"]
+    assert signature == {
+        "verdict": "failed",
+        "problems": [
+            "the model gives no output 'churn_label' (model.signature.outputs declares it)",
+            "the model gives output 'churn_probability', which model.signature.outputs does "
+            "not declare; declare it (an added output is a minor change)",
+        ],
+    }
+    shown = cli("validate", "-f", str(manifest), "--no-tracking", environ=ENVIRON)
+    assert shown.status == 1
+    assert "model.signature: the model gives no output 'churn_label'" in shown.out + shown.err
+
+
 def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: Path) -> None:
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(
