@@ -4,14 +4,16 @@ against ``model.signature`` when the benchmark shows a sample prediction."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from mlops_ci.app.candidates import conclude, current_candidate, state_before
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.gates import GateResult, absolute_gates
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.settings import Bounds
-from mlops_ci.core.signature import Field, output_mismatches
+from mlops_ci.core.signature import Field, Signature, output_mismatches, signature_mismatches
 from mlops_ci.files.artifacts import artifact_files
+from mlops_ci.files.mlmodel import mlmodel_signature
 
 MIB = 1024 * 1024
 
@@ -57,6 +59,8 @@ def run_validate(context: Context, version: str | None = None) -> StageResult:
         ):
             if limit is not None:
                 limits.append((name, Bounds(max=limit)))
+    if manifest.model.signature is not None and (build.artifacts / "MLmodel").is_file():
+        _hold_mlmodel(manifest.model.signature, build.artifacts / "MLmodel", details)
     if validate.max_memory is not None:
         limits.append(("peak_rss_mib", Bounds(max=validate.max_memory / MIB)))
     gates: list[GateResult] = absolute_gates(limits, measured)
@@ -103,13 +107,34 @@ def _latency(printed: dict[str, object], details: dict[str, object]) -> dict[str
     return found
 
 
+def _hold_mlmodel(declared: Signature, path: Path, details: dict[str, object]) -> None:
+    """The signature MLflow wrote into the model files, against ``model.signature``."""
+    try:
+        logged = mlmodel_signature(path)
+    except ValueError as error:
+        details.setdefault(
+            "problem", f"the MLmodel file of the model files {error}; fix it, or leave it out"
+        )
+        return
+    if logged is not None:
+        _record(signature_mismatches(declared, logged), details)
+
+
 def _hold_to_signature(
     declared: tuple[Field, ...], sample: object, details: dict[str, object]
 ) -> None:
     """``outputs`` of the benchmark's JSON, the model's answer to its request, against
     the declared outputs; a mismatch fails the stage with its first sentence."""
-    mismatches = output_mismatches(declared, sample)
-    details["signature"] = {"verdict": "failed" if mismatches else "passed", "problems": mismatches}
-    if mismatches:
-        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
-        details.setdefault("problem", f"model.signature: {mismatches[0]}{more}")
+    _record(output_mismatches(declared, sample), details)
+
+
+def _record(mismatches: list[str], details: dict[str, object]) -> None:
+    """The signature's verdict, with what an earlier check of it found; a mismatch fails
+    the stage with its first sentence."""
+    earlier = details.get("signature")
+    found = [*(earlier["problems"] if isinstance(earlier, dict) else []), *mismatches]
+    details["signature"] = {"verdict": "failed" if found else "passed", "problems": found}
+    problem = details.get("problem")
+    if found and (problem is None or str(problem).startswith("model.signature: ")):
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        details["problem"] = f"model.signature: {found[0]}{more}"

@@ -89,3 +89,78 @@ def _json_kind(value: object) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)}"
     return "an object"
+
+
+# MLflow's column types as model.signature names them.
+_MLFLOW_TYPES: dict[str, FieldType] = {
+    "double": "float",
+    "float": "float",
+    "long": "int",
+    "integer": "int",
+    "string": "string",
+    "boolean": "bool",
+    "binary": "bytes",
+    "tensor": "tensor",
+}
+
+
+def mlflow_fields(spec: object, side: str) -> tuple[Field, ...]:
+    """The fields of one side of an MLmodel file's signature (the list MLflow writes as
+    JSON); a field of no type MLflow or mlops-ci knows is refused by name."""
+    if not isinstance(spec, list):
+        raise ValueError(f"signature.{side} is no list of fields")
+    fields = []
+    for number, item in enumerate(spec):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise ValueError(f"signature.{side}[{number}] has no type")
+        name = item.get("name")
+        kind = _MLFLOW_TYPES.get(item["type"])
+        if kind is None:
+            raise ValueError(f"signature.{side}[{number}] is of type {item['type'][:40]!r}")
+        shape = (item.get("tensor-spec") or {}).get("shape") if kind == "tensor" else None
+        fields.append(
+            Field(
+                name if isinstance(name, str) else f"#{number}",
+                kind,
+                tuple(shape) if isinstance(shape, list) and all(_whole(n) for n in shape) else None,
+            )
+        )
+    return tuple(fields)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def signature_mismatches(declared: Signature, logged: Signature) -> list[str]:
+    """``model.signature`` against the signature the model files carry (an MLmodel file),
+    side by side, each mismatch a sentence that names the field."""
+    problems = []
+    for side in ("inputs", "outputs"):
+        mine = {f.name: f for f in getattr(declared, side)}
+        theirs = {f.name: f for f in getattr(logged, side)}
+        for name, field in mine.items():
+            other = theirs.get(name)
+            if other is None:
+                problems.append(
+                    f"the MLmodel file has no {side[:-1]} {name!r} "
+                    f"(model.signature.{side} declares it)"
+                )
+            elif other.type != field.type or (
+                field.shape is not None and other.shape != field.shape
+            ):
+                problems.append(
+                    f"{side[:-1]} {name!r} is {_field_text(other)} in the MLmodel file, "
+                    f"not the {_field_text(field)} model.signature.{side} declares"
+                )
+        problems += [
+            f"the MLmodel file has {side[:-1]} {name[:80]!r}, which model.signature.{side} "
+            "does not declare; declare it"
+            for name in theirs
+            if name not in mine
+        ]
+    return problems
+
+
+def _field_text(field: Field) -> str:
+    return field.type + (f" of shape {list(field.shape)}" if field.shape is not None else "")

@@ -178,6 +178,43 @@ def test_validate_holds_the_models_outputs_to_its_signature(
     assert "model.signature: the model gives no output 'churn_label'" in shown.out + shown.err
 
 
+def test_validate_holds_an_mlflow_models_logged_signature_to_the_manifest(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """Artifacts that are an MLflow model carry their signature in MLmodel: a logged input
+    the manifest does not declare, and a retyped one, fail validate."""
+    (example_copy / "train_mlflow.py").write_text(
+        "import subprocess, sys\n"
+        "from mlflow.models import Model\n"
+        "from mlflow.models.signature import ModelSignature\n"
+        "from mlflow.types.schema import ColSpec, Schema\n"
+        "out = sys.argv[1]\n"
+        "subprocess.run([sys.executable, 'train.py', '--data', 'data/train.csv', '--out', out],"
+        " check=True)\n"
+        "inputs = Schema([ColSpec('double', 'tenure_months'), ColSpec('long', 'plan')])\n"
+        "outputs = Schema([ColSpec('double', 'churn_probability')])\n"
+        "Model(signature=ModelSignature(inputs, outputs)).save(out + '/MLmodel')\n"
+    )
+    manifest = example_copy / "mlops.yaml"
+    build = "command: python train.py --data data/train.csv --out {artifacts}"
+    assert build in manifest.read_text()
+    manifest.write_text(
+        manifest.read_text().replace(build, "command: python train_mlflow.py {artifacts}")
+    )
+    commit(example_copy, "feat: an MLflow model")
+    status, report = run_json(cli, example_copy, "run", "--no-tracking")
+    assert status == 1
+    validate = report["stages"][-1]  # type: ignore[index]
+    assert (validate["stage"], validate["verdict"]) == ("validate", "failed")
+    problems = validate["signature"]["problems"]
+    assert (
+        "input 'plan' is int in the MLmodel file, not the string model.signature.inputs declares"
+        in problems
+    )
+    assert "the MLmodel file has no input 'region' (model.signature.inputs declares it)" in problems
+    assert validate["problem"].startswith("model.signature: ")
+
+
 def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: Path) -> None:
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_ci.core.signature import Field, output_mismatches
+from mlops_ci.core.signature import Field, Signature, output_mismatches, signature_mismatches
 
 
 def test_a_sample_prediction_that_fits_has_no_mismatch() -> None:
@@ -36,4 +36,24 @@ def test_a_missing_a_retyped_and_an_undeclared_output_are_each_named() -> None:
 def test_a_sample_that_is_no_object_is_said_so() -> None:
     assert output_mismatches((Field("a", "float"),), [0.3]) == [
         "the sample prediction is a list of 1, not an object of outputs"
+    ]
+
+
+def test_the_declared_signature_against_the_logged_one_names_each_difference() -> None:
+    declared = Signature(
+        inputs=(Field("tenure", "float"), Field("plan", "string")),
+        outputs=(Field("proba", "tensor", (-1, 2)),),
+    )
+    logged = Signature(
+        inputs=(Field("tenure", "int"), Field("region", "string")),
+        outputs=(Field("proba", "tensor", (-1, 3)),),
+    )
+    assert signature_mismatches(declared, declared) == []
+    assert signature_mismatches(declared, logged) == [
+        "input 'tenure' is int in the MLmodel file, not the float model.signature.inputs declares",
+        "the MLmodel file has no input 'plan' (model.signature.inputs declares it)",
+        "the MLmodel file has input 'region', which model.signature.inputs does not declare; "
+        "declare it",
+        "output 'proba' is tensor of shape [-1, 3] in the MLmodel file, not the tensor of "
+        "shape [-1, 2] model.signature.outputs declares",
     ]
