@@ -1,4 +1,5 @@
-"""Evaluate the churn model on held-out data and write its metrics as JSON:
+"""Evaluate the churn model on held-out data and write its metrics as JSON, overall and
+per region (``slices``, which test.slices gates):
 
 python evaluate.py --model build/model --data data/holdout.csv --out build/metrics.json
 """
@@ -10,7 +11,8 @@ import json
 from pathlib import Path
 
 import churn_model
-from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, log_loss, recall_score, roc_auc_score
 
 
 def main() -> None:
@@ -29,10 +31,26 @@ def main() -> None:
         "log_loss": round(float(log_loss(truth, probability)), 6),
         "roc_auc": round(float(roc_auc_score(truth, probability)), 6),
         "rows": len(rows),
+        "slices": {"region": slices(rows, truth, predicted)},
     }
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(metrics))
+
+
+def slices(rows: list[dict[str, str]], truth: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy and recall within each region: a model can be right on average and wrong
+    for one group."""
+    regions = np.array([row["region"] for row in rows])
+    found = {}
+    for region in sorted(set(regions)):
+        mine = regions == region
+        found[region] = {
+            "accuracy": round(float(accuracy_score(truth[mine], predicted[mine])), 6),
+            "recall": round(float(recall_score(truth[mine], predicted[mine], zero_division=0)), 6),
+            "rows": int(mine.sum()),
+        }
+    return found
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from mlops_ci.app.candidates import (
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.gates import GateResult, absolute_gates, flatten_metrics, relative_gates
 from mlops_ci.core.results import StageResult
+from mlops_ci.core.slices import slice_gates, slice_metrics
 
 
 def run_test(context: Context, version: str | None = None) -> StageResult:
@@ -42,9 +43,12 @@ def run_test(context: Context, version: str | None = None) -> StageResult:
                 else f"test.command ran past its timeout of {test.command.timeout}",
                 output_tail=result.output_tail,
             )
-    metrics = _read_metrics(build.metrics, details)
+    data = _read_metrics(build.metrics, details)
+    metrics = flatten_metrics(data)
     production = production_metrics(context)
     gates += absolute_gates(test.gates, metrics)
+    if test.slices:
+        gates += slice_gates(test.slices, slice_metrics(data))
     gates += relative_gates(
         test.against_production,
         metrics,
@@ -66,13 +70,12 @@ def run_test(context: Context, version: str | None = None) -> StageResult:
     )
 
 
-def _read_metrics(file: Path, details: dict[str, object]) -> dict[str, float]:
+def _read_metrics(file: Path, details: dict[str, object]) -> object:
+    """The metrics file's JSON, or None (and the stage's problem) when there is none."""
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         details.setdefault("problem", f"the metrics file {file.name} was not written")
-        return {}
     except (OSError, ValueError) as error:
         details.setdefault("problem", f"the metrics file {file.name} is not JSON ({error})")
-        return {}
-    return flatten_metrics(data)
+    return None

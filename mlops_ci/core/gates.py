@@ -22,7 +22,7 @@ class GateResult:
     """One check: ``name`` (a metric or a measure) held to ``threshold``."""
 
     name: str
-    rule: str  # "min", "max", "max_drop", "max_rise"
+    rule: str  # "min", "max", "max_drop", "max_rise", "max_gap" (core/slices.py)
     threshold: float
     value: float | None
     verdict: Verdict

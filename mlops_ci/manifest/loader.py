@@ -12,6 +12,7 @@ from typing import Any, cast
 from mlops_ci.core.commands import Command, split_command
 from mlops_ci.core.settings import Bounds, Regression, RelativeBounds
 from mlops_ci.core.signature import Field, Signature
+from mlops_ci.core.slices import SliceRule
 from mlops_ci.core.units import parse_duration, parse_size
 from mlops_ci.errors import ManifestError, ManifestIssue
 from mlops_ci.manifest import model as m
@@ -229,6 +230,10 @@ def _test(value: Mapping[str, Any]) -> m.Test:
         against_production=tuple(
             (name, RelativeBounds(bounds.get("max_drop"), bounds.get("max_rise")))
             for name, bounds in _mapping(value.get("against_production")).items()
+        ),
+        slices=tuple(
+            (name, SliceRule(Bounds(rule.get("min"), rule.get("max")), rule.get("max_gap")))
+            for name, rule in _mapping(value.get("slices")).items()
         ),
     )
 

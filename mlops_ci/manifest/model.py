@@ -14,6 +14,7 @@ from typing import Literal
 from mlops_ci.core.commands import Command
 from mlops_ci.core.settings import Bounds, BumpLevel, PiiKind, Regression, RelativeBounds
 from mlops_ci.core.signature import Signature
+from mlops_ci.core.slices import SliceRule
 from mlops_ci.core.versions import Scheme
 
 ColumnType = Literal["string", "int", "float", "bool", "date", "datetime"]
@@ -128,6 +129,7 @@ class Test:
     metrics: tuple[str, ...] = ()
     gates: tuple[tuple[str, Bounds], ...] = ()
     against_production: tuple[tuple[str, RelativeBounds], ...] = ()
+    slices: tuple[tuple[str, SliceRule], ...] = ()
 
 
 @dataclass(frozen=True)

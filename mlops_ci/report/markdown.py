@@ -9,7 +9,13 @@ MARK = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
 def rule_text(rule: str) -> str:
-    return {"min": "≥", "max": "≤", "max_drop": "drop ≤", "max_rise": "rise ≤"}.get(rule, rule)
+    return {
+        "min": "≥",
+        "max": "≤",
+        "max_drop": "drop ≤",
+        "max_rise": "rise ≤",
+        "max_gap": "gap ≤",
+    }.get(rule, rule)
 
 
 def number_text(value: object) -> str:

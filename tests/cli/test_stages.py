@@ -215,6 +215,34 @@ def test_validate_holds_an_mlflow_models_logged_signature_to_the_manifest(
     assert validate["problem"].startswith("model.signature: ")
 
 
+def test_a_model_that_fails_one_group_fails_its_slice_gate(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """The example's model is less sure of churn in the west (recall 0.75 there, 0.88 in
+    the north): a fairness gate of 0.05 on recall's gap between regions fails test."""
+    commit(example_copy, "feat: churn model")
+    status, report = run_json(cli, example_copy, "run", "--until", "test", "--no-tracking")
+    assert status == 0
+    checks = {c["name"]: c for c in report["stages"][-1]["checks"]}  # type: ignore[index]
+    assert checks["slices.region.accuracy.gap"]["verdict"] == "passed"
+    assert checks["slices.region.west.recall"]["verdict"] == "passed"
+    manifest = example_copy / "mlops.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("recall: {min: 0.70}", "recall: {min: 0.70, max_gap: 0.05}")
+    )
+    commit(example_copy, "test: recall alike in every region")
+    status, report = run_json(cli, example_copy, "run", "--until", "test", "--no-tracking")
+    assert status == 1
+    schema = json.loads((PROJECT / "schemas" / "run-report.schema.json").read_text())
+    Draft202012Validator(schema).validate(report)
+    test = report["stages"][-1]  # type: ignore[index]
+    assert (test["stage"], test["verdict"]) == ("test", "failed")
+    (failed,) = [c for c in test["checks"] if c["verdict"] == "failed"]
+    assert failed["name"] == "slices.region.recall.gap"
+    assert failed["message"].startswith("recall differs by 0.1318 between region groups (north ")
+    assert failed["message"].endswith("more than max_gap 0.05")
+
+
 def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: Path) -> None:
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(
