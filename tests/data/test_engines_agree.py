@@ -120,6 +120,22 @@ def assert_same(local: DataSetReport, other: DataSetReport) -> None:
         assert theirs == mine
 
 
+def failing_frame() -> pl.DataFrame:
+    """Rows that fail unique, not_null, range, labels and both PII checks."""
+    return pl.DataFrame(
+        {
+            "id": ["a", "b", "a", "c"],
+            "age": [30, None, 200, 40],
+            "income": [1.0, 2.0, 3.0, float("nan")],
+            "region": ["north", "bob@example.com", "south", "north"],
+            "label": [0, 1, 5, None],
+            "day": [date(2020, 1, 1)] * 4,
+            "note": ["x", "y", "z", "w"],
+            "digest": ["a" * 40, "nope", None, "b" * 64],
+        }
+    )
+
+
 def spark_available() -> bool:
     try:
         import pyspark  # noqa: F401
@@ -176,18 +192,7 @@ def test_a_failing_data_set_fails_alike_with_rows_and_masked_values(
 ) -> None:
     if engine == "spark":
         request.getfixturevalue("spark")
-    frame = pl.DataFrame(
-        {
-            "id": ["a", "b", "a", "c"],
-            "age": [30, None, 200, 40],
-            "income": [1.0, 2.0, 3.0, float("nan")],
-            "region": ["north", "bob@example.com", "south", "north"],
-            "label": [0, 1, 5, None],
-            "day": [date(2020, 1, 1)] * 4,
-            "note": ["x", "y", "z", "w"],
-            "digest": ["a" * 40, "nope", None, "b" * 64],
-        }
-    )
+    frame = failing_frame()
     path = written(frame, tmp_path, "parquet")
     local = report(path, "parquet", "local")
     other = report(path, "parquet", engine)

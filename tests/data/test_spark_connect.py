@@ -6,10 +6,8 @@ with no token in it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from mlops_ci.data.checks.outcome import DataSetReport
@@ -17,7 +15,7 @@ from mlops_ci.data.data_set import check_data_set
 from mlops_ci.errors import ExitStatus
 from mlops_ci.manifest.model import DataFormat, DataSet, Engine
 from tests.conftest import CliRunner, commit
-from tests.data.test_engines_agree import CHECKS, assert_same, written
+from tests.data.test_engines_agree import CHECKS, assert_same, failing_frame, written
 from tests.services import SparkConnectServer, free_port
 
 MANIFEST = """\
@@ -71,18 +69,7 @@ def report(path: Path, file_format: DataFormat, engine: Engine) -> DataSetReport
 def test_a_file_is_checked_on_the_server_as_on_this_runner(
     spark_connect: SparkConnectServer, tmp_path: Path
 ) -> None:
-    frame = pl.DataFrame(
-        {
-            "id": ["a", "b", "a", "c"],
-            "age": [30, None, 200, 40],
-            "income": [1.0, 2.0, 3.0, float("nan")],
-            "region": ["north", "bob@example.com", "south", "north"],
-            "label": [0, 1, 5, None],
-            "day": [date(2020, 1, 1)] * 4,
-            "note": ["x", "y", "z", "w"],
-            "digest": ["a" * 40, "nope", None, "b" * 64],
-        }
-    )
+    frame = failing_frame()
     formats: tuple[DataFormat, ...] = ("csv", "parquet", "jsonl")
     for file_format in formats:
         path = written(frame, tmp_path, file_format)

@@ -98,10 +98,12 @@ class DuckDbSource:
             text_columns = self._json_columns(file) if file_format == "jsonl" else ""
             # A declared column the file lacks would fail the typed read with DuckDB's
             # words; untyped here, check_source names it as the local reader does.
-            untyped, _ = _reader(file, file_format, {}, text_columns)
-            described = f"DESCRIBE SELECT * FROM {untyped}"  # noqa: S608
-            present = {row[0] for row in self._execute(described).fetchall()}
-            typed = {c: k for c, k in (declared or {}).items() if c in present}
+            typed = dict(declared or {})
+            if file_format != "parquet":  # Parquet's columns are typed by the file itself
+                untyped, _ = _reader(file, file_format, {}, text_columns)
+                described = f"DESCRIBE SELECT * FROM {untyped}"  # noqa: S608
+                present = {row[0] for row in self._execute(described).fetchall()}
+                typed = {c: k for c, k in typed.items() if c in present}
             reader, replace = _reader(file, file_format, typed, text_columns)
             self._define(reader, replace, None)
 
