@@ -144,6 +144,33 @@ def production_metrics(context: Context) -> tuple[str, dict[str, float]] | None:
     return None
 
 
+def production_profiles(context: Context) -> tuple[str, Mapping[str, object]] | None:
+    """The version in production and the profiles (by data set name, as JSON) its
+    candidate's ingest recorded; None before the first release, no profiles when the
+    records of its candidate hold none."""
+    production = production_metrics(context)
+    if production is None:
+        return None
+    manifest = context.manifest
+    records = context.records()
+    tested = production_test(records, production[0], manifest.versioning.scheme, context.on_history)
+    ingested = sorted(
+        (
+            r
+            for r in records
+            if tested is not None and r.stage == "ingest" and r.version == tested.version
+        ),
+        key=lambda r: r.finished_at,
+    )
+    data = ingested[-1].details.get("data") if ingested else None
+    profiles = {
+        str(entry["name"]): entry["profile"]
+        for entry in (data if isinstance(data, list) else [])
+        if isinstance(entry, dict) and "name" in entry and "profile" in entry
+    }
+    return production[0], profiles
+
+
 def conclude(
     context: Context,
     candidate: StageRecord,

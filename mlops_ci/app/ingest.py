@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.app.candidates import candidate_for_commit
+from mlops_ci.app.candidates import candidate_for_commit, production_profiles
 from mlops_ci.app.context import Context, StageInputError
-from mlops_ci.core.gates import overall
+from mlops_ci.core.drift import ProfileError, drift_gates, profile_from_json
+from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.lifecycle import LifecycleError, State, advance
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.results import StageResult
@@ -34,6 +35,7 @@ def run_ingest(context: Context) -> StageResult:
         finally:
             meter.finish()
     gates = [outcome.to_gate(r.name) for r in reports for outcome in r.outcomes]
+    gates += _drift_gates(context, reports)
     verdict = overall(gates)
     state = _state_after(context, version, verdict == "passed")
     details: dict[str, Any] = {"data": [_data_json(report) for report in reports]}
@@ -55,6 +57,32 @@ def run_ingest(context: Context) -> StageResult:
     )
     context.mark_state(version, state)
     return StageResult("ingest", version, verdict, state, tuple(gates), details)
+
+
+def _drift_gates(context: Context, reports: list[DataSetReport]) -> list[GateResult]:
+    """Each ``data[].drift`` limit held against the profile of the same data set that
+    production's candidate was ingested with."""
+    limited = [(d, r) for d, r in zip(context.manifest.data, reports, strict=True) if d.drift]
+    if not limited:
+        return []
+    production = production_profiles(context)
+    version, profiles = production if production is not None else (None, {})
+    gates: list[GateResult] = []
+    for data_set, report in limited:
+        assert data_set.drift is not None  # noqa: S101 - chosen above
+        stored = profiles.get(data_set.name)
+        try:
+            reference = (
+                profile_from_json(stored, f"the ingest record of {version}")
+                if stored is not None
+                else None
+            )
+        except ProfileError as error:
+            raise StageInputError(f"{error}; run ingest again at that release's commit") from None
+        if report.profile is None:  # pragma: no cover - every engine profiles
+            continue
+        gates += drift_gates(data_set.name, data_set.drift, report.profile, reference, version)
+    return gates
 
 
 def _state_after(context: Context, version: str, passed: bool) -> State:
@@ -93,6 +121,7 @@ def _data_json(report: DataSetReport) -> dict[str, Any]:
             }
             for o in report.outcomes
         ],
+        **({"profile": report.profile.to_json()} if report.profile is not None else {}),
     }
 
 

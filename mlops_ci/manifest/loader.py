@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlops_ci.core.commands import Command, split_command
+from mlops_ci.core.drift import DriftLimits
 from mlops_ci.core.settings import Bounds, Regression, RelativeBounds
 from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.slices import SliceRule
@@ -192,6 +193,7 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
                 column=balance["column"],
                 min_share=balance["min_share"],
                 sensitive=tuple(balance.get("sensitive", ())),
+                bins=balance.get("bins"),
             )
             if balance is not None
             else None,
@@ -202,6 +204,18 @@ def _data_set(value: Mapping[str, Any], root: Path) -> m.DataSet:
             if pii is not None
             else None,
         ),
+        drift=_drift(value.get("drift")),
+    )
+
+
+def _drift(value: Mapping[str, Any] | None) -> DriftLimits | None:
+    if value is None:
+        return None
+    return DriftLimits(
+        psi=value.get("psi"),
+        ks=value.get("ks"),
+        wasserstein=value.get("wasserstein"),
+        columns=tuple(value.get("columns", ())),
     )
 
 

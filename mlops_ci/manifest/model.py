@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_ci.core.commands import Command
+from mlops_ci.core.drift import DriftLimits
 from mlops_ci.core.settings import Bounds, BumpLevel, PiiKind, Regression, RelativeBounds
 from mlops_ci.core.signature import Signature
 from mlops_ci.core.slices import SliceRule
@@ -52,6 +53,7 @@ class BalanceCheck:
     column: str
     min_share: float
     sensitive: tuple[str, ...] = ()
+    bins: int | None = None  # a numeric column: its quantile bins are the classes
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class DataSet:
     url: str | None = None
     table: str | None = None
     engine: Engine = field(default_factory=Engine)
+    drift: DriftLimits | None = None
 
     def shown(self, repository: Path) -> str:
         """How messages name it: its path in the repository, its address, or its table."""

@@ -243,6 +243,62 @@ def test_a_model_that_fails_one_group_fails_its_slice_gate(
     assert failed["message"].endswith("more than max_gap 0.05")
 
 
+@pytest.mark.slow
+def test_data_that_moved_from_production_s_training_data_fail_the_drift_gate(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    commit(example_copy, "feat: churn model")
+    status, report = run_json(cli, example_copy, "run", "--no-tracking")
+    assert status == 0
+    ingest = report["stages"][0]  # type: ignore[index]
+    drift = [c for c in ingest["checks"] if "drift" in c["name"]]
+    assert [(c["name"], c["verdict"]) for c in drift] == [
+        ("train: drift psi", "skipped"),
+        ("train: drift ks", "skipped"),
+        ("train: drift wasserstein", "skipped"),
+    ]  # nothing in production yet
+    stored = records_of(example_copy).read(MODEL, "1.44.0-rc.1", "ingest")
+    assert stored is not None
+    profile = stored.details["data"][0]["profile"]  # type: ignore[index]
+    assert profile["rows"] == profile["sampled"] == 5000  # fewer rows than a sample: all
+    assert profile["columns"]["tenure_months"]["kind"] == "numeric"
+    assert set(profile["columns"]["plan"]["shares"]) == {"basic", "pro", "enterprise"}
+    assert profile["columns"]["customer_id"] == {"kind": "other", "nulls": 0.0}  # no ids kept
+    # the release pull request merged: the manifest names 1.44.0, released from rc.1
+    manifest = example_copy / "mlops.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 1.43.13", "version: 1.44.0", 1))
+    commit(example_copy, "chore: release 1.44.0")
+    status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
+    assert status == 0
+    same = {c["name"]: c for c in report["stages"][0]["checks"] if "drift" in c["name"]}  # type: ignore[index]
+    assert {c["verdict"] for c in same.values()} == {"passed"}
+    assert same["train: drift psi"]["value"] == 0.0
+    assert "against 1.44.0's training data" in same["train: drift psi"]["message"]
+
+    # customers stay twice as long as they did: only tenure_months moved
+    data = example_copy / "data" / "train.csv"
+    lines = data.read_text().splitlines()
+    moved = []
+    for line in lines[1:]:
+        fields = line.split(",")
+        fields[1] = f"{float(fields[1]) * 2:.1f}"
+        moved.append(",".join(fields))
+    data.write_text("\n".join([lines[0], *moved]) + "\n")
+    commit(example_copy, "feat: this year's customers")
+    status, report = run_json(cli, example_copy, "ingest", "--no-tracking")
+    assert status == 1
+    shifted = {c["name"]: c for c in report["stages"][0]["checks"] if "drift" in c["name"]}  # type: ignore[index]
+    assert {n: c["verdict"] for n, c in shifted.items()} == {
+        "train: drift psi": "failed",
+        "train: drift ks": "failed",
+        "train: drift wasserstein": "failed",
+    }
+    message = shifted["train: drift ks"]["message"]
+    assert "'tenure_months'" in message
+    assert "'monthly_charges'" not in message
+    assert "against 1.44.0's training data" in message
+
+
 def test_a_failing_build_command_fails_the_stage(cli: CliRunner, example_copy: Path) -> None:
     manifest = example_copy / "mlops.yaml"
     manifest.write_text(

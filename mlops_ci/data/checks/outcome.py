@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mlops_ci.core.drift import Profile
 from mlops_ci.core.gates import GateResult
 from mlops_ci.core.settings import Bounds
 from mlops_ci.data.fingerprint import Fingerprint
@@ -52,6 +53,7 @@ class DataSetReport:
     rows: int
     fingerprint: Fingerprint
     outcomes: tuple[CheckOutcome, ...]
+    profile: Profile | None = None  # None: an engine that cannot sample
 
     @property
     def passed(self) -> bool:

@@ -1,5 +1,5 @@
-"""Every check of ``data[].checks`` over one table, in one streaming read (and a second read
-of a unique column only when its hashes repeat).
+"""Every check of ``data[].checks`` over one table, and its profile (data/profile.py), in one
+streaming read (and a second read of a unique column only when its hashes repeat).
 
 Row checks are vectorised masks summed per batch, or counted by codes where a column has
 few allowed values; the first few offending row numbers (1 is the first data row) are looked
@@ -22,6 +22,7 @@ from mlops_ci.data.checks.outcome import ROWS_SHOWN, CheckOutcome, DataSetReport
 from mlops_ci.data.checks.registry import CHECKS
 from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.fingerprint import fingerprint, hash_in_background
+from mlops_ci.data.profile import Profiler
 from mlops_ci.data.reader import Table
 from mlops_ci.manifest.model import DataChecks, Scalar
 from mlops_ci.ports import Meter
@@ -39,9 +40,11 @@ def check_table(
     digest = hash_in_background(table.path)
     with tempfile.TemporaryDirectory(prefix="mlops-ci-unique-") as spill_folder:
         scan = _Scan(Setup(table, checks, label, Path(spill_folder)))
+        profiler = Profiler(table.schema)
         try:
             for batch in table.batches():
                 scan.add(batch)
+                profiler.add(batch)
                 if meter is not None:
                     meter.update(scan.rows)
             if not scan.rows:
@@ -55,6 +58,7 @@ def check_table(
         rows=scan.rows,
         fingerprint=fingerprint(table.path, digest, scan.rows, table.schema),
         outcomes=tuple(outcomes),
+        profile=profiler.profile(scan.rows),
     )
 
 

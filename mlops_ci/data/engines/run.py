@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mlops_ci.data.checks.outcome import DataSetReport
-from mlops_ci.data.engines.sql import SqlSource, check_source
+from mlops_ci.data.engines.sql import SqlSource, check_source, profile_source
 from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.fingerprint import Fingerprint, data_blake3
 from mlops_ci.manifest.model import DataSet
@@ -18,6 +18,7 @@ from mlops_ci.manifest.model import DataSet
 def check_in_engine(data_set: DataSet, shown: str) -> DataSetReport:
     with _file(data_set, shown) as file, _source(data_set, shown, file) as source:
         rows, outcomes = check_source(source, data_set.format, data_set.checks, data_set.label)
+        profile = profile_source(source, rows)
         schema = tuple((name, str(kind)) for name, kind in source.schema().items())
         digest, size = data_blake3(file) if file is not None else (None, None)
     return DataSetReport(
@@ -26,6 +27,7 @@ def check_in_engine(data_set: DataSet, shown: str) -> DataSetReport:
         rows=rows,
         fingerprint=Fingerprint(blake3=digest, bytes=size, rows=rows, schema=schema),
         outcomes=tuple(outcomes),
+        profile=profile,
     )
 
 

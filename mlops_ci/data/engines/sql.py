@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import polars as pl
 import sqlglot.expressions as exp
 
+from mlops_ci.core.drift import Profile
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, prefilter
 from mlops_ci.core.settings import Bounds, PiiKind
 from mlops_ci.data.checks.balance import Balance, balance_outcomes
@@ -29,6 +30,7 @@ from mlops_ci.data.checks.registry import CHECKS
 from mlops_ci.data.checks.rows import typed
 from mlops_ci.data.checks.scan import typed_columns
 from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.profile import SAMPLE_ROWS, Profiler
 from mlops_ci.data.reader import Table, check_declared
 from mlops_ci.manifest.model import DataChecks, DataFormat, Scalar
 
@@ -98,6 +100,20 @@ def check_source(
         elif kind.aggregate(setup) is not None:
             raise DataFileError(f"checks.{kind.key} has no SQL form; check it with engine: local")
     return counts.rows, outcomes
+
+
+def profile_source(source: SqlSource, rows: int) -> Profile:
+    """The profile of ``source`` from the local profiler, fed a sample the engine draws:
+    the rows whose numbers hash lowest (deterministic, and spread over the whole file)."""
+    profiler = Profiler(source.schema())
+    if profiler.columns:
+        columns = [_column(c) for c in profiler.columns]
+        order = exp.Anonymous(this="hash", expressions=[_column(ROW)])
+        query = exp.select(*columns).from_(NUMBERED).order_by(order).limit(SAMPLE_ROWS)
+        found = list(source.rows(query.sql(dialect=source.dialect)))
+        schema = {c: source.schema()[c] for c in profiler.columns}
+        profiler.add(pl.DataFrame(found, schema=schema, orient="row"))
+    return profiler.profile(rows)
 
 
 def _key(check: RowCheck) -> str:

@@ -1,0 +1,125 @@
+"""A data set's profile (core/drift.py) made in the checks' own streaming read: a uniform
+sample of its rows, kept batch by batch, gives each column's quantiles or value shares.
+
+The sample is a bottom-k one: every row draws a priority and the SAMPLE_ROWS smallest are
+kept. Once the sample is full only rows under its largest priority can enter, so a batch
+draws how many of its rows do (a binomial) and which, instead of a priority per row: after
+the first batches that is a few hundred rows, and the cost of a profile stays small beside
+the checks'. The generator has a fixed seed, so the same file gives the same profile.
+
+A column's kind comes from its type: numbers are numeric; text, booleans and categories are
+categorical when the sample holds at most MAX_CATEGORIES values (else other: identifiers,
+free text). A value that looks like personal data, or is long, is never written into the
+profile (records are in git): it counts as other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+
+from mlops_ci.core.drift import OTHER, QUANTILE_POINTS, ColumnProfile, Profile
+from mlops_ci.core.pii import found_kinds
+from mlops_ci.core.settings import PiiKind
+
+SAMPLE_ROWS = 20_000
+MAX_CATEGORIES = 50
+_LONGEST_VALUE = 64
+_PII: tuple[PiiKind, ...] = ("email", "phone", "ip_address", "card_number")
+_PRIORITY = "__mlops_ci_priority"
+_SEED = 20
+
+
+class Profiler:
+    """The sample of one read; ``add`` each batch, then ``profile``."""
+
+    def __init__(self, schema: Mapping[str, pl.DataType]) -> None:
+        self.schema = dict(schema)
+        self.columns = [c for c, kind in self.schema.items() if _kind(kind) != "other"]
+        self.random = np.random.default_rng(_SEED)
+        self.sample: pl.DataFrame | None = None
+        self.limit = 1.0  # the largest priority that can still enter the sample
+
+    def add(self, batch: pl.DataFrame) -> None:
+        height = batch.height
+        if not height or not self.columns:
+            return
+        if self.limit >= 1.0:  # the sample is not full: every row draws its priority
+            priorities = self.random.uniform(0.0, 1.0, height)
+            chosen = np.arange(height)
+            if height > SAMPLE_ROWS:  # only the smallest can stay
+                chosen = np.sort(np.argpartition(priorities, SAMPLE_ROWS)[:SAMPLE_ROWS])
+                priorities = priorities[chosen]
+        else:
+            count = int(self.random.binomial(height, self.limit))
+            if not count:
+                return
+            chosen = np.sort(self.random.choice(height, size=count, replace=False))
+            priorities = self.random.uniform(0.0, self.limit, count)
+        entering = batch.select(self.columns)[chosen].with_columns(pl.Series(_PRIORITY, priorities))
+        merged = entering if self.sample is None else pl.concat([self.sample, entering])
+        if merged.height >= SAMPLE_ROWS:
+            merged = merged.sort(_PRIORITY).head(SAMPLE_ROWS)
+            self.limit = float(merged.get_column(_PRIORITY)[-1])
+        self.sample = merged
+
+    def profile(self, rows: int) -> Profile:
+        sample = self.sample.drop(_PRIORITY) if self.sample is not None else pl.DataFrame()
+        columns = {
+            name: _column(sample.get_column(name), _kind(kind))
+            if name in sample.columns
+            else ColumnProfile("other", 0.0)
+            for name, kind in self.schema.items()
+        }
+        return Profile(rows=rows, sampled=sample.height, columns=columns)
+
+
+def _kind(kind: pl.DataType) -> str:
+    if kind.is_numeric():
+        return "numeric"
+    if kind in (pl.String, pl.Boolean) or isinstance(kind, pl.Categorical | pl.Enum):
+        return "categorical"
+    return "other"
+
+
+def _column(values: pl.Series, kind: str) -> ColumnProfile:
+    nulls = values.null_count() / len(values) if len(values) else 0.0
+    present = values.drop_nulls()
+    if kind == "numeric":
+        numbers = present.cast(pl.Float64).to_numpy()
+        numbers = numbers[np.isfinite(numbers)]
+        if not len(numbers):
+            return ColumnProfile("other", nulls)
+        points = np.quantile(numbers, np.linspace(0.0, 1.0, QUANTILE_POINTS))
+        return ColumnProfile(
+            "numeric",
+            nulls,
+            tuple(_rounded(float(q)) for q in points),
+            _rounded(float(numbers.mean())),
+            _rounded(float(numbers.std())),
+        )
+    counts = present.cast(pl.String).value_counts(sort=True)
+    if counts.height > MAX_CATEGORIES or not len(present):
+        return ColumnProfile("other", nulls)
+    shares: list[tuple[str, float]] = []
+    other = 0
+    for value, count in counts.iter_rows():
+        if len(value) > _LONGEST_VALUE or found_kinds(value, _PII):
+            other += count
+        else:
+            shares.append((value, _rounded(count / len(present))))
+    shares.sort()
+    return ColumnProfile(
+        "categorical", nulls, shares=(*shares, (OTHER, _rounded(other / len(present))))
+    )
+
+
+def _rounded(value: float) -> float:
+    """Six significant digits: what a sample of SAMPLE_ROWS can tell, and a record that
+    reads well in a diff."""
+    if not value or not math.isfinite(value):
+        return value
+    return float(f"{value:.6g}")
