@@ -90,7 +90,7 @@ def _column(values: pl.Series, kind: str) -> ColumnProfile:
     present = values.drop_nulls()
     if kind == "numeric":
         numbers = present.cast(pl.Float64).to_numpy()
-        numbers = numbers[np.isfinite(numbers)]
+        numbers = np.sort(numbers[np.isfinite(numbers)])  # the mean in one order, everywhere
         if not len(numbers):
             return ColumnProfile("other", nulls)
         points = np.quantile(numbers, np.linspace(0.0, 1.0, QUANTILE_POINTS))

@@ -1,6 +1,6 @@
 """Same answers everywhere: on the same generated files, DuckDB and Spark report what the
 local scan reports: counts, the first offending rows, masked personal data, balance shares,
-schema and fingerprint."""
+schema, fingerprint and profile."""
 
 from __future__ import annotations
 
@@ -115,6 +115,7 @@ def report(path: Path, file_format: DataFormat, engine: EngineKind) -> DataSetRe
 def assert_same(local: DataSetReport, other: DataSetReport) -> None:
     assert other.rows == local.rows
     assert other.fingerprint == local.fingerprint
+    assert other.profile == local.profile  # fewer rows than a sample: each profiles them all
     assert [o.check for o in other.outcomes] == [o.check for o in local.outcomes]
     for mine, theirs in zip(local.outcomes, other.outcomes, strict=True):
         assert theirs == mine
