@@ -23,6 +23,7 @@ from mlops_ci.data.checks import balance as balance_module
 from mlops_ci.data.checks import outcome as outcome_module
 from mlops_ci.data.checks.outcome import CheckOutcome, DataSetReport
 from mlops_ci.data.checks.scan import check_table
+from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.reader import open_table
 from mlops_ci.manifest.model import (
     BalanceCheck,
@@ -301,6 +302,35 @@ def test_balance_counts_a_class_first_seen_in_a_later_batch(
     path = write_csv(tmp_path, rows)
     found = outcome(run_checks(path, DataChecks(balance=BalanceCheck("y", 0.3))), "balance", "y")
     assert (found.passed, found.value) == (False, 0.25)
+
+
+def test_a_numeric_target_is_balanced_by_its_quantile_bins(
+    tmp_path: Path, batch_rows: int | None
+) -> None:
+    # prices 1..40: north holds the cheap half, south the dear half, with one dear in north
+    rows = [{"price": float(p), "region": "north"} for p in range(1, 20)]
+    rows += [{"price": 40.0, "region": "north"}]
+    rows += [{"price": float(p), "region": "south"} for p in range(20, 40)]
+    path = write_csv(tmp_path, rows)
+    columns = (("price", "float"), ("region", "string"))
+    checks = DataChecks(columns=columns, balance=BalanceCheck("price", 0.2, ("region",), bins=4))
+    report = run_checks(path, checks)
+    overall = outcome(report, "balance", "price")
+    # cut at the values of ranks 0, 9, 19, 29, 39: 1, 10, 20, 30, 40; [1, 10) holds 9 of 40
+    assert (overall.passed, overall.value) == (True, 0.225)
+    within = outcome(report, "balance within region", "price")
+    assert (within.passed, within.value) == (False, 0.0)
+    assert within.message == (
+        "bin [1, 10) of 'price' holds 0% of the rows where region = 'south'; "
+        "each bin needs at least 20%"
+    )
+    # a target of few values: cuts that repeat make fewer, never empty, bins
+    path = write_csv(tmp_path, [{"price": 1.0}] * 20 + [{"price": 2.0}] * 20, "few.csv")
+    few = DataChecks(columns=(("price", "float"),), balance=BalanceCheck("price", 0.2, bins=4))
+    found = outcome(run_checks(path, few), "balance", "price")
+    assert (found.value, found.message.split(" of ")[0]) == (0.5, "bin [1, 2)")
+    with pytest.raises(DataFileError, match=r"checks.balance.bins needs a numeric column"):
+        run_checks(path, DataChecks(balance=BalanceCheck("price", 0.2, bins=4)))  # text
 
 
 def expected_balance(rows: Sequence[tuple[int | None, str | None]]) -> tuple[float, float]:

@@ -4,7 +4,9 @@ schema, fingerprint and profile."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -107,8 +109,13 @@ def written(frame: pl.DataFrame, folder: Path, file_format: DataFormat) -> Path:
     return path
 
 
-def report(path: Path, file_format: DataFormat, engine: EngineKind) -> DataSetReport:
-    data_set = DataSet("train", path, file_format, "label", CHECKS, engine=Engine(engine))
+BINNED = dataclasses.replace(CHECKS, balance=BalanceCheck("income", 0.1, ("region",), bins=3))
+
+
+def report(
+    path: Path, file_format: DataFormat, engine: EngineKind, checks: DataChecks = CHECKS
+) -> DataSetReport:
+    data_set = DataSet("train", path, file_format, "label", checks, engine=Engine(engine))
     return check_data_set(data_set, "data/train")
 
 
@@ -174,6 +181,25 @@ def test_duckdb_reports_what_the_local_scan_reports(
 
 
 @settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=FRAMES, file_format=st.sampled_from(FORMATS))
+def test_duckdb_cuts_a_numeric_column_into_the_same_quantile_bins(
+    frame: pl.DataFrame, file_format: DataFormat, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = written(frame, tmp_path_factory.mktemp("bins"), file_format)
+    try:
+        local, refused = report(path, file_format, "local", BINNED), None
+    except DataFileError as error:  # no income at all: both refuse alike
+        local, refused = None, str(error)
+    if local is None:
+        with pytest.raises(DataFileError, match=re.escape(str(refused))):
+            report(path, file_format, "duckdb", BINNED)
+        return
+    assert_same(local, report(path, file_format, "duckdb", BINNED))
+
+
+@settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(frame=FRAMES, file_format=st.sampled_from(FORMATS))
@@ -198,6 +224,7 @@ def test_a_failing_data_set_fails_alike_with_rows_and_masked_values(
     local = report(path, "parquet", "local")
     other = report(path, "parquet", engine)
     assert_same(local, other)
+    assert_same(report(path, "parquet", "local", BINNED), report(path, "parquet", engine, BINNED))
     failed = {o.check: o for o in other.outcomes if not o.passed}
     assert failed["unique"].rows == (3,)
     assert failed["not_null"].rows in ((2,), (4,))

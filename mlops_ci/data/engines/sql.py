@@ -21,7 +21,14 @@ import sqlglot.expressions as exp
 from mlops_ci.core.drift import Profile
 from mlops_ci.core.pii import HEX_DIGEST, found_kinds, prefilter
 from mlops_ci.core.settings import Bounds, PiiKind
-from mlops_ci.data.checks.balance import Balance, balance_outcomes
+from mlops_ci.data.checks.balance import (
+    Balance,
+    QuantileBin,
+    balance_outcomes,
+    binned_counts,
+    edge_ranks,
+    quantile_bins,
+)
 from mlops_ci.data.checks.base import Offenders, RowCheck, Setup
 from mlops_ci.data.checks.counts import MinRows, Unique, unique_outcome
 from mlops_ci.data.checks.outcome import ROWS_SHOWN, CheckOutcome
@@ -116,6 +123,17 @@ def profile_source(source: SqlSource, rows: int) -> Profile:
     return profiler.profile(rows)
 
 
+def _bin_number(value: exp.Expr, cuts: Sequence[float]) -> exp.Expr:
+    """The number of the bin that holds ``value``: how many cuts are at or below it."""
+    if not cuts:
+        return _zero()
+    case = exp.Case()
+    for number, cut in enumerate(cuts):
+        below = exp.LT(this=exp.cast(value, exp.DataType.Type.DOUBLE), expression=_float(cut))
+        case = case.when(below, exp.Literal.number(number))
+    return case.else_(exp.Literal.number(len(cuts)))
+
+
 def _key(check: RowCheck) -> str:
     return f"{check.check} {check.column}"
 
@@ -189,12 +207,26 @@ class _Run:
     def balance_counts(self) -> dict[tuple[object, ...], int]:
         balance = self.checks.balance
         assert balance is not None  # noqa: S101 - the caller checked
-        columns = [_column(c) for c in (balance.column, *balance.sensitive)]
+        label = _column(balance.column)
+        classes: exp.Expr = label
+        made: list[QuantileBin] = []
+        if balance.bins is not None:
+            if not self.schema[balance.column].is_numeric():
+                raise DataFileError(
+                    f"{self.source.name}: checks.balance.bins needs a numeric column, and "
+                    f"{balance.column!r} is {self.schema[balance.column]}; remove bins to "
+                    "balance its values as classes"
+                )
+            cuts, made = quantile_bins(self._edges(balance.column, balance.bins))
+            classes = _bin_number(label, cuts)
+        sensitive = [_column(c) for c in balance.sensitive]
         query = (
-            exp.select(*columns, exp.Count(this=exp.Star()))
+            exp.select(
+                exp.alias_(classes, "mlops_ci_class"), *sensitive, exp.Count(this=exp.Star())
+            )
             .from_(SOURCE)
-            .where(exp.Not(this=exp.Is(this=columns[0], expression=exp.Null())))
-            .group_by(*columns)
+            .where(exp.Not(this=exp.Is(this=label, expression=exp.Null())))
+            .group_by(_column("mlops_ci_class") if made else label, *sensitive)
             .limit(_MAX_GROUPS + 1)
         )
         counts = {tuple(row[:-1]): int(row[-1]) for row in self.source.rows(self.sql(query))}
@@ -203,7 +235,38 @@ class _Run:
                 f"{self.source.name}: checks.balance counts more than {_MAX_GROUPS:,} "
                 "combinations of its columns; name a column with few values (a class or a band)"
             )
-        return counts
+        return binned_counts(counts, made) if made else counts
+
+    def _edges(self, column: str, bins: int) -> list[float]:
+        """The values at ``edge_ranks`` of the column's sorted values, as the local read
+        finds them."""
+        present = exp.Not(this=exp.Is(this=_column(column), expression=exp.Null()))
+        count = exp.select(exp.Count(this=_column(column))).from_(SOURCE)
+        total = int(next(self.source.rows(self.sql(count)))[0] or 0)
+        if not total:
+            raise DataFileError(
+                f"{self.source.name}: checks.balance.bins has no value of {column!r} to cut"
+            )
+        ranks = edge_ranks(total, bins)
+        rank = exp.Window(
+            this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=_column(column))])
+        )
+        ranked = (
+            exp.select(
+                exp.alias_(_column(column), "mlops_ci_value"), exp.alias_(rank, "mlops_ci_rank")
+            )
+            .from_(SOURCE)
+            .where(present)
+            .subquery("ranked")
+        )
+        wanted = [exp.Literal.number(r + 1) for r in sorted(set(ranks))]
+        query = (
+            exp.select(_column("mlops_ci_rank"), _column("mlops_ci_value"))
+            .from_(ranked)
+            .where(exp.In(this=_column("mlops_ci_rank"), expressions=wanted))
+        )
+        values = {int(r): float(v) for r, v in self.source.rows(self.sql(query))}
+        return [values[r + 1] for r in ranks]
 
     def pii_finds(self, kinds: tuple[PiiKind, ...], hashed: set[str]) -> dict[PiiKind, PiiFinds]:
         """The engine filters each text column by the prefilter; the rules of core.pii
@@ -332,6 +395,11 @@ def _literal(value: object, kind: pl.DataType) -> exp.Expr:
 
 def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
+
+
+def _float(value: float) -> exp.Expr:
+    """A double exactly: a plain literal such as 0.1 is a decimal to DuckDB and Spark."""
+    return exp.cast(exp.Literal.string(repr(value)), exp.DataType.Type.DOUBLE)
 
 
 def _one() -> exp.Expr:
