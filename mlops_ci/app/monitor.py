@@ -6,20 +6,31 @@ counted."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from mlops_ci.app.candidates import production_profiles
 from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.core.drift import (
+    ColumnProfile,
+    Profile,
+    ProfileError,
+    drift_gates,
+    histogram_column,
+    profile_from_json,
+)
 from mlops_ci.core.exposition import (
     MAX_BYTES,
     ExpositionError,
     canonical_series,
+    histogram_buckets,
     parse_exposition,
     shown_url,
 )
-from mlops_ci.core.gates import flatten_metrics
+from mlops_ci.core.gates import GateResult, flatten_metrics
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.monitor import (
     BREACH_KINDS,
@@ -32,7 +43,7 @@ from mlops_ci.core.monitor import (
     watched,
 )
 from mlops_ci.core.observations import Observation, metric_key
-from mlops_ci.manifest.model import Monitor
+from mlops_ci.manifest.model import DataSet, Monitor, MonitorDrift
 from mlops_ci.ports import CodeHost, Scraper
 
 MONITOR_LABEL = "mlops-ci-monitor"
@@ -41,6 +52,7 @@ MARKER = "<!-- mlops-ci:monitor"
 TITLES: Mapping[BreachKind, str] = {
     "slo": "breaches its service level objectives",
     "sudden-change": "changed suddenly in production",
+    "drift": "sees data unlike its training data",
 }
 
 
@@ -128,6 +140,8 @@ def run_monitor(
         for o in earlier
     ]
     result = evaluate(observed, slo, history, monitor.regression)
+    if monitor.drift is not None:
+        result = replace(result, drift=tuple(_drift(context, monitor.drift, read)))
     version = manifest.model.version
     observation = Observation(
         manifest.model.name,
@@ -160,6 +174,69 @@ def run_monitor(
     return MonitorOutcome(
         manifest.model.name, version, shown, at, result, len(earlier), run_id, actions, feedback
     )
+
+
+def _drift(context: Context, drift: MonitorDrift, read: Source) -> list[GateResult]:
+    """production's features (a sample file, or histograms among the series read) held to
+    the profile of the training data production's candidate was ingested with."""
+    manifest = context.manifest
+    name = drift.data or (manifest.data[0].name if manifest.data else None)
+    data_set = next((d for d in manifest.data if d.name == name), None)
+    if name is None or data_set is None:
+        raise StageInputError(
+            f"{manifest.path}: monitor.drift.data names no data set of data[]"
+            + (f" ({name!r})" if name else "; add the training data set to data[]")
+        )
+    production = production_profiles(context)
+    version, profiles = production if production is not None else (None, {})
+    stored = profiles.get(name)
+    try:
+        reference = (
+            profile_from_json(stored, f"the ingest record of {version}")
+            if stored is not None
+            else None
+        )
+    except ProfileError as error:
+        raise StageInputError(f"{error}; run ingest again at that release's commit") from None
+    current = _production_profile(drift, data_set, read, reference, context)
+    return drift_gates(f"production {name}", drift.limits, current, reference, version)
+
+
+def _production_profile(
+    drift: MonitorDrift,
+    data_set: DataSet,
+    read: Source,
+    reference: Profile | None,
+    context: Context,
+) -> Profile:
+    """The sample file's profile, with each histogram's column added (or in its place)."""
+    columns: dict[str, ColumnProfile] = {}
+    rows = 0
+    if drift.sample is not None:
+        from mlops_ci.data.profile import profile_file
+
+        shown = drift.sample.relative_to(context.manifest.repository).as_posix()
+        sampled = profile_file(drift.sample, shown, dict(data_set.checks.columns))
+        columns.update(sampled.columns)
+        rows = sampled.rows
+    for column, metric in drift.histograms:
+        buckets = histogram_buckets(read.values, metric)
+        if not buckets:
+            raise StageInputError(
+                f"{read.shown} has no histogram {metric}_bucket (monitor.drift.histograms."
+                f"{column}); export one with le labels, or fix the name"
+            )
+        before = reference.columns.get(column) if reference is not None else None
+        if reference is not None and before is None:
+            raise StageInputError(
+                f"{context.manifest.path}: monitor.drift.histograms.{column}: the training "
+                f"data {data_set.name!r} have no column {column!r}; name one of its columns"
+            )
+        low = before.quantiles[0] if before is not None and before.quantiles else -math.inf
+        made = histogram_column(buckets, low)
+        if made is not None:
+            columns[column] = made
+    return Profile(rows=rows, sampled=rows, columns=columns)
 
 
 def earlier_observations(

@@ -47,6 +47,9 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     shares: tuple[tuple[str, float], ...] = ()  # categorical: value -> share, OTHER last
+    # Where the cumulative distribution is known exactly, (value, share at or below it): a
+    # histogram's bounds, between which its quantiles are only a linear guess. Not stored.
+    exact: tuple[tuple[float, float], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         found: dict[str, object] = {"kind": self.kind, "nulls": self.nulls}
@@ -147,7 +150,12 @@ def _share(value: object) -> float | None:
 
 
 def psi(reference: ColumnProfile, current: ColumnProfile) -> float:
-    if reference.kind == "numeric" and current.kind == "numeric":
+    if current.exact:  # a histogram: its own buckets are the bins
+        cuts = [0.0, *(_cdf(reference.quantiles, x) for x, _ in current.exact), 1.0]
+        expected = [b - a for a, b in itertools.pairwise(cuts)]
+        known = [0.0, *(share for _, share in current.exact), 1.0]
+        actual = [b - a for a, b in itertools.pairwise(known)]
+    elif reference.kind == "numeric" and current.kind == "numeric":
         edges = sorted(set(reference.quantiles[10:-10:10]))
         expected = _bin_shares(reference.quantiles, edges)
         actual = _bin_shares(current.quantiles, edges)
@@ -162,6 +170,8 @@ def psi(reference: ColumnProfile, current: ColumnProfile) -> float:
 
 
 def ks(reference: ColumnProfile, current: ColumnProfile) -> float:
+    if current.exact:
+        return max(abs(_cdf(reference.quantiles, x) - share) for x, share in current.exact)
     points = sorted({*reference.quantiles, *current.quantiles})
     return max(abs(_cdf(reference.quantiles, x) - _cdf(current.quantiles, x)) for x in points)
 
@@ -200,6 +210,39 @@ def _category_shares(shares: tuple[tuple[str, float], ...], values: list[str]) -
     total = sum(known.values()) or 1.0
     listed = [known.get(v, 0.0) / total for v in values]
     return [*listed, max(0.0, 1.0 - sum(listed))]
+
+
+def histogram_column(buckets: Iterable[tuple[float, float]], low: float) -> ColumnProfile | None:
+    """A numeric column's profile from a Prometheus histogram: its buckets (upper bound
+    ``le``, the count at or below it, +Inf last) read as a cumulative distribution, linear
+    within each bucket, from ``low`` (the smallest value the reference saw) up; the values
+    past the last finite bound sit at it. None for a histogram without observations."""
+    ordered = sorted((b, c) for b, c in buckets if not math.isnan(b) and math.isfinite(c))
+    # Counts that fall from one bucket to the next are no histogram's; a running maximum
+    # keeps the distribution rising whatever an exporter says.
+    rising = itertools.accumulate((c for _, c in ordered), max)
+    ordered = [(b, c) for (b, _), c in zip(ordered, rising, strict=True)]
+    total = ordered[-1][1] if ordered else 0.0
+    if not total or not math.isinf(ordered[-1][0]):
+        return None
+    finite = [(b, c) for b, c in ordered if math.isfinite(b)]
+    if not finite:
+        return None
+    points = [(min(low, finite[0][0]), 0.0), *((b, c / total) for b, c in finite)]
+    quantiles = []
+    for index in range(QUANTILE_POINTS):
+        wanted = index / (QUANTILE_POINTS - 1)
+        quantiles.append(_inverse(points, wanted))
+    exact = tuple((b, c / total) for b, c in finite)
+    return ColumnProfile("numeric", 0.0, tuple(quantiles), exact=exact)
+
+
+def _inverse(points: list[tuple[float, float]], share: float) -> float:
+    """The value at which the cumulative ``points`` (value, share, rising) reach ``share``."""
+    for (x0, p0), (x1, p1) in itertools.pairwise(points):
+        if p1 >= share and p1 > p0:
+            return x0 + (x1 - x0) * max(0.0, share - p0) / (p1 - p0)
+    return points[-1][0]
 
 
 # The gates

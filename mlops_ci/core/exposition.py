@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -163,3 +164,23 @@ def shown_url(url: str) -> str:
         return url
     netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def histogram_buckets(values: Mapping[str, float], metric: str) -> list[tuple[float, float]]:
+    """The buckets of histogram ``metric`` among series ``values`` (keyed as series_key
+    writes them): each upper bound ``le`` with its cumulative count, summed over the
+    series' other labels (one histogram per pod adds up); [] when there is none."""
+    prefix = f"{metric}_bucket"
+    counts: dict[float, float] = {}
+    for key, value in values.items():
+        name, _, rest = key.partition("{")
+        if name != prefix or not rest:
+            continue
+        labels = dict(_labels(rest.removesuffix("}"), repr(key)))
+        try:
+            bound = float(labels.get("le", "nan"))
+        except ValueError:
+            continue
+        if not math.isnan(bound):
+            counts[bound] = counts.get(bound, 0.0) + value
+    return sorted(counts.items())

@@ -21,8 +21,8 @@ from mlops_ci.core.codehost import Issue
 from mlops_ci.core.gates import GateResult, absolute_gates
 from mlops_ci.core.settings import Bounds, Regression
 
-BreachKind = Literal["slo", "sudden-change"]
-BREACH_KINDS: tuple[BreachKind, ...] = ("slo", "sudden-change")
+BreachKind = Literal["slo", "sudden-change", "drift"]
+BREACH_KINDS: tuple[BreachKind, ...] = ("slo", "sudden-change", "drift")
 
 
 # Series of the exporter itself (its process, runtime and client library), watched only
@@ -62,6 +62,8 @@ class MonitorResult:
     slo: tuple[GateResult, ...]
     changes: tuple[Change, ...]
     regression: Regression
+    # monitor.drift: production's features against the training data's profile
+    drift: tuple[GateResult, ...] = ()
 
     @property
     def breaches(self) -> dict[BreachKind, list[str]]:
@@ -75,6 +77,9 @@ class MonitorResult:
         ]
         if sudden:
             found["sudden-change"] = sudden
+        drift = [gate.message for gate in self.drift if gate.verdict == "failed"]
+        if drift:
+            found["drift"] = drift
         return found
 
     @property

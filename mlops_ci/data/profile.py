@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -24,6 +26,10 @@ import polars as pl
 from mlops_ci.core.drift import OTHER, QUANTILE_POINTS, ColumnProfile, Profile
 from mlops_ci.core.pii import found_kinds
 from mlops_ci.core.settings import PiiKind
+from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.reader import open_table
+from mlops_ci.manifest.data_semantics import data_format
+from mlops_ci.manifest.model import ColumnType, DataFormat
 
 SAMPLE_ROWS = 20_000
 MAX_CATEGORIES = 50
@@ -75,6 +81,27 @@ class Profiler:
             for name, kind in self.schema.items()
         }
         return Profile(rows=rows, sampled=sample.height, columns=columns)
+
+
+def profile_file(path: Path, shown: str, declared: Mapping[str, ColumnType]) -> Profile:
+    """The profile of a data file on its own (production's features, say), its format
+    from its name, its columns typed as ``declared`` (the training data set's
+    checks.columns) where it has them."""
+    file_format = data_format(path.name, None)
+    if file_format is None:
+        raise DataFileError(
+            f"{shown}: its format is not known from its name; name it .csv, .parquet or .jsonl"
+        )
+    known = cast(DataFormat, file_format)
+    with open_table(path, shown, known, {}) as untyped:
+        present = {c: kind for c, kind in declared.items() if c in untyped.schema}
+    with open_table(path, shown, known, present) as table:
+        profiler = Profiler(table.schema)
+        rows = 0
+        for batch in table.batches():
+            profiler.add(batch)
+            rows += batch.height
+    return profiler.profile(rows)
 
 
 def _kind(kind: pl.DataType) -> str:

@@ -336,4 +336,18 @@ def _monitor(value: Mapping[str, Any], root: Path) -> m.Monitor:
             ),
             max_score=regression.get("max_score"),
         ),
+        drift=_monitor_drift(value.get("drift"), root),
+    )
+
+
+def _monitor_drift(value: Mapping[str, Any] | None, root: Path) -> m.MonitorDrift | None:
+    if value is None:
+        return None
+    limits = _drift(value)
+    assert limits is not None  # noqa: S101 - a mapping makes limits
+    return m.MonitorDrift(
+        limits=limits,
+        data=value.get("data"),
+        sample=root / value["sample"] if "sample" in value else None,
+        histograms=tuple(_mapping(value.get("histograms")).items()),
     )

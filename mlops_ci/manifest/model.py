@@ -217,11 +217,22 @@ class MonitorSource:
 
 
 @dataclass(frozen=True)
+class MonitorDrift:
+    """``monitor.drift``: production's features, from a sample file or histograms."""
+
+    limits: DriftLimits
+    data: str | None = None  # the data set of data[]; the first when None
+    sample: Path | None = None
+    histograms: tuple[tuple[str, str], ...] = ()  # column -> histogram metric
+
+
+@dataclass(frozen=True)
 class Monitor:
     source: MonitorSource
     slo: tuple[tuple[str, Bounds], ...] = ()
     metrics: tuple[str, ...] = ()
     regression: Regression = field(default_factory=Regression)
+    drift: MonitorDrift | None = None
 
 
 @dataclass(frozen=True)

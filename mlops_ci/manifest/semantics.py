@@ -138,6 +138,7 @@ class _Checks:
                 for kind in _mapping(target):
                     yield ("release", "environments", index, "targets", target_index, kind)
         yield ("monitor", "source", "file")
+        yield ("monitor", "drift", "sample")
 
     def _unique_names(self) -> Iterator[ManifestIssue]:
         lists: list[tuple[JsonPath, str]] = [

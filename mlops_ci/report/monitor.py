@@ -14,7 +14,12 @@ def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
     breaches = result.breaches
     if breaches:
         what = " and ".join(
-            {"slo": "breaches its SLOs", "sudden-change": "changed suddenly"}[k] for k in breaches
+            {
+                "slo": "breaches its SLOs",
+                "sudden-change": "changed suddenly",
+                "drift": "sees data unlike its training data",
+            }[k]
+            for k in breaches
         )
         summary = f"❌ {outcome.model} {outcome.version} {what} in production"
     else:
@@ -29,6 +34,7 @@ def monitor_report(outcome: MonitorOutcome) -> dict[str, Any]:
         "verdict": result.verdict,
         "summary": summary,
         "slo": [gate.to_json() for gate in result.slo],
+        "drift": [gate.to_json() for gate in result.drift],
         "changes": [change.to_json() for change in result.changes],
         "window": result.regression.window,
         "max_change": result.regression.max_change,
@@ -78,6 +84,14 @@ def terminal(report: dict[str, Any]) -> str:
             f"{name:<{width}} {number_text(value):>12} {limit:>10} {median:>12} {moved:>9}  "
             f"{', '.join(results)}"
         )
+    if report["drift"]:
+        lines += ["", "Drift from the training data:"]
+    for gate in report["drift"]:
+        value = "" if gate["value"] is None else f" {gate['value']:.4g}"
+        lines.append(
+            f"  {gate['name']}{value} ({rule_text(gate['rule'])} {gate['threshold']:.6g}): "
+            f"{gate['verdict']}"
+        )
     for kind, sentences in report["breaches"].items():
         lines += ["", f"Breaches ({kind}):"] + [f"  {s}" for s in sentences]
     for issue in report["issues"]:
@@ -104,6 +118,14 @@ def markdown(report: dict[str, Any]) -> str:
             f"| `{cell(gate['name'])}` | {number_text(gate['value'])} | "
             f"{rule_text(gate['rule'])} {gate['threshold']:.6g} | {MARK.get(gate['verdict'], '')} |"
         )
+    if report["drift"]:
+        lines += ["", "| drift | worst column | limit | |", "|---|---:|---:|---|"]
+        lines += [
+            f"| `{cell(g['name'])}` | {number_text(g['value'])} | "
+            f"{rule_text(g['rule'])} {g['threshold']:.6g} | {MARK.get(g['verdict'], '')} |"
+            for g in report["drift"]
+        ]
+        lines += [f"- {cell(g['message'])}" for g in report["drift"] if g["verdict"] == "failed"]
     sudden = [c for c in report["changes"] if c["sudden"]]
     if sudden:
         lines += ["", "| series | value | median | change |", "|---|---:|---:|---:|"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from tests.conftest import ENVIRON, CliRunner, commit, embedded_tracker, tag
 from tests.github.fake import TOKEN, FakeGitHub
@@ -179,7 +179,8 @@ def test_a_json_file_source_and_no_tracking(cli: CliRunner, example_copy: Path) 
     done = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
     assert done.status == 0, done.err
     assert done.out.startswith("✅ churn-classifier 1.43.13 is within its SLOs in production\n")
-    rows = [line.split()[0] for line in done.out.splitlines()[3:] if line]
+    table = done.out.split("\n\n")[1]  # the series, then the drift from the training data
+    rows = [line.split()[0] for line in table.splitlines()]
     assert rows[0] == "SERIES"
     assert sorted(rows[1:]) == ["accuracy", "error_rate", "latency_p95_ms"]  # one row each
     assert "passed, steady" in done.out
@@ -336,3 +337,98 @@ def test_monitor_at_a_terminal_tells_mlflow_in_the_background(
 
 def _told(ledgers: Path) -> bool:
     return any(f"{MODEL}/observations.json" in f.read_text() for f in ledgers.glob("*.json"))
+
+
+def _released(cli: CliRunner, repository: Path) -> str:
+    """The example's candidate built, then released: the manifest names 1.44.0."""
+    commit(repository, "feat: the churn model")
+    manifest = repository / "mlops.yaml"
+    ran = cli("run", "-f", str(manifest), "--no-tracking", environ=ENVIRON)
+    assert ran.status == 0, ran.err
+    manifest.write_text(manifest.read_text().replace("version: 1.43.13", "version: 1.44.0", 1))
+    commit(repository, "chore: release 1.44.0")
+    return str(manifest)
+
+
+def _longer_tenure(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    moved = [lines[0]]
+    for line in lines[1:]:
+        tenure, rest = line.split(",", 1)
+        moved.append(f"{float(tenure) * 2:.1f},{rest}")
+    path.write_text("\n".join(moved) + "\n")
+
+
+def test_production_features_that_moved_from_the_training_data_are_a_drift_breach(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    manifest = _released(cli, example_copy)
+    calm = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    assert calm.status == 0, calm.err
+    drift = {g["name"]: g for g in json.loads(calm.out)["drift"]}
+    assert set(drift) == {"production train: drift psi", "production train: drift ks"}
+    assert {g["verdict"] for g in drift.values()} == {"passed"}
+    assert drift["production train: drift ks"]["value"] < 0.1  # the holdout's own rows
+
+    _longer_tenure(example_copy / "monitoring" / "features.csv")
+    moved = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+    assert moved.status == 1
+    report = json.loads(moved.out)
+    assert report["summary"] == (
+        "❌ churn-classifier 1.44.0 sees data unlike its training data in production"
+    )
+    [psi, ks] = report["breaches"]["drift"]
+    assert psi.startswith("psi against 1.44.0's training data is over 0.2 for 'tenure_months'")
+    assert "'monthly_charges'" not in ks
+    shown = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert "production train: drift ks" in shown.out
+    assert "Breaches (drift):" in shown.out
+
+
+def test_production_histograms_of_a_feature_are_held_to_its_training_quantiles(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    manifest = _released(cli, example_copy)
+    registry = CollectorRegistry()
+    tenure = Histogram(
+        "mlapp_feature_tenure_months",
+        "Tenure of the customers scored",
+        buckets=(1, 2, 4, 8, 12, 18, 24, 36, 48, 72, 96),
+        registry=registry,
+    )
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        text = Path(manifest).read_text()
+        start = text.index("monitor:")
+        Path(manifest).write_text(
+            text[:start] + f"monitor:\n  source: {{prometheus: {url}}}\n"
+            "  drift:\n    histograms: {tenure_months: mlapp_feature_tenure_months}\n"
+            "    ks: 0.1\n"
+        )
+        features = (example_copy / "data" / "holdout.csv").read_text().splitlines()[1:]
+        values = [float(line.split(",")[1]) for line in features]
+        for value in values:
+            tenure.observe(value)
+        calm = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+        assert calm.status == 0, calm.err
+        [gate] = json.loads(calm.out)["drift"]
+        assert (gate["name"], gate["verdict"]) == ("production train: drift ks", "passed")
+        for value in values * 3:  # three times as many customers, each twice as long
+            tenure.observe(value * 2)
+        moved = cli("monitor", "-f", manifest, "--no-tracking", "--json", environ=ENVIRON)
+        assert moved.status == 1
+        [gate] = json.loads(moved.out)["drift"]
+        assert gate["verdict"] == "failed"
+        assert "'tenure_months'" in gate["message"]
+        text = Path(manifest).read_text()
+        Path(manifest).write_text(text.replace("{tenure_months: mlapp", "{age: mlapp"))
+        wrong = cli("monitor", "-f", manifest, "--no-tracking", environ=ENVIRON)
+        assert wrong.status == 2
+        assert "monitor.drift.histograms.age: the training data 'train' have no column 'age'" in (
+            wrong.err
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

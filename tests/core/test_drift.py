@@ -17,11 +17,13 @@ from mlops_ci.core.drift import (
     ProfileError,
     drift_gates,
     drift_of,
+    histogram_column,
     ks,
     profile_from_json,
     psi,
     wasserstein,
 )
+from mlops_ci.core.exposition import histogram_buckets
 
 
 def normal(mean: float, std: float = 1.0) -> ColumnProfile:
@@ -172,3 +174,39 @@ def test_a_stored_profile_that_is_not_one_is_refused_by_name(stored: object, sai
     with pytest.raises(ProfileError, match=said) as raised:
         profile_from_json(stored, "the ingest record of 1.4.0")
     assert str(raised.value).startswith("the ingest record of 1.4.0")
+
+
+def test_a_histogram_is_measured_at_its_own_bounds() -> None:
+    reference = normal(0.0)
+    dist = NormalDist(0.0, 1.0)
+    bounds = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]
+    same = [(b, 1000 * dist.cdf(b)) for b in bounds] + [(math.inf, 1000.0)]
+    column = histogram_column(same, low=reference.quantiles[0])
+    assert column is not None
+    assert ks(reference, column) < 0.002  # exact at the bounds, whatever lies between
+    assert psi(reference, column) < 0.001
+    moved = NormalDist(0.5, 1.0)
+    shifted = [(b, 1000 * moved.cdf(b)) for b in bounds] + [(math.inf, 1000.0)]
+    far = histogram_column(shifted, low=reference.quantiles[0])
+    assert far is not None
+    assert ks(reference, far) == pytest.approx(2 * dist.cdf(0.25) - 1, abs=0.01)
+    # counts that fall, a histogram without +Inf or without observations: no lie told
+    falling = histogram_column([(1.0, 5.0), (2.0, 3.0), (math.inf, 5.0)], low=0.0)
+    assert falling is not None
+    assert list(falling.quantiles) == sorted(falling.quantiles)
+    assert histogram_column([(1.0, 5.0)], low=0.0) is None
+    assert histogram_column([(1.0, 0.0), (math.inf, 0.0)], low=0.0) is None
+
+
+def test_histogram_buckets_add_up_over_the_other_labels() -> None:
+    values = {
+        'lat_bucket{le="1",pod="a"}': 1.0,
+        'lat_bucket{le="1",pod="b"}': 2.0,
+        'lat_bucket{le="+Inf",pod="a"}': 4.0,
+        'lat_bucket{le="+Inf",pod="b"}': 4.0,
+        'lat_bucket{le="soon"}': 9.0,
+        "lat_count": 8.0,
+        'other_bucket{le="1"}': 7.0,
+    }
+    assert histogram_buckets(values, "lat") == [(1.0, 3.0), (math.inf, 8.0)]
+    assert histogram_buckets(values, "missing") == []
