@@ -12,6 +12,7 @@ from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.history import tag_name, tagged_versions
 from mlops_ci.core.lifecycle import State, advance
 from mlops_ci.core.production import production_test
+from mlops_ci.core.record_details import DataSetFingerprint, recorded_data_sets, recorded_gates
 from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.versions import try_parse_version
@@ -169,6 +170,32 @@ def production_profiles(context: Context) -> tuple[str, Mapping[str, object]] | 
         if isinstance(entry, dict) and "name" in entry and "profile" in entry
     }
     return production[0], profiles
+
+
+def candidate_evidence(
+    context: Context, version: str
+) -> tuple[tuple[GateResult, ...], dict[str, float], tuple[DataSetFingerprint, ...]]:
+    """The gates of the latest ingest, test and validate of ``version``, its metrics
+    (test's, then validate's size, latency and memory) and the data sets ingest read."""
+    latest: dict[str, StageRecord] = {}
+    for r in context.records():
+        wanted = r.version == version and r.stage in ("ingest", "test", "validate")
+        if wanted and (r.stage not in latest or r.finished_at >= latest[r.stage].finished_at):
+            latest[r.stage] = r
+    ordered = [latest[s] for s in ("ingest", "test", "validate") if s in latest]
+    gates = tuple(g for r in ordered for g in recorded_gates(r))
+    ingest = latest.get("ingest")
+    return gates, _measured(ordered), recorded_data_sets(ingest) if ingest else ()
+
+
+def _measured(records: Sequence[StageRecord]) -> dict[str, float]:
+    """The candidate's test metrics, and its size, latency and memory from validate."""
+    found: dict[str, float] = {}
+    for stage in ("test", "validate"):
+        for record in records:
+            if record.stage == stage:
+                found.update(record.metrics)
+    return found
 
 
 def conclude(

@@ -18,6 +18,7 @@ from typing import Any
 
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
+from mlops_ci.app.model_card import candidate_card
 from mlops_ci.core.image_reference import Reference, parse_reference, registry_tag
 from mlops_ci.core.record_details import recorded_files
 from mlops_ci.core.records import IMAGE_STAGE, StageRecord
@@ -176,6 +177,7 @@ def build_candidate_image(
         epoch=epoch,
         cache=cache,
         folders=empty_folders(build.artifacts),
+        card=candidate_card(context, record.version),
     )
     _check_against_record(image.files, record, build.artifacts)
     write_atomically(
@@ -219,6 +221,7 @@ def _build_with_docker(
         dockerfile=dockerfile,
         epoch=epoch,
         folders=empty_folders(artifacts),
+        card=candidate_card(context, record.version),
     )
     reference = f"{_docker_repository(settings, name)}:{registry_tag(record.version)}"
     image_id = tools.engine().build(build_context.stream(), reference, settings.base)

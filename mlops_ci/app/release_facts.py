@@ -4,20 +4,21 @@ and the history of released versions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import replace
 
-from mlops_ci.app.candidates import production_metrics
+from mlops_ci.app.candidates import candidate_evidence, production_metrics
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.image import DockerBuilt, ImageTools, image_settings, load_image
+from mlops_ci.app.model_card import card_subject
 from mlops_ci.app.modelpack import find_modelpack
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.image_reference import parse_reference, registry_tag
 from mlops_ci.core.production import production_test
-from mlops_ci.core.record_details import recorded_data_sets, recorded_gates
 from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.release import Candidate
 from mlops_ci.core.versions import parse_version
 from mlops_ci.errors import UsageError
+from mlops_ci.report.model_card import model_card
 
 
 def earlier_release(context: Context, version: str, tools: ImageTools) -> Candidate:
@@ -70,12 +71,7 @@ def release_candidate(
             f"{reference.name}:{registry_tag(record.version)} is not the image built for "
             f"{record.version}; run `mlops-ci image push` first"
         )
-    mine = [r for r in context.records() if r.version == record.version]
-    gates = tuple(
-        g for r in mine if r.stage in ("ingest", "test", "validate") for g in recorded_gates(r)
-    )
-    measured = _measured(mine)
-    ingest = next((r for r in mine if r.stage == "ingest"), None)
+    gates, measured, data = candidate_evidence(context, record.version)
     production = production_metrics(context)
     since = tag_name(manifest.versioning.tag, manifest.model.name, manifest.model.version)
     known = {tag.name for tag in context.vcs.tags()}
@@ -83,7 +79,7 @@ def release_candidate(
     commits = context.vcs.commits(
         since if since in known else None, [] if folder == "." else [folder]
     )
-    return Candidate(
+    candidate = Candidate(
         version=record.version,
         release_version=final,
         digest=pushed,
@@ -95,21 +91,12 @@ def release_candidate(
             **(production[1] if production else {}),
             **_production_validate(context),
         },
-        data=recorded_data_sets(ingest) if ingest else (),
+        data=data,
         commits=tuple((c.sha, c.message.splitlines()[0] if c.message else "") for c in commits),
         history=_history(context),
         modelpack_digest=find_modelpack(registry, reference, pushed),
     )
-
-
-def _measured(records: Sequence[StageRecord]) -> dict[str, float]:
-    """The candidate's test metrics, and its size, latency and memory from validate."""
-    found: dict[str, float] = {}
-    for stage in ("test", "validate"):
-        for record in records:
-            if record.stage == stage:
-                found.update(record.metrics)
-    return found
+    return replace(candidate, card=model_card(card_subject(manifest), candidate))
 
 
 def _production_validate(context: Context) -> dict[str, float]:

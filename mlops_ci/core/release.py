@@ -35,6 +35,7 @@ class Candidate:
     commits: tuple[tuple[str, str], ...] = ()
     history: tuple[tuple[str, Mapping[str, float]], ...] = ()
     modelpack_digest: str | None = None  # the image's ModelPack artifact, when it has one
+    card: str = ""  # its model card, in Markdown (report/model_card.py)
 
     @property
     def reference(self) -> str:

@@ -127,6 +127,7 @@ def build_image(
     epoch: int = DEFAULT_EPOCH,
     cache: DigestCache | None = None,
     folders: Sequence[str] = (),
+    card: bytes = b"",
 ) -> BuiltImage:
     if not files:
         raise ImageBuildError("the artifacts folder is empty: there is no model to ship")
@@ -155,7 +156,7 @@ def build_image(
                     *(
                         data_member(file_name, data, executable=executable)
                         for file_name, data, executable in deploy_files(
-                            name, version, ordered, folders
+                            name, version, ordered, folders, card
                         )
                     ),
                     *(Member(f"{MODEL_FOLDER}/{folder}") for folder in folders),

@@ -64,14 +64,20 @@ def sha256_list(files: Sequence[ShippedFile]) -> bytes:
 
 
 def deploy_files(
-    name: str, version: str, files: Sequence[ShippedFile], folders: Sequence[str] = ()
+    name: str,
+    version: str,
+    files: Sequence[ShippedFile],
+    folders: Sequence[str] = (),
+    card: bytes = b"",
 ) -> list[tuple[str, bytes, bool]]:
-    """The small layer's files: (name at the image's root, bytes, executable)."""
-    return [
+    """The small layer's files: (name at the image's root, bytes, executable); the model
+    card, when there is one, is /MODEL_CARD.md."""
+    found = [
         ("deploy.sh", deploy_script(name, version), True),
         ("model.json", model_json(name, version, files, folders), False),
         ("model.sha256", sha256_list(files), False),
     ]
+    return [*found, ("MODEL_CARD.md", card, False)] if card else found
 
 
 def deploy_script(name: str, version: str) -> bytes:

@@ -28,6 +28,7 @@ def docker_context(
     dockerfile: bytes,
     epoch: int,
     folders: Sequence[str] = (),
+    card: bytes = b"",
 ) -> TarLayer:
     members = [
         data_member("Dockerfile", dockerfile),
@@ -35,7 +36,7 @@ def docker_context(
         *(Member(f"model/{folder}") for folder in folders),
         *(
             data_member(f"deploy/{file_name}", data, executable=executable)
-            for file_name, data, executable in deploy_files(name, version, shipped, folders)
+            for file_name, data, executable in deploy_files(name, version, shipped, folders, card)
         ),
     ]
     return TarLayer(members_with_folders(members), epoch)

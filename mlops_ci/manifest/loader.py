@@ -138,6 +138,8 @@ def _model(value: Mapping[str, Any]) -> m.Model:
         name=value["name"],
         version=value["version"],
         description=value.get("description", ""),
+        intended_use=value.get("intended_use", ""),
+        limitations=value.get("limitations", ""),
         owners=tuple(value.get("owners", ())),
         signature=Signature(
             inputs=tuple(_field(f) for f in signature.get("inputs", ())),

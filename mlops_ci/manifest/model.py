@@ -33,6 +33,8 @@ class Model:
     description: str = ""
     owners: tuple[str, ...] = ()
     signature: Signature | None = None
+    intended_use: str = ""
+    limitations: str = ""
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ def pull_request_body(
             f"- {sha[:7]} {markdown_cell(subject)}" for sha, subject in candidate.commits[:50]
         ]
     sections += _charts(candidate)
+    if candidate.card:
+        sections += ["", "<details><summary>Model card</summary>", "", candidate.card, "</details>"]
     sections += [
         "",
         f"{MARKER} model={model} environment={environment or '-'} "

@@ -3,9 +3,12 @@ GitHub over that origin, a real registry with the candidate's image."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import re
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -89,6 +92,19 @@ def test_a_release_pull_request_opens_once_and_stays_quiet(
     assert pull.body.startswith(f"### ✅ {MODEL} 1.44.0-rc.1 passed every gate")
     assert "| `size_mib` |" in pull.body
     assert "| `p95_ms` |" in pull.body
+    card = pull.body.split("<details><summary>Model card</summary>")[1].split("</details>")[0]
+    assert f"# Model card: {MODEL} 1.44.0-rc.1" in card
+    assert "`slices.region.west.accuracy`" in card.split("## Slices")[1]
+    assert "`train: drift psi`" in card.split("## Drift")[1]
+    assert "Ranks existing customers for retention offers" in card  # model.intended_use
+    state = json.loads(
+        (repository / ".mlops-ci" / "images" / MODEL / "1.44.0-rc.1.json").read_text()
+    )
+    deploy = gzip.decompress(bytes.fromhex(state["deploy_bytes"]))
+    with tarfile.open(fileobj=io.BytesIO(deploy)) as archive:
+        shipped = archive.extractfile("MODEL_CARD.md").read().decode()  # type: ignore[union-attr]
+    assert shipped.startswith(f"# Model card: {MODEL} 1.44.0-rc.1\n")
+    assert "## Slices" in shipped
     bare = fake.bare
     branch = f"refs/heads/{result['branch']}"
     staging = git(bare, "show", f"{branch}:deploy/staging/mlapp.yaml")

@@ -118,6 +118,19 @@ def test_layers_config_and_the_small_layer(tmp_path: Path) -> None:
         assert f"{file['sha256']}  {file['path']}\n" in sums
 
 
+def test_the_model_card_ships_in_the_small_layer(tmp_path: Path) -> None:
+    folder = model_folder(tmp_path / "model")
+    card = b"# Model card: churn 1.2.0\n"
+    image = build_image(
+        "churn", "1.2.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE, card=card
+    )
+    without = build_image("churn", "1.2.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE)
+    assert image.digest != without.digest  # the card is part of what ships
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(image.deploy_bytes))) as archive:
+        assert archive.getnames() == ["MODEL_CARD.md", "deploy.sh", "model.json", "model.sha256"]
+        assert archive.extractfile("MODEL_CARD.md").read() == card  # type: ignore[union-attr]
+
+
 def test_empty_folders_ship_in_the_small_layer(tmp_path: Path) -> None:
     folder = model_folder(tmp_path / "model")
     (folder / "assets").mkdir()
