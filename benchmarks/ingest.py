@@ -8,7 +8,8 @@ Targets (issue: lifecycle stage checks): with every check on, at least 0.6x the 
 the floor (Polars' bare streaming scan of the same file: a null count of every column) and
 at least 5x pandera's with the same checks (its pandas backend, as calibrated; its Polars
 backend is measured beside it); peak memory flat in the file's size (the
-larger file's peak RSS within 1.2x of the smaller's).
+larger file's peak RSS within 1.2x of the smaller's). Issue 20: the data set's profile (for
+drift) costs at most 10 % of the throughput: ours against ours without it, paired per run.
 
 The file: 10 columns (a sha256-like customer id, numbers, a date, low-cardinality text, a
 free-text note, a 0/1 label), about 123 bytes a row, so 10 million rows are about 1.2 GB. It is
@@ -128,18 +129,23 @@ def manifest_checks() -> Any:
 Work = Callable[[], dict[str, Any]]
 
 
-def run_ours(path: Path) -> Work:
+def run_ours(path: Path, *, profile: bool = True) -> Work:
     from mlops_ci.data.checks.scan import check_table
     from mlops_ci.data.reader import open_table
 
     def work() -> dict[str, Any]:
         checks = manifest_checks()
         with open_table(path, path.name, "csv", dict(checks.columns)) as table:
-            report = check_table(table, "customers", checks, "churned")
+            report = check_table(table, "customers", checks, "churned", profile=profile)
         failed = [o.message for o in report.outcomes if not o.passed]
         return {"rows": report.rows, "checks": len(report.outcomes), "failed": failed}
 
     return work
+
+
+def run_unprofiled(path: Path) -> Work:
+    """Ours without the data set's profile: what the profile costs is the difference."""
+    return run_ours(path, profile=False)
 
 
 def run_floor(path: Path) -> Work:
@@ -253,6 +259,7 @@ def run_pandera_polars(path: Path) -> Work:
 
 CHILDREN: dict[str, Callable[[Path], Work]] = {
     "ours": run_ours,
+    "unprofiled": run_unprofiled,
     "floor": run_floor,
     "pyarrow": run_pyarrow,
     "pandera": run_pandera,
@@ -296,8 +303,10 @@ def main() -> None:
     print(f"file: {path.name}, {arguments.rows:,} rows, {size / 1e9:.2f} GB", file=sys.stderr)
     best: dict[str, dict[str, Any]] = {}
     pandera = [] if arguments.skip_pandera else ["pandera", "pandera-polars"]
-    names = ["floor", "ours", "pyarrow", *pandera]
+    names = ["floor", "ours", "unprofiled", "pyarrow", *pandera]
+    paired: list[float] = []  # each run's ours / unprofiled: the profile's cost, paired
     for run in range(arguments.runs):
+        seconds: dict[str, float] = {}
         for name in names:  # interleaved: noise on a shared machine hits each alike
             if name in pandera and run > 0:
                 continue  # one run is enough to know it is many times slower
@@ -307,8 +316,10 @@ def main() -> None:
                 f"{result['peak_rss_bytes'] / 2**20:7.0f} MiB",
                 file=sys.stderr,
             )
+            seconds[name] = result["seconds"]
             if name not in best or result["seconds"] < best[name]["seconds"]:
                 best[name] = result
+        paired.append(seconds["ours"] / seconds["unprofiled"])
     ours, floor = best["ours"], best["floor"]
     if ours["failed"]:
         raise SystemExit(f"the generated data failed checks: {ours['failed']}")
@@ -331,6 +342,14 @@ def main() -> None:
             3,
         ),
         "engine_polars_vs_pyarrow_scan": round(best["pyarrow"]["seconds"] / floor["seconds"], 2),
+        # The profile's cost (issue 20: at most 10 % of the throughput): each run's time with
+        # the profile over its time without, the two measured side by side.
+        "profile_cost": {
+            "median": round(statistics.median(paired) - 1, 4),
+            "min": round(min(paired) - 1, 4),
+            "max": round(max(paired) - 1, 4),
+            "runs": len(paired),
+        },
     }
     for name in pandera:
         # pandas backend: the baseline CALIBRATION.md measured for the target; the Polars

@@ -9,7 +9,7 @@ the checks'. The generator has a fixed seed, so the same file gives the same pro
 
 A column's kind comes from its type: numbers are numeric; text, booleans and categories are
 categorical when the sample holds at most MAX_CATEGORIES values (else other: identifiers,
-free text). A value that looks like personal data, or is long, is never written into the
+free text; once the sample is full, such a column is no longer gathered). A value that looks like personal data, or is long, is never written into the
 profile (records are in git): it counts as other.
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from mlops_ci.core.drift import OTHER, QUANTILE_POINTS, ColumnProfile, Profile
@@ -31,11 +32,10 @@ from mlops_ci.data.reader import open_table
 from mlops_ci.manifest.data_semantics import data_format
 from mlops_ci.manifest.model import ColumnType, DataFormat
 
-SAMPLE_ROWS = 20_000
+SAMPLE_ROWS = 10_000
 MAX_CATEGORIES = 50
 _LONGEST_VALUE = 64
 _PII: tuple[PiiKind, ...] = ("email", "phone", "ip_address", "card_number")
-_PRIORITY = "__mlops_ci_priority"
 _SEED = 20
 
 
@@ -46,8 +46,11 @@ class Profiler:
         self.schema = dict(schema)
         self.columns = [c for c, kind in self.schema.items() if _kind(kind) != "other"]
         self.random = np.random.default_rng(_SEED)
-        self.sample: pl.DataFrame | None = None
         self.limit = 1.0  # the largest priority that can still enter the sample
+        # The sample, and the rows that entered since it was last cut back to SAMPLE_ROWS
+        # (cutting once per SAMPLE_ROWS rows that entered, not once a batch).
+        self.kept: list[tuple[pl.DataFrame, npt.NDArray[np.float64]]] = []
+        self.waiting = 0
 
     def add(self, batch: pl.DataFrame) -> None:
         height = batch.height
@@ -65,15 +68,48 @@ class Profiler:
                 return
             chosen = np.sort(self.random.choice(height, size=count, replace=False))
             priorities = self.random.uniform(0.0, self.limit, count)
-        entering = batch.select(self.columns)[chosen].with_columns(pl.Series(_PRIORITY, priorities))
-        merged = entering if self.sample is None else pl.concat([self.sample, entering])
-        if merged.height >= SAMPLE_ROWS:
-            merged = merged.sort(_PRIORITY).head(SAMPLE_ROWS)
-            self.limit = float(merged.get_column(_PRIORITY)[-1])
-        self.sample = merged
+        # A text value gathered still points into its batch's buffers, which would stay in
+        # memory for the whole read: the rows that enter get text of their own.
+        # One gather of the whole frame: a gather per column costs a query each.
+        gathered = batch[chosen]
+        entering = gathered.select(
+            (pl.col(c) + "").alias(c) if gathered.schema[c] == pl.String else pl.col(c)
+            for c in self.columns
+        )
+        self.kept.append((entering, priorities))
+        self.waiting += len(chosen)
+        if self.waiting >= SAMPLE_ROWS:
+            self._cut()
+
+    def _cut(self) -> None:
+        """The sample and what entered since, cut back to the SAMPLE_ROWS smallest."""
+        if len(self.kept) > 1:
+            frame = pl.concat([f for f, _ in self.kept])
+            priorities = np.concatenate([p for _, p in self.kept])
+        else:
+            frame, priorities = self.kept[0] if self.kept else (pl.DataFrame(), np.empty(0))
+        if len(priorities) >= SAMPLE_ROWS:
+            smallest = np.sort(np.argpartition(priorities, SAMPLE_ROWS - 1)[:SAMPLE_ROWS])
+            frame, priorities = frame[smallest], priorities[smallest]
+            self.limit = float(priorities.max())
+        self.kept = [(frame, priorities)] if len(priorities) else []
+        self.waiting = 0
+        # A text column with more values than a category has in a full sample is an
+        # identifier or free text (other): it is no longer gathered, the costliest to gather.
+        if self.limit < 1.0:
+            many = [
+                c
+                for c in self.columns
+                if _kind(self.schema[c]) == "categorical"
+                and frame.get_column(c).n_unique() > MAX_CATEGORIES + 1  # + 1: null
+            ]
+            if many:
+                self.columns = [c for c in self.columns if c not in many]
+                self.kept = [(frame.drop(many), priorities)]
 
     def profile(self, rows: int) -> Profile:
-        sample = self.sample.drop(_PRIORITY) if self.sample is not None else pl.DataFrame()
+        self._cut()
+        sample = self.kept[0][0] if self.kept else pl.DataFrame()
         columns = {
             name: _column(sample.get_column(name), _kind(kind))
             if name in sample.columns

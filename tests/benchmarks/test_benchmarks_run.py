@@ -92,9 +92,21 @@ def test_ingest_benchmark_runs_every_measurement() -> None:
     )  # fmt: skip
     assert figures["rows"] == 20000
     assert figures["checks"] == 24  # 23 checks and the declared column types
-    assert set(figures["seconds"]) == {"floor", "ours", "pyarrow", "pandera", "pandera-polars"}  # type: ignore[arg-type]
+    assert set(figures["seconds"]) == {  # type: ignore[arg-type]
+        "floor", "ours", "unprofiled", "pyarrow", "pandera", "pandera-polars"
+    }  # fmt: skip
     assert set(figures["import_seconds"]) == set(figures["seconds"])  # type: ignore[arg-type]
+    assert figures["profile_cost"]["runs"] == 1  # type: ignore[index]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_drift_benchmark_measures_every_column() -> None:
+    figures = run_benchmark("drift.py", "--columns", "10", "--runs", "2")
+    assert figures["columns"] == 10
+    assert figures["measures"] == 10 + 2 * 5  # PSI everywhere, KS and Wasserstein on numbers
+    assert figures["in_process_s"]["median"] > 0  # type: ignore[index]
+    assert figures["whole_process_s"]["median"] > figures["in_process_s"]["median"]  # type: ignore[index]
 
 
 @pytest.mark.slow

@@ -34,13 +34,16 @@ def check_table(
     checks: DataChecks,
     label: str | None,
     meter: Meter | None = None,
+    *,
+    profile: bool = True,
 ) -> DataSetReport:
     """Reads ``table`` once (twice when a unique column's hashes repeat) and judges it;
-    ``meter`` is told the rows read so far."""
+    ``meter`` is told the rows read so far; ``profile`` off (what benchmarks/ingest.py
+    measures the profile's cost against) keeps no profile."""
     digest = hash_in_background(table.path)
     with tempfile.TemporaryDirectory(prefix="mlops-ci-unique-") as spill_folder:
         scan = _Scan(Setup(table, checks, label, Path(spill_folder)))
-        profiler = Profiler(table.schema)
+        profiler = Profiler(table.schema if profile else {})
         try:
             for batch in table.batches():
                 scan.add(batch)
@@ -58,7 +61,7 @@ def check_table(
         rows=scan.rows,
         fingerprint=fingerprint(table.path, digest, scan.rows, table.schema),
         outcomes=tuple(outcomes),
-        profile=profiler.profile(scan.rows),
+        profile=profiler.profile(scan.rows) if profile else None,
     )
 
 
