@@ -9,8 +9,9 @@ the checks'. The generator has a fixed seed, so the same file gives the same pro
 
 A column's kind comes from its type: numbers are numeric; text, booleans and categories are
 categorical when the sample holds at most MAX_CATEGORIES values (else other: identifiers,
-free text; once the sample is full, such a column is no longer gathered). A value that looks like personal data, or is long, is never written into the
-profile (records are in git): it counts as other.
+free text; once the sample is full, such a column is no longer gathered). A value that
+looks like personal data, or is long, is never written into the profile (records are in
+git): it counts as other.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Profiler:
         # (cutting once per SAMPLE_ROWS rows that entered, not once a batch).
         self.kept: list[tuple[pl.DataFrame, npt.NDArray[np.float64]]] = []
         self.waiting = 0
+        self.dropped: dict[str, float] = {}  # a column no longer gathered: its share of nulls
 
     def add(self, batch: pl.DataFrame) -> None:
         height = batch.height
@@ -104,6 +106,9 @@ class Profiler:
                 and frame.get_column(c).n_unique() > MAX_CATEGORIES + 1  # + 1: null
             ]
             if many:
+                self.dropped.update(
+                    {c: frame.get_column(c).null_count() / frame.height for c in many}
+                )
                 self.columns = [c for c in self.columns if c not in many]
                 self.kept = [(frame.drop(many), priorities)]
 
@@ -113,7 +118,7 @@ class Profiler:
         columns = {
             name: _column(sample.get_column(name), _kind(kind))
             if name in sample.columns
-            else ColumnProfile("other", 0.0)
+            else ColumnProfile("other", _rounded(self.dropped.get(name, 0.0)))
             for name, kind in self.schema.items()
         }
         return Profile(rows=rows, sampled=sample.height, columns=columns)

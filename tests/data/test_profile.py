@@ -109,3 +109,16 @@ def test_duckdb_samples_a_large_file_close_to_the_local_sample(tmp_path: Path) -
     for column, measures in drift_of(local, engine).items():  # ...of the same distribution
         assert measures["psi"] < 0.01, column
         assert measures.get("ks", 0.0) < 0.03, column
+
+
+def test_an_identifier_stops_being_gathered_but_keeps_its_share_of_nulls() -> None:
+    rows = 60_000
+    ids = [None if i % 10 == 0 else f"customer {i}" for i in range(rows)]
+    frame = pl.DataFrame({"id": ids, "plan": ["a", "b"] * (rows // 2)})
+    profiler = Profiler(frame.schema)
+    for start in range(0, rows, 5_000):
+        profiler.add(frame.slice(start, 5_000))
+    assert profiler.columns == ["plan"]  # the sample filled: the identifier is not gathered
+    profile = profiler.profile(rows)
+    assert profile.columns["id"].kind == "other"
+    assert profile.columns["id"].nulls == pytest.approx(0.1, abs=0.02)
