@@ -7,6 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from mlops_ci.app.artifact_sums import save_sums
 from mlops_ci.app.candidates import candidate_for_commit
 from mlops_ci.app.context import REMOTE, Context, StageInputError
 from mlops_ci.core.history import tag_name
@@ -68,6 +69,7 @@ def run_build(context: Context) -> StageResult:
         metrics={"artifact_bytes": float(size), "build_seconds": result.seconds},
         details=details,
     )
+    save_sums(context, version, files)  # before the record: a record names what was hashed
     context.save(record)
     if record.state == "candidate" and context.preview is None:
         _tag(context, version, head)

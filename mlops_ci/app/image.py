@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlops_ci.app.artifact_sums import known_sums
 from mlops_ci.app.candidates import current_candidate
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.model_card import candidate_card
@@ -178,6 +179,7 @@ def build_candidate_image(
         cache=cache,
         folders=empty_folders(build.artifacts),
         card=candidate_card(context, record.version),
+        known=known_sums(context, record.version, files),
     )
     _check_against_record(image.files, record, build.artifacts)
     write_atomically(

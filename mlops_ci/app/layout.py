@@ -38,6 +38,11 @@ class Layout:
     def log(self, model: str, version: str, stage: str) -> Path:
         return self.folder / "logs" / model / version / f"{stage}.log"
 
+    def artifact_sums(self, model: str, version: str) -> Path:
+        """The sums the build took of a candidate's artifacts, with each file's identity on
+        this runner: what lets the image build take them instead of hashing again."""
+        return self.folder / "artifact-sums" / model / f"{version}.json"
+
     def image(self, model: str, version: str) -> Path:
         """The state of a candidate's built image (its layers, digests and files)."""
         return self.folder / "images" / model / f"{version}.json"

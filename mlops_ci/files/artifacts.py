@@ -35,6 +35,13 @@ class ArtifactPath:
     executable: bool
     mtime_ns: int
     inode: int
+    ctime_ns: int = 0  # changes with any write, whatever mtime says
+
+    @property
+    def identity(self) -> tuple[int, int, int, int]:
+        """What says the file is the same one as when it was hashed: no write changes its
+        contents without changing its ctime."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
 
 def walk_artifacts(folder: Path) -> list[ArtifactPath]:
@@ -81,6 +88,7 @@ def walk_artifacts(folder: Path) -> list[ArtifactPath]:
                     executable=bool(info.st_mode & stat.S_IXUSR),
                     mtime_ns=info.st_mtime_ns,
                     inode=info.st_ino,
+                    ctime_ns=info.st_ctime_ns,
                 )
             )
     return sorted(found, key=lambda file: PurePosixPath(file.path).parts)
@@ -139,6 +147,9 @@ class ArtifactFile:
     path: str
     size: int
     sha256: str
+    # The file's identity (ArtifactPath.identity) when it did not change while it was
+    # hashed, else None: what lets an image build take the sum instead of hashing again.
+    identity: tuple[int, int, int, int] | None = None
 
 
 def artifact_files(folder: Path) -> list[ArtifactFile]:
@@ -147,5 +158,8 @@ def artifact_files(folder: Path) -> list[ArtifactFile]:
     for file in walk_artifacts(folder):
         with file.source.open("rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        found.append(ArtifactFile(file.path, file.size, digest))
+            after = os.fstat(handle.fileno())
+        same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino)
+        identity = file.identity if same == file.identity else None
+        found.append(ArtifactFile(file.path, file.size, digest, identity))
     return found

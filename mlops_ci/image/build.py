@@ -128,7 +128,10 @@ def build_image(
     cache: DigestCache | None = None,
     folders: Sequence[str] = (),
     card: bytes = b"",
+    known: Mapping[str, str] | None = None,
 ) -> BuiltImage:
+    """``known``: files' sha256 by path, taken when they were last hashed (and checked
+    unchanged since by the caller); a layer of such files is read for its digest alone."""
     if not files:
         raise ImageBuildError("the artifacts folder is empty: there is no model to ship")
     created = rfc3339(epoch)
@@ -139,7 +142,9 @@ def build_image(
         layer = ModelLayer(Descriptor(OCI_LAYER, "", 0), tuple(group))
         hashes = cache.get(layer, epoch) if cache else None
         if hashes is None:
-            hashes = layer.tar(epoch).hash()
+            sums = {f"{MODEL_FOLDER}/{f.path}": (known or {}).get(f.path) for f in group}
+            given = {name: sha for name, sha in sums.items() if sha is not None}
+            hashes = layer.tar(epoch).hash(given)
             if cache:
                 cache.put(layer, epoch, hashes)
         model_layers.append(

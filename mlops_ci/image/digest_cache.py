@@ -1,6 +1,6 @@
 """Layer digests by what their files look like on disk, kept across builds: a layer whose
-files all have the same path, size, mtime and inode as when it was hashed is not read
-again."""
+files all have the same path, size, mtime, inode and ctime as when it was hashed is not
+read again (ctime: a file rewritten in place with its old mtime is not the same file)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _CACHE_ENTRIES = 256
 
 class DigestCache:
     """Layer digests by what their files look like on disk; a layer whose files all have
-    the same path, size, mtime and inode as when it was hashed is not read again."""
+    the same path, size, mtime, inode and ctime as when it was hashed is not read again."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -50,6 +50,7 @@ class DigestCache:
 
 def _layer_key(layer: ModelLayer, epoch: int) -> str:
     described = [
-        [f.path, f.size, f.executable, str(f.source), f.mtime_ns, f.inode] for f in layer.files
+        [f.path, f.size, f.executable, str(f.source), f.mtime_ns, f.inode, f.ctime_ns]
+        for f in layer.files
     ]
     return sha256_digest(canonical_json([epoch, described]))

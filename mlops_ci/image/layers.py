@@ -56,6 +56,7 @@ def file_json(file: ArtifactPath) -> dict[str, Any]:
         "executable": file.executable,
         "mtime_ns": file.mtime_ns,
         "inode": file.inode,
+        "ctime_ns": file.ctime_ns,
     }
 
 
@@ -67,4 +68,5 @@ def file_from_json(value: Mapping[str, Any]) -> ArtifactPath:
         executable=bool(value["executable"]),
         mtime_ns=int(value["mtime_ns"]),
         inode=int(value["inode"]),
+        ctime_ns=int(value.get("ctime_ns", 0)),  # a state an older mlops-ci wrote has none
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import FileIO
@@ -99,18 +99,22 @@ class TarLayer:
             for head, member in zip(self._headers, self.members, strict=True)
         ) + len(_END)
 
-    def hash(self) -> LayerHashes:
+    def hash(self, known: Mapping[str, str] | None = None) -> LayerHashes:
         """Reads every file once: the layer's sha256 and each file's, side by side on two
-        threads (hashlib lets go of the GIL), so two digests cost about the time of one."""
+        threads (hashlib lets go of the GIL), so two digests cost about the time of one.
+        A file whose sum is ``known`` (by its name in the layer) is hashed for the layer
+        alone: each of its bytes goes through one SHA-256."""
         layer = hashlib.sha256()
         files: dict[str, str] = {}
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
+        known = known or {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-sha256") as pool:
             for head, member in zip(self._headers, self.members, strict=True):
                 layer.update(head)
                 if member.is_folder:
                     continue
+                given = known.get(member.name) if member.source is not None else None
                 file = hashlib.sha256()
                 if member.data is not None:
                     file.update(member.data)
@@ -122,14 +126,17 @@ class TarLayer:
                             got = handle.readinto(view[: min(CHUNK, remaining)])
                             if not got:
                                 break
-                            # Both digests read the same buffer; it is refilled only after both.
-                            pending = pool.submit(file.update, view[:got])
-                            layer.update(view[:got])
-                            pending.result()
+                            if given is not None:
+                                layer.update(view[:got])
+                            else:
+                                # Both digests read the same buffer; refilled after both.
+                                pending = pool.submit(file.update, view[:got])
+                                layer.update(view[:got])
+                                pending.result()
                             remaining -= got
                         _check_end(member, handle, remaining)
                 layer.update(b"\0" * _padding(member.size))
-                files[member.name] = file.hexdigest()
+                files[member.name] = given if given is not None else file.hexdigest()
         layer.update(_END)
         return LayerHashes("sha256:" + layer.hexdigest(), self.size, files)
 

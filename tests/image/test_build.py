@@ -167,23 +167,40 @@ def test_a_rebuild_takes_digests_from_the_cache_when_files_look_the_same(tmp_pat
     first = build_image(
         "churn", "1.0.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE, cache=cache
     )
-    # Same size, mtime and inode, other bytes: the cache answers (what make and git do too).
-    weights = folder / "weights" / "part-1.bin"
-    info = weights.stat()
-    with weights.open("r+b") as handle:
-        handle.write(b"\1")
-    os.utime(weights, ns=(info.st_atime_ns, info.st_mtime_ns))
+    # Nothing written since: the cache answers, nothing is read.
     reloaded = DigestCache(tmp_path / "digests.json")
     cached = build_image(
         "churn", "1.0.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE, cache=reloaded
     )
     assert cached.digest == first.digest
-    # A touched file is read again.
-    os.utime(weights, ns=(info.st_atime_ns, info.st_mtime_ns + 1))
+    # Same size, mtime and inode, other bytes: the write moved the ctime (git's index looks
+    # at it too), so the file is read again.
+    weights = folder / "weights" / "part-1.bin"
+    info = weights.stat()
+    with weights.open("r+b") as handle:
+        handle.write(b"\1")
+    os.utime(weights, ns=(info.st_atime_ns, info.st_mtime_ns))
     fresh = build_image(
         "churn", "1.0.0", walk_artifacts(folder), a_base(), layer_size=LAYER_SIZE, cache=reloaded
     )
     assert fresh.digest != first.digest
+
+
+def test_a_layer_of_files_with_known_sums_is_read_for_its_digest_alone(tmp_path: Path) -> None:
+    folder = model_folder(tmp_path / "model")
+    files = walk_artifacts(folder)
+    plain = build_image("churn", "1.0.0", files, a_base(), layer_size=LAYER_SIZE)
+    sums = {f.path: f.sha256 for f in plain.files}
+    known = build_image("churn", "1.0.0", files, a_base(), layer_size=LAYER_SIZE, known=sums)
+    assert known.digest == plain.digest  # the same layers, config and model.sha256
+    # The given sums are what ships (the caller vouches that the files did not change):
+    # a wrong one is taken as given, and changes model.sha256, not the model layers.
+    wrong = {**sums, "model.json": "0" * 64}
+    taken = build_image("churn", "1.0.0", files, a_base(), layer_size=LAYER_SIZE, known=wrong)
+    assert [layer.descriptor for layer in taken.model_layers] == [
+        layer.descriptor for layer in plain.model_layers
+    ]
+    assert next(f.sha256 for f in taken.files if f.path == "model.json") == "0" * 64
 
 
 def test_the_state_round_trips(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,37 @@ def test_a_push_to_another_repository_mounts_what_the_model_pushed_before(
     inspected = skopeo("inspect", "--tls-verify=false", f"docker://{tagged}")
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout)["Digest"] == result["digest"]
+
+
+def test_the_image_build_takes_the_build_s_sums_only_for_files_no_write_touched(
+    built_candidate: Path, registry: RegistryServer, base_image: str, cli: CliRunner
+) -> None:
+    use_image(built_candidate, f"{registry.host}/acme/once-model", base_image)
+    sums = built_candidate / ".mlops-ci" / "artifact-sums" / "churn-classifier"
+    [ledger] = sums.glob("*.json")
+    kept = json.loads(ledger.read_text())["files"]
+    model = built_candidate / "build" / "model"
+    assert set(kept) == {p.relative_to(model).as_posix() for p in model.rglob("*") if p.is_file()}
+    built = cli("image", "build", "-f", _manifest(built_candidate), "--json")
+    assert built.status == 0, built.err
+    once = json.loads(built.out)["digest"]
+
+    # the same bytes hashed again (no sums kept) make the same image
+    ledger.unlink()
+    (built_candidate / ".mlops-ci" / "images" / "digests.json").unlink()
+    again = cli("image", "build", "-f", _manifest(built_candidate), "--json")
+    assert again.status == 0, again.err
+    assert json.loads(again.out)["digest"] == once
+
+    # a file rewritten in place with its old size and mtime is still a change (its ctime
+    # moved): hashed again, it no longer matches the build's record
+    first = next(p for p in sorted(model.rglob("*")) if p.is_file() and p.stat().st_size)
+    before = first.stat()
+    data = bytearray(first.read_bytes())
+    data[0] ^= 0xFF
+    first.write_bytes(bytes(data))
+    os.utime(first, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (first.stat().st_ino, first.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    caught = cli("image", "build", "-f", _manifest(built_candidate))
+    assert caught.status == 2
+    assert "no longer holds the files" in caught.err
