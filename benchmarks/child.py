@@ -31,3 +31,26 @@ def measure(script: str, *arguments: str) -> dict[str, Any]:
         raise SystemExit(f"{arguments[0]} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def spread(values: list[float], digits: int = 3) -> dict[str, float]:
+    """The median of ``values`` beside its min and max: what a noisy machine allows."""
+    import statistics
+
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
+def paired(ours: list[float], theirs: list[float], digits: int = 3) -> dict[str, float]:
+    """Each run's ours / theirs, the two measured side by side in that run: a ratio of
+    figures from different runs would mix two states of the machine."""
+    return spread([a / b for a, b in zip(ours, theirs, strict=True)], digits)
+
+
+def rotated(names: list[str], run: int) -> list[str]:
+    """The run's order: each side first in turn, so none always pays a cold start."""
+    shift = run % len(names)
+    return names[shift:] + names[:shift]
