@@ -36,8 +36,16 @@ def test_manifest_validate_benchmark_runs_and_reports_every_figure() -> None:
         "python_c_pass_s",
         "validate_example_s",
         "above_interpreter_s",
+        "above_interpreter",
+        "help_above_interpreter",
     }
-    assert all(value > 0 for value in figures["many_manifests"].values())
+    batch = figures["many_manifests"]
+    assert set(batch["seconds"]) == {
+        "mlops-ci", "yaml parse", "CSafeLoader + jsonschema", "check-jsonschema"
+    }  # fmt: skip
+    assert set(batch["cpu_seconds"]) == set(batch["seconds"])
+    assert all(spread["median"] > 0 for spread in batch["seconds"].values())
+    assert batch["vs_yaml_parse"]["min"] <= batch["vs_yaml_parse"]["median"]
 
 
 def run_benchmark(name: str, *arguments: str) -> dict[str, object]:
