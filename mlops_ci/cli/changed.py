@@ -6,9 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, find_repository
 from mlops_ci.errors import ExitStatus
-from mlops_ci.manifest.loader import find_repository
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

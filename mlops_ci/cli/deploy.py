@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.deploy.targets import TARGETS
 from mlops_ci.errors import ExitStatus
-from mlops_ci.manifest.loader import load_manifest
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

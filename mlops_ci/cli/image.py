@@ -6,9 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus, UsageError
-from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
     from mlops_ci.app.context import Context

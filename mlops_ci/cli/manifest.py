@@ -6,12 +6,14 @@ import argparse
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus, ManifestError, ManifestIssue
-from mlops_ci.manifest.loader import DEFAULT_MANIFEST, load_manifest
-from mlops_ci.manifest.model import Manifest
-from mlops_ci.manifest.schema_file import SCHEMA_FILE
+from mlops_ci.manifest import DEFAULT_MANIFEST
+
+if TYPE_CHECKING:
+    from mlops_ci.manifest.model import Manifest
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,6 +77,8 @@ def validate_command(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def schema_command(arguments: argparse.Namespace, console: Console) -> int:
+    from mlops_ci.manifest.schema_file import SCHEMA_FILE
+
     console.out.write(SCHEMA_FILE.read_text(encoding="utf-8"))
     return ExitStatus.PASSED
 

@@ -6,9 +6,8 @@ import argparse
 import json
 import logging
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus, UsageError
-from mlops_ci.manifest.loader import load_manifest
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,15 @@ import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mlops_ci.errors import UsageError
-from mlops_ci.manifest.loader import DEFAULT_MANIFEST
+from mlops_ci.manifest import DEFAULT_MANIFEST
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mlops_ci.manifest.model import Manifest
 
 ENV_PREFIX = "MLOPS_CI_"
 
@@ -119,3 +124,19 @@ def _from_environment(action: argparse.Action, name: str, text: str) -> object:
         choices = ", ".join(map(str, action.choices))
         raise UsageError(f"{name}={text!r} is not one of {choices}")
     return value
+
+
+# The loader (YAML, the schema, the typed model) is imported when a command runs, never to
+# build the parser: `mlops-ci --help` and a usage error import none of it.
+
+
+def load_manifest(path: str | Path, *, display: str | None = None) -> Manifest:
+    from mlops_ci.manifest import loader
+
+    return loader.load_manifest(path, display=display)
+
+
+def find_repository(start: Path) -> Path:
+    from mlops_ci.manifest import loader
+
+    return loader.find_repository(start)

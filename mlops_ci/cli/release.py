@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus
-from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
     pass

@@ -6,10 +6,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.core.lifecycle import STAGES
 from mlops_ci.errors import ExitStatus
-from mlops_ci.manifest.loader import load_manifest
 
 if TYPE_CHECKING:
     from mlops_ci.app.lifecycle import Progress

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from mlops_ci.cli.options import Console, common_options
+from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus
-from mlops_ci.manifest.loader import load_manifest
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -23,8 +23,6 @@ from mlops_ci.manifest.schema import schema_default, schema_issues
 from mlops_ci.manifest.semantics import semantic_issues
 from mlops_ci.manifest.source import MAX_BYTES, SourceDocument, parse_source, read_source
 
-DEFAULT_MANIFEST = "mlops.yaml"
-
 
 def load_manifest(path: str | Path, *, display: str | None = None) -> m.Manifest:
     """The typed manifest at ``path``; raises ManifestError listing every problem."""

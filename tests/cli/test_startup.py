@@ -54,3 +54,34 @@ def test_an_invalid_manifest_brings_in_jsonschema_to_explain_itself() -> None:
     assert status == 2
     assert "jsonschema" in modules
     assert modules.isdisjoint(HEAVY)
+
+
+HELP_PROBE = """
+import contextlib, io, json, sys
+from mlops_ci.cli.main import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        status = main(["--help"], environ={}, stdout=out)
+    except SystemExit as done:
+        status = done.code
+print(json.dumps({"status": status, "help": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def test_help_imports_no_command_s_machinery() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, check=True
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "manifest" in report["help"]
+    modules = set(report["modules"])
+    machinery = {
+        name
+        for name in modules
+        if name.startswith(("mlops_ci.manifest.", "mlops_ci.app.", "mlops_ci.report"))
+        and name != "mlops_ci.app.layout"  # where a repository keeps its state: paths only
+    }
+    assert machinery == set(), sorted(machinery)
+    assert "yaml" not in modules
+    assert {name.split(".")[0] for name in modules}.isdisjoint(HEAVY)
