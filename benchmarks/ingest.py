@@ -18,6 +18,11 @@ of its own (peak RSS is per process) that imports its modules before the clock s
 the times are the scans', and each process's import time is printed beside them (and a
 whole-process ratio). The engine choice (Polars against PyArrow's streaming CSV reader) is
 measured in the same run.
+
+Issue 22: every side (pandera too) runs once a run, in an order that starts at another side
+each run, after an uncounted floor that warms the page cache; each figure is the median of
+the runs beside min and max, wall and CPU time (every thread's), and each ratio the median
+of the runs' paired ratios (the scan against the scan, and whole processes apart).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from child import measure, peak_rss
+from child import measure, paired, peak_rss, rotated, spread
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "results" / "data"
@@ -271,12 +276,14 @@ def child(name: str, path: Path) -> None:
     started = time.perf_counter()
     work = CHILDREN[name](path)
     imported = time.perf_counter()
+    cpu = time.process_time()  # every thread's: Polars and the hash run on several
     result = work()
     done = time.perf_counter()
     print(
         json.dumps(
             {
                 "seconds": done - imported,
+                "cpu_seconds": time.process_time() - cpu,
                 "import_seconds": imported - started,
                 "peak_rss_bytes": peak_rss(),
                 **result,
@@ -301,61 +308,65 @@ def main() -> None:
     path = generate(arguments.rows)
     size = path.stat().st_size
     print(f"file: {path.name}, {arguments.rows:,} rows, {size / 1e9:.2f} GB", file=sys.stderr)
-    best: dict[str, dict[str, Any]] = {}
     pandera = [] if arguments.skip_pandera else ["pandera", "pandera-polars"]
     names = ["floor", "ours", "unprofiled", "pyarrow", *pandera]
-    paired: list[float] = []  # each run's ours / unprofiled: the profile's cost, paired
+    measure(__file__, "floor", str(path))  # a cold page cache is paid here, uncounted
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for run in range(arguments.runs):
-        seconds: dict[str, float] = {}
-        for name in names:  # interleaved: noise on a shared machine hits each alike
-            if name in pandera and run > 0:
-                continue  # one run is enough to know it is many times slower
+        # Every side once a run, each first in turn: noise hits them alike, and no side
+        # always follows the same one.
+        for name in rotated(names, run):
             result = measure(__file__, name, str(path))
             print(
-                f"  {name:8} {result['seconds']:7.2f} s  peak RSS "
-                f"{result['peak_rss_bytes'] / 2**20:7.0f} MiB",
+                f"  {name:14} {result['seconds']:7.2f} s  cpu {result['cpu_seconds']:7.2f} s  "
+                f"peak RSS {result['peak_rss_bytes'] / 2**20:7.0f} MiB",
                 file=sys.stderr,
             )
-            seconds[name] = result["seconds"]
-            if name not in best or result["seconds"] < best[name]["seconds"]:
-                best[name] = result
-        paired.append(seconds["ours"] / seconds["unprofiled"])
-    ours, floor = best["ours"], best["floor"]
-    if ours["failed"]:
-        raise SystemExit(f"the generated data failed checks: {ours['failed']}")
+            runs[name].append(result)
+    failed = [r["failed"] for r in runs["ours"] if r["failed"]]
+    if failed:
+        raise SystemExit(f"the generated data failed checks: {failed[0]}")
+
+    def wall(name: str, *, whole: bool = False) -> list[float]:
+        return [r["seconds"] + (r["import_seconds"] if whole else 0.0) for r in runs[name]]
+
+    def cpu(name: str) -> list[float]:
+        return [r["cpu_seconds"] for r in runs[name]]
+
     figures: dict[str, Any] = {
         "rows": arguments.rows,
         "bytes": size,
-        "checks": ours["checks"],
-        "seconds": {name: round(result["seconds"], 3) for name, result in best.items()},
+        "checks": runs["ours"][0]["checks"],
+        "runs": arguments.runs,
+        "seconds": {name: spread(wall(name)) for name in names},
+        "cpu_seconds": {name: spread(cpu(name)) for name in names},
         "peak_rss_mib": {
-            name: round(result["peak_rss_bytes"] / 2**20) for name, result in best.items()
+            name: round(max(r["peak_rss_bytes"] for r in runs[name]) / 2**20) for name in names
         },
-        "throughput_vs_floor": round(floor["seconds"] / ours["seconds"], 3),
-        # The same with each process's imports counted in (Polars alone for the floor).
         "import_seconds": {
-            name: round(result["import_seconds"], 3) for name, result in best.items()
+            name: spread([r["import_seconds"] for r in runs[name]]) for name in names
         },
-        "whole_process_vs_floor": round(
-            (floor["seconds"] + floor["import_seconds"])
-            / (ours["seconds"] + ours["import_seconds"]),
-            3,
-        ),
-        "engine_polars_vs_pyarrow_scan": round(best["pyarrow"]["seconds"] / floor["seconds"], 2),
-        # The profile's cost (issue 20: at most 10 % of the throughput): each run's time with
-        # the profile over its time without, the two measured side by side.
+        # Throughput against the floor: the floor's time over ours, run by run.
+        "throughput_vs_floor": paired(wall("floor"), wall("ours")),
+        "whole_process_vs_floor": paired(wall("floor", whole=True), wall("ours", whole=True)),
+        "cpu_vs_floor": paired(cpu("ours"), cpu("floor")),
+        "engine_polars_vs_pyarrow_scan": paired(wall("pyarrow"), wall("floor")),
+        # The profile's cost (issue 20: at most 10 % of the throughput): ours over ours
+        # without it, run by run, minus one.
         "profile_cost": {
-            "median": round(statistics.median(paired) - 1, 4),
-            "min": round(min(paired) - 1, 4),
-            "max": round(max(paired) - 1, 4),
-            "runs": len(paired),
+            key: round(value - 1, 4)
+            for key, value in paired(wall("ours"), wall("unprofiled"), 4).items()
         },
     }
     for name in pandera:
         # pandas backend: the baseline CALIBRATION.md measured for the target; the Polars
-        # backend is reported beside it (it reads with the same engine as ours).
+        # backend is reported beside it (it reads with the same engine as ours). Paired,
+        # scan against scan and whole process against whole process.
         key = "speedup_vs_" + name.replace("-", "_")
-        figures[key] = round(best[name]["seconds"] / ours["seconds"], 2)
+        figures[key] = paired(wall(name), wall("ours"), 2)
+        figures[key + "_whole_process"] = paired(
+            wall(name, whole=True), wall("ours", whole=True), 2
+        )
     small_rows, large_rows = (int(n) for n in arguments.memory_rows.split(","))
     # A process's peak RSS moves by some 20 % from run to run here (how far the reader runs
     # ahead of the checks depends on the machine's load): the median of three, interleaved.

@@ -104,7 +104,10 @@ def test_ingest_benchmark_runs_every_measurement() -> None:
         "floor", "ours", "unprofiled", "pyarrow", "pandera", "pandera-polars"
     }  # fmt: skip
     assert set(figures["import_seconds"]) == set(figures["seconds"])  # type: ignore[arg-type]
-    assert figures["profile_cost"]["runs"] == 1  # type: ignore[index]
+    assert set(figures["cpu_seconds"]) == set(figures["seconds"])  # type: ignore[arg-type]
+    assert figures["runs"] == 1
+    for key in ("profile_cost", "throughput_vs_floor", "speedup_vs_pandera"):
+        assert set(figures[key]) == {"median", "min", "max"}  # type: ignore[arg-type]
     assert figures["memory"]["small_bytes"] < figures["memory"]["large_bytes"]  # type: ignore[index]
 
 
