@@ -6,7 +6,9 @@ Target (issue: versions and tracking): under 0.5 s with 5,000 tags. The anchor t
 (`gto show`), took 11.4 s at 1,500 tags on this machine (shared/CALIBRATION.md); it runs
 here in the same session on a repository of --gto-tags tags in its own tag format, in a
 virtual environment of its own under benchmarks/results/ (made on first use from PyPI).
---gto-tags 0 skips it.
+--gto-tags 0 skips it. Every command (gto as often as ours) runs once a run, in an order
+that starts at another command each run, after an uncounted round; figures are medians
+beside min and max, wall and CPU time, and gto's is the median of paired ratios (issue 22).
 
 Repositories are made with one `git fast-import`: releases 1.N.0, each after four
 candidates, all annotated tags named `{name}@v{version}` (gto's format, which the manifest
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from child import paired, rotated, spread
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL = "churn-classifier"
@@ -59,15 +64,32 @@ def make_repository(folder: Path, tags: int) -> Path:
     return folder
 
 
-def time_command(argv: list[str], cwd: Path, runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
-        timings.append(time.perf_counter() - started)
-        if result.returncode != 0:
-            raise SystemExit(f"{argv[:3]} failed: {result.stderr.decode()[-800:]}")
-    return statistics.median(timings)
+def once(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """One run's wall time and CPU time (the command's processes, git's included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed: {result.stderr.decode()[-800:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def interleaved(
+    commands: dict[str, tuple[list[str], Path]], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Every command once a run, each first in turn, after an uncounted round (git's pack
+    files and the interpreters read into the page cache)."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for run in range(runs + 1):
+        for name in rotated(list(commands), run):
+            seconds, used = once(*commands[name])
+            if run:
+                wall[name].append(seconds)
+                cpu[name].append(used)
+    return wall, cpu
 
 
 def gto_executable() -> Path:
@@ -94,36 +116,35 @@ def main() -> None:
         "--no-tracking",
         "--json",
     ]
-    figures: dict[str, float | int | None] = {
-        "tags": arguments.tags,
-        "gto_tags": arguments.gto_tags,
-    }
+    figures: dict[str, object] = {"tags": arguments.tags, "gto_tags": arguments.gto_tags}
     with tempfile.TemporaryDirectory() as temporary:
         big = make_repository(Path(temporary) / "big", arguments.tags)
         answer = json.loads(
             subprocess.run(mlops_ci, cwd=big, capture_output=True, check=True).stdout
         )
-        figures["version_next_s"] = time_command(mlops_ci, big, arguments.runs)
-        python_start = time_command([sys.executable, "-c", "pass"], big, arguments.runs)
-        figures["python_c_pass_s"] = python_start
-        figures["gto_show_s"] = None
-        figures["version_next_at_gto_tags_s"] = None
+        commands = {
+            "version next": (mlops_ci, big),
+            "python -c pass": ([sys.executable, "-c", "pass"], big),
+        }
         if arguments.gto_tags:
             small = make_repository(Path(temporary) / "small", arguments.gto_tags)
-            figures["version_next_at_gto_tags_s"] = time_command(mlops_ci, small, arguments.runs)
-            figures["gto_show_s"] = time_command(
-                [str(gto_executable()), "show", MODEL], small, max(1, arguments.runs // 2)
-            )
+            commands["version next, gto's tags"] = (mlops_ci, small)
+            commands["gto show"] = ([str(gto_executable()), "show", MODEL], small)
+        wall, cpu = interleaved(commands, arguments.runs)
+    figures["seconds"] = {name: spread(values) for name, values in wall.items()}
+    figures["cpu_seconds"] = {name: spread(values) for name, values in cpu.items()}
+    figures["version_next_s"] = statistics.median(wall["version next"])
+    figures["python_c_pass_s"] = statistics.median(wall["python -c pass"])
+    if arguments.gto_tags:
+        figures["gto_vs_version_next"] = paired(wall["gto show"], wall["version next, gto's tags"])
+        figures["gto_vs_version_next_cpu"] = paired(
+            cpu["gto show"], cpu["version next, gto's tags"]
+        )
     print(
         f"version next with {arguments.tags} tags: {figures['version_next_s']:.3f} s "
-        f"(target < 0.5 s; python -c pass {python_start:.3f} s) -> {answer['candidate']}"
+        f"(target < 0.5 s; python -c pass {figures['python_c_pass_s']:.3f} s) -> "
+        f"{answer['candidate']}"
     )
-    if figures["gto_show_s"] is not None:
-        print(
-            f"with {arguments.gto_tags} tags: mlops-ci version next "
-            f"{figures['version_next_at_gto_tags_s']:.3f} s, gto show "
-            f"{figures['gto_show_s']:.3f} s"
-        )
     print(json.dumps(figures))
     shutil.rmtree(PROJECT / "benchmarks" / "results" / "tmp", ignore_errors=True)
 
