@@ -7,7 +7,9 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def peak_rss() -> int:
@@ -50,7 +52,7 @@ def paired(ours: list[float], theirs: list[float], digits: int = 3) -> dict[str,
     return spread([a / b for a, b in zip(ours, theirs, strict=True)], digits)
 
 
-def rotated(names: list[str], run: int) -> list[str]:
+def rotated(names: list[T], run: int) -> list[T]:
     """The run's order: each side first in turn, so none always pays a cold start."""
     shift = run % len(names)
     return names[shift:] + names[:shift]
