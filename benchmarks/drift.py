@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlops_ci.core.drift import DriftLimits, drift_gates, drift_of, profile_from_json
+from mlops_ci.core.drift import drift_gates, drift_of, profile_from_json
+from mlops_ci.core.settings import DriftLimits
 from mlops_ci.data.profile import SAMPLE_ROWS, Profiler
 
 CATEGORIES = ["a", "b", "c", "d", "e", "f"]
@@ -90,7 +91,8 @@ def scipy_side(reference: pl.DataFrame, current: pl.DataFrame) -> int:
 
 WHOLE = """
 import json, sys
-from mlops_ci.core.drift import DriftLimits, drift_gates, profile_from_json
+from mlops_ci.core.drift import drift_gates, profile_from_json
+from mlops_ci.core.settings import DriftLimits
 reference = profile_from_json(json.loads(open(sys.argv[1]).read()), "reference")
 current = profile_from_json(json.loads(open(sys.argv[2]).read()), "current")
 limits = DriftLimits(psi=0.2, ks=0.1, wasserstein=0.25)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.app.version import plan_next
+from mlops_ci.core.drift import Profile, ProfileError, profile_from_json
 from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.history import tag_name, tagged_versions
 from mlops_ci.core.lifecycle import State, advance
@@ -170,6 +171,20 @@ def production_profiles(context: Context) -> tuple[str, Mapping[str, object]] | 
         if isinstance(entry, dict) and "name" in entry and "profile" in entry
     }
     return production[0], profiles
+
+
+def stored_profile(
+    version: str | None, profiles: Mapping[str, object], name: str
+) -> Profile | None:
+    """The profile of data set ``name`` among production's (``production_profiles``), read
+    back as untrusted; None when its records hold none."""
+    stored = profiles.get(name)
+    if stored is None:
+        return None
+    try:
+        return profile_from_json(stored, f"the ingest record of {version}")
+    except ProfileError as error:
+        raise StageInputError(f"{error}; run ingest again at that release's commit") from None
 
 
 def candidate_evidence(

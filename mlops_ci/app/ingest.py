@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.app.candidates import candidate_for_commit, production_profiles
+from mlops_ci.app.candidates import candidate_for_commit, production_profiles, stored_profile
 from mlops_ci.app.context import Context, StageInputError
-from mlops_ci.core.drift import ProfileError, drift_gates, profile_from_json
+from mlops_ci.core.drift import drift_gates
 from mlops_ci.core.gates import GateResult, overall
 from mlops_ci.core.lifecycle import LifecycleError, State, advance
 from mlops_ci.core.records import StageRecord
@@ -70,15 +70,7 @@ def _drift_gates(context: Context, reports: list[DataSetReport]) -> list[GateRes
     gates: list[GateResult] = []
     for data_set, report in limited:
         assert data_set.drift is not None  # noqa: S101 - chosen above
-        stored = profiles.get(data_set.name)
-        try:
-            reference = (
-                profile_from_json(stored, f"the ingest record of {version}")
-                if stored is not None
-                else None
-            )
-        except ProfileError as error:
-            raise StageInputError(f"{error}; run ingest again at that release's commit") from None
+        reference = stored_profile(version, profiles, data_set.name)
         if report.profile is None:  # pragma: no cover - every engine profiles
             continue
         gates += drift_gates(data_set.name, data_set.drift, report.profile, reference, version)

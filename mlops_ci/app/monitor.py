@@ -12,16 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from mlops_ci.app.candidates import production_profiles
+from mlops_ci.app.candidates import production_profiles, stored_profile
 from mlops_ci.app.context import Context, StageInputError
-from mlops_ci.core.drift import (
-    ColumnProfile,
-    Profile,
-    ProfileError,
-    drift_gates,
-    histogram_column,
-    profile_from_json,
-)
+from mlops_ci.core.drift import ColumnProfile, Profile, drift_gates, histogram_column
 from mlops_ci.core.exposition import (
     MAX_BYTES,
     ExpositionError,
@@ -189,15 +182,7 @@ def _drift(context: Context, drift: MonitorDrift, read: Source) -> list[GateResu
         )
     production = production_profiles(context)
     version, profiles = production if production is not None else (None, {})
-    stored = profiles.get(name)
-    try:
-        reference = (
-            profile_from_json(stored, f"the ingest record of {version}")
-            if stored is not None
-            else None
-        )
-    except ProfileError as error:
-        raise StageInputError(f"{error}; run ingest again at that release's commit") from None
+    reference = stored_profile(version, profiles, name)
     current = _production_profile(drift, data_set, read, reference, context)
     return drift_gates(f"production {name}", drift.limits, current, reference, version)
 

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mlops_ci.core.gates import GateResult
+from mlops_ci.core.settings import MEASURES, DriftLimits, Measure
 
 ColumnKind = Literal["numeric", "categorical", "other"]
-Measure = Literal["psi", "ks", "wasserstein"]
-MEASURES: tuple[Measure, ...] = ("psi", "ks", "wasserstein")
 QUANTILE_POINTS = 101
 OTHER = "\x00other"  # the share of every value not listed (never a column's own value)
 _FLOOR = 1e-4
@@ -246,21 +245,6 @@ def _inverse(points: list[tuple[float, float]], share: float) -> float:
 
 
 # The gates
-
-
-@dataclass(frozen=True)
-class DriftLimits:
-    """``data[].drift``: the largest drift allowed, per measure; ``columns`` limits the
-    columns measured (all that both profiles hold when empty)."""
-
-    psi: float | None = None
-    ks: float | None = None
-    wasserstein: float | None = None
-    columns: tuple[str, ...] = ()
-
-    def limit(self, measure: Measure) -> float | None:
-        limit: float | None = getattr(self, measure)
-        return limit
 
 
 def drift_of(

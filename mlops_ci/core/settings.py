@@ -1,7 +1,7 @@
 """The settings of a manifest that the domain computes with, as values: bounds and relative
-bounds of gates, the sudden-change rule of monitoring, the bump level, the kinds of personal
-data. Only types live here, so the manifest's typed model loads without the rules that use
-them."""
+bounds of gates, the sudden-change rule of monitoring, the drift limits, the bump level, the
+kinds of personal data. Only types live here, so the manifest's typed model loads without
+the rules that use them."""
 
 from __future__ import annotations
 
@@ -37,3 +37,23 @@ class Regression:
     max_change: float = 0.1
     min_delta: float = 0.0
     max_score: float | None = None
+
+
+# Drift between two profiles (core/drift.py measures it).
+Measure = Literal["psi", "ks", "wasserstein"]
+MEASURES: tuple[Measure, ...] = ("psi", "ks", "wasserstein")
+
+
+@dataclass(frozen=True)
+class DriftLimits:
+    """``data[].drift``: the largest drift allowed, per measure; ``columns`` limits the
+    columns measured (all that both profiles hold when empty)."""
+
+    psi: float | None = None
+    ks: float | None = None
+    wasserstein: float | None = None
+    columns: tuple[str, ...] = ()
+
+    def limit(self, measure: Measure) -> float | None:
+        limit: float | None = getattr(self, measure)
+        return limit

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlops_ci.core.commands import Command, split_command
-from mlops_ci.core.drift import DriftLimits
-from mlops_ci.core.settings import Bounds, Regression, RelativeBounds
+from mlops_ci.core.settings import Bounds, DriftLimits, Regression, RelativeBounds
 from mlops_ci.core.signature import Field, Signature
 from mlops_ci.core.slices import SliceRule
 from mlops_ci.core.units import parse_duration, parse_size

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_ci.core.commands import Command
-from mlops_ci.core.drift import DriftLimits
-from mlops_ci.core.settings import Bounds, BumpLevel, PiiKind, Regression, RelativeBounds
+from mlops_ci.core.settings import (
+    Bounds,
+    BumpLevel,
+    DriftLimits,
+    PiiKind,
+    Regression,
+    RelativeBounds,
+)
 from mlops_ci.core.signature import Signature
 from mlops_ci.core.slices import SliceRule
 from mlops_ci.core.versions import Scheme

@@ -12,7 +12,6 @@ from mlops_ci.core.drift import (
     OTHER,
     QUANTILE_POINTS,
     ColumnProfile,
-    DriftLimits,
     Profile,
     ProfileError,
     drift_gates,
@@ -24,6 +23,7 @@ from mlops_ci.core.drift import (
     wasserstein,
 )
 from mlops_ci.core.exposition import histogram_buckets
+from mlops_ci.core.settings import DriftLimits
 
 
 def normal(mean: float, std: float = 1.0) -> ColumnProfile:

@@ -69,6 +69,19 @@ def quantile_bins(edges: list[float]) -> tuple[list[float], list[QuantileBin]]:
     return cuts, made or [QuantileBin(low, high, last=True)]
 
 
+def check_binnable(name: str, column: str, kind: pl.DataType) -> None:
+    """Refuses bins of a column that is not numeric (``name``: how messages call the data)."""
+    if not kind.is_numeric():
+        raise DataFileError(
+            f"{name}: checks.balance.bins needs a numeric column, and {column!r} is {kind}; "
+            "remove bins to balance its values as classes"
+        )
+
+
+def nothing_to_cut(name: str, column: str) -> DataFileError:
+    return DataFileError(f"{name}: checks.balance.bins has no value of {column!r} to cut")
+
+
 def column_bins(table: Table, column: str, bins: int) -> tuple[list[float], list[QuantileBin]]:
     """The bins of ``column``, from a read of that column alone (its values held in memory,
     eight bytes a row: exact quantiles need them)."""
@@ -78,7 +91,7 @@ def column_bins(table: Table, column: str, bins: int) -> tuple[list[float], list
     ]
     ordered = np.sort(np.concatenate(parts)) if parts else np.empty(0)
     if not len(ordered):
-        raise DataFileError(f"{table.name}: checks.balance.bins has no value of {column!r} to cut")
+        raise nothing_to_cut(table.name, column)
     return quantile_bins([float(ordered[r]) for r in edge_ranks(len(ordered), bins)])
 
 
@@ -104,12 +117,7 @@ class _Balance:
         self.cuts: npt.NDArray[np.float64] | None = None
         self.bins: list[QuantileBin] = []
         if balance.bins is not None:
-            if not table.schema[balance.column].is_numeric():
-                raise DataFileError(
-                    f"{table.name}: checks.balance.bins needs a numeric column, and "
-                    f"{balance.column!r} is {table.schema[balance.column]}; remove bins to "
-                    "balance its values as classes"
-                )
+            check_binnable(table.name, balance.column, table.schema[balance.column])
             cuts, self.bins = column_bins(table, balance.column, balance.bins)
             self.cuts = np.asarray(cuts, np.float64)
             self.schema[balance.column] = pl.Int64()  # the bin's number is the class

@@ -26,7 +26,9 @@ from mlops_ci.data.checks.balance import (
     QuantileBin,
     balance_outcomes,
     binned_counts,
+    check_binnable,
     edge_ranks,
+    nothing_to_cut,
     quantile_bins,
 )
 from mlops_ci.data.checks.base import Offenders, RowCheck, Setup
@@ -211,12 +213,7 @@ class _Run:
         classes: exp.Expr = label
         made: list[QuantileBin] = []
         if balance.bins is not None:
-            if not self.schema[balance.column].is_numeric():
-                raise DataFileError(
-                    f"{self.source.name}: checks.balance.bins needs a numeric column, and "
-                    f"{balance.column!r} is {self.schema[balance.column]}; remove bins to "
-                    "balance its values as classes"
-                )
+            check_binnable(self.source.name, balance.column, self.schema[balance.column])
             cuts, made = quantile_bins(self._edges(balance.column, balance.bins))
             classes = _bin_number(label, cuts)
         sensitive = [_column(c) for c in balance.sensitive]
@@ -244,9 +241,7 @@ class _Run:
         count = exp.select(exp.Count(this=_column(column))).from_(SOURCE)
         total = int(next(self.source.rows(self.sql(count)))[0] or 0)
         if not total:
-            raise DataFileError(
-                f"{self.source.name}: checks.balance.bins has no value of {column!r} to cut"
-            )
+            raise nothing_to_cut(self.source.name, column)
         ranks = edge_ranks(total, bins)
         rank = exp.Window(
             this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=_column(column))])
