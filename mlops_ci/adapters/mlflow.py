@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_ci.adapters.mlflow_connection import TAG, millis, quoted
+from mlops_ci.adapters.mlflow_connection import (
+    TAG,
+    TWIN_WRITE_CODES,
+    TWIN_WRITES,
+    millis,
+    quoted,
+    written_by_a_twin,
+)
 from mlops_ci.adapters.mlflow_registry import ModelRegistry
 from mlops_ci.core.observations import Observation, metric_key
 from mlops_ci.core.records import StageRecord
@@ -236,12 +243,12 @@ class MlflowTracker(ModelRegistry):
         insert of a key; the job then reads the run again and logs what is still missing."""
         from mlflow.exceptions import MlflowException
 
-        for attempt in range(1, _TWIN_WRITES + 1):
+        for attempt in range(1, TWIN_WRITES + 1):
             try:
                 self._log_batches(run, record)
                 return
             except MlflowException as error:
-                if not _written_by_a_twin(error) or attempt == _TWIN_WRITES:
+                if not written_by_a_twin(error) or attempt == TWIN_WRITES:
                     raise self._refusal("log a batch", error) from None
                 run = self._call("read a run", self.client.get_run, run.info.run_id)
 
@@ -274,7 +281,7 @@ class MlflowTracker(ModelRegistry):
                 metrics=metric_chunk,
                 params=param_chunk,
                 tags=tag_chunk,
-                expected=_TWIN_WRITE_CODES,
+                expected=TWIN_WRITE_CODES,
             )
 
     def _log_record_artifact(self, run_id: str, record: StageRecord) -> None:
@@ -284,18 +291,6 @@ class MlflowTracker(ModelRegistry):
                 json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             self._call("store the record", self.client.log_artifact, run_id, str(path), "mlops-ci")
-
-
-# A write that lost a race with a twin's: a store's unique key refused it. The SQL stores
-# answer BAD_REQUEST with the database's text (PostgreSQL's, SQLite's, MySQL's).
-_TWIN_WRITE_CODES = ("BAD_REQUEST", "RESOURCE_ALREADY_EXISTS")
-_TWIN_WRITES = 3
-_DUPLICATE_KEY = ("duplicate key", "UNIQUE constraint failed", "Duplicate entry", "IntegrityError")
-
-
-def _written_by_a_twin(error: Exception) -> bool:
-    text = str(error)
-    return any(sign in text for sign in _DUPLICATE_KEY)
 
 
 def _creation_order(run: Any) -> tuple[int, str]:

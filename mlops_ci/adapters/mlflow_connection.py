@@ -30,6 +30,12 @@ T = TypeVar("T")
 TAG = "mlops-ci."  # the prefix of every tag mlops-ci sets
 _RETRYABLE_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
 
+# A write that lost a race with a twin job's: a store's unique key refused it. The SQL stores
+# answer BAD_REQUEST with the database's text (PostgreSQL's, SQLite's, MySQL's).
+TWIN_WRITE_CODES = ("BAD_REQUEST", "RESOURCE_ALREADY_EXISTS")
+TWIN_WRITES = 3
+_DUPLICATE_KEY = ("duplicate key", "UNIQUE constraint failed", "Duplicate entry", "IntegrityError")
+
 
 class TrackingError(ServiceError):
     """MLflow did not answer, or kept failing, after bounded retries."""
@@ -199,6 +205,21 @@ class MlflowConnection:
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _write(self, what: str, function: Callable[..., T], *args: Any) -> T:
+        """A write that two jobs may make at one moment and whose last writer wins (a tag,
+        an alias). The SQL stores write one as a read then an insert, so the job that
+        inserts second meets the unique key; made again, its write finds the row and
+        replaces it."""
+        from mlflow.exceptions import MlflowException
+
+        for attempt in range(1, TWIN_WRITES + 1):
+            try:
+                return self._call(what, function, *args, expected=TWIN_WRITE_CODES)
+            except MlflowException as error:
+                if not written_by_a_twin(error) or attempt == TWIN_WRITES:
+                    raise self._refusal(what, error) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _refusal(self, what: str, error: Exception) -> TrackingError:
         """A refusal of the server's, in a sentence that names the URI (without its
         credentials)."""
@@ -229,6 +250,12 @@ def _open(target: TrackingTarget) -> MlflowClient:
             f"{str(error).splitlines()[0][:200] if str(error) else 'no detail'}); check "
             "MLFLOW_TRACKING_URI or tracking.mlflow.tracking_uri"
         ) from None
+
+
+def written_by_a_twin(error: Exception) -> bool:
+    """Whether a store refused a write because a twin job wrote the same key first."""
+    text = str(error)
+    return any(sign in text for sign in _DUPLICATE_KEY)
 
 
 def _login_refused(error: Exception) -> int | None:

@@ -115,7 +115,7 @@ class ModelRegistry(MlflowConnection):
                 return False
             raise TrackingError(f"{version} is not registered in {self.target.registered_model}")
         for key, value in tags.items():
-            self._call(
+            self._write(
                 "tag the model version",
                 self.client.set_model_version_tag,
                 self.target.registered_model,
@@ -148,7 +148,7 @@ class ModelRegistry(MlflowConnection):
             return
         stamp = when.astimezone(UTC).isoformat()
         if current is not None:
-            self._call(
+            self._write(
                 "close the alias period",
                 self.client.set_model_version_tag,
                 name,
@@ -156,7 +156,7 @@ class ModelRegistry(MlflowConnection):
                 f"{TAG}alias.{alias}.until",
                 stamp,
             )
-        self._call(
+        self._write(
             "open the alias period",
             self.client.set_model_version_tag,
             name,
@@ -164,7 +164,7 @@ class ModelRegistry(MlflowConnection):
             f"{TAG}alias.{alias}.from",
             stamp,
         )
-        self._call("move the alias", self.client.set_registered_model_alias, name, alias, number)
+        self._write("move the alias", self.client.set_registered_model_alias, name, alias, number)
 
     def alias_at(self, alias: str, when: datetime) -> str | None:
         """The candidate ``alias`` pointed at on ``when`` ("what was in production on D")."""

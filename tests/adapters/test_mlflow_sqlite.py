@@ -242,25 +242,27 @@ def test_a_job_that_raced_another_to_a_registered_version_deletes_its_own(
 
 
 def _twin_wrote_first(
-    tracker: MlflowTracker, monkeypatch: pytest.MonkeyPatch, refusal: str
+    tracker: MlflowTracker,
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: str,
+    method: str = "log_batch",
 ) -> list[object]:
-    """The tracker's first batch meets the same batch a twin job wrote a moment before,
-    and the store's unique key refuses it (as PostgreSQL did in the race test): the race,
-    made to happen every time."""
+    """The tracker's first ``method`` call meets the same write a twin job made a moment
+    before, and the store's unique key refuses it (as PostgreSQL did in the race test): the
+    race, made to happen every time."""
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
-    real = tracker.client.log_batch
+    real = getattr(tracker.client, method)
     calls: list[object] = []
 
-    def log_batch(run_id: str, **batch: object) -> None:
-        calls.append(batch)
+    def write(*arguments: object, **keywords: object) -> None:
+        calls.append((arguments, keywords))
+        real(*arguments, **keywords)  # the first time, the twin's write
         if len(calls) == 1:
-            real(run_id, **batch)  # the twin's write
             raise MlflowException(refusal, BAD_REQUEST)
-        real(run_id, **batch)
 
-    monkeypatch.setattr(tracker.client, "log_batch", log_batch)
+    monkeypatch.setattr(tracker.client, method, write)
     return calls
 
 
@@ -290,3 +292,30 @@ def test_a_bad_batch_is_still_a_tracking_error(
     assert str(raised.value) == (
         f"MLflow at {tracker.target.uri} refused to log a batch: Invalid value for metric 'f1'"
     )
+
+
+@pytest.mark.parametrize("method", ["set_model_version_tag", "set_registered_model_alias"])
+def test_an_alias_a_twin_job_moved_at_the_same_moment_is_moved_not_failed(
+    tracker: MlflowTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    tracker.register("1.44.0-rc.1", None, tmp_path, [])
+    calls = _twin_wrote_first(
+        tracker,
+        monkeypatch,
+        "BAD_REQUEST: (psycopg2.errors.UniqueViolation) duplicate key value violates unique "
+        'constraint "model_version_tag_pk"',
+        method,
+    )
+    tracker.move_alias("candidate", "1.44.0-rc.1", datetime(2026, 12, 7, tzinfo=UTC))
+    assert len(calls) >= 2  # the refused write was made again
+    assert tracker.alias_target("candidate") == "1.44.0-rc.1"
+    assert tracker.alias_at("candidate", datetime(2026, 12, 8, tzinfo=UTC)) == "1.44.0-rc.1"
+
+
+def test_a_tag_the_store_refuses_for_another_reason_is_a_tracking_error(
+    tracker: MlflowTracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker.register("1.44.0-rc.1", None, tmp_path, [])
+    _twin_wrote_first(tracker, monkeypatch, "Tag value too long", "set_model_version_tag")
+    with pytest.raises(TrackingError, match="refused to open the alias period: Tag value too"):
+        tracker.move_alias("candidate", "1.44.0-rc.1", datetime(2026, 12, 7, tzinfo=UTC))
