@@ -6,6 +6,8 @@ import json
 import resource
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,3 +58,44 @@ def rotated(names: list[T], run: int) -> list[T]:
     """The run's order: each side first in turn, so none always pays a cold start."""
     shift = run % len(names)
     return names[shift:] + names[:shift]
+
+
+def timed(
+    argv: list[str],
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    expect: int = 0,
+) -> tuple[float, float]:
+    """One command's wall time and CPU time: its processes' and their children's (git's
+    included), not a daemon's it talks to (dockerd's, an MLflow server's)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, cwd=cwd, env=None if environ is None else dict(environ), capture_output=True,
+        check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != expect:
+        raise SystemExit(
+            f"{' '.join(argv[:4])} exited {done.returncode}: {done.stderr.decode()[-2000:]}"
+        )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def interleaved(
+    commands: Mapping[str, Any], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of every command, once a run, each first in turn, after an
+    uncounted round (the page cache, the interpreters' first imports). A command is
+    ``timed``'s arguments: ``argv``, or ``(argv, cwd)``, or ``(argv, cwd, environ)``."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for run in range(runs + 1):
+        for name in rotated(list(commands), run):
+            command = commands[name]
+            seconds, used = timed(*command) if isinstance(command, tuple) else timed(command)
+            if run:
+                wall[name].append(seconds)
+                cpu[name].append(used)
+    return wall, cpu

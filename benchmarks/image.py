@@ -30,9 +30,7 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from child import measure, paired, peak_rss, rotated, spread
+from child import timed as run_timed
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -149,14 +148,8 @@ def child(arguments: list[str]) -> None:
 def timed(command: list[str], environ: dict[str, str] | None = None) -> dict[str, float]:
     """Wall time, and the CPU time of the command's processes (a daemon's is not counted:
     docker's build runs in dockerd, so its CPU figure is the client's alone)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=environ, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-2000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"seconds": time.perf_counter() - started, "cpu_seconds": cpu}
+    seconds, cpu = run_timed(command, environ=environ)
+    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 class Bench:

@@ -21,32 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from child import paired, rotated, spread
+from child import interleaved, paired, spread
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "churn" / "mlops.yaml"
 CLI = [sys.executable, "-m", "mlops_ci"]
-
-
-def timed(argv: list[str], expect: int = 0) -> tuple[float, float]:
-    """The wall time and the CPU time of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
-    if result.returncode != expect:
-        raise SystemExit(f"{argv[:4]} exited {result.returncode}: {result.stderr.decode()[:500]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def cold_start(runs: int) -> dict[str, object]:
@@ -57,12 +42,7 @@ def cold_start(runs: int) -> dict[str, object]:
         "validate": [*command, "manifest", "validate", "-f", str(EXAMPLE)],
         "--help": [*command, "--help"],
     }
-    wall: dict[str, list[float]] = {name: [] for name in commands}
-    for run in range(runs + 1):
-        for name in rotated(list(commands), run):
-            seconds, _ = timed(commands[name])
-            if run:  # the first round warms the page cache: not counted
-                wall[name].append(seconds)
+    wall, _ = interleaved(commands, runs)
     above = [v - p for v, p in zip(wall["validate"], wall["python -c pass"], strict=True)]
     helped = [v - p for v, p in zip(wall["--help"], wall["python -c pass"], strict=True)]
     return {
@@ -130,13 +110,7 @@ def many_manifests(count: int, runs: int) -> dict[str, object]:
                 sys.executable, "-m", "check_jsonschema", "--schemafile", schema, *files
             ],
         }  # fmt: skip
-        wall: dict[str, list[float]] = {name: [] for name in commands}
-        cpu: dict[str, list[float]] = {name: [] for name in commands}
-        for run in range(runs):
-            for name in rotated(list(commands), run):
-                seconds, used = timed(commands[name])
-                wall[name].append(seconds)
-                cpu[name].append(used)
+        wall, cpu = interleaved(commands, runs)
     return {
         "manifests": count,
         "mlops_ci_validate_s": statistics.median(wall["mlops-ci"]),

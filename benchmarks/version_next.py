@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from child import paired, rotated, spread
+from child import interleaved, paired, spread
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL = "churn-classifier"
@@ -62,34 +60,6 @@ def make_repository(folder: Path, tags: int) -> Path:
     subprocess.run(["git", "-C", str(folder), "fast-import", "--quiet"], input=stream, check=True)
     subprocess.run(["git", "-C", str(folder), "checkout", "-q", "main"], check=True)
     return folder
-
-
-def once(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """One run's wall time and CPU time (the command's processes, git's included)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{argv[:3]} failed: {result.stderr.decode()[-800:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def interleaved(
-    commands: dict[str, tuple[list[str], Path]], runs: int
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Every command once a run, each first in turn, after an uncounted round (git's pack
-    files and the interpreters read into the page cache)."""
-    wall: dict[str, list[float]] = {name: [] for name in commands}
-    cpu: dict[str, list[float]] = {name: [] for name in commands}
-    for run in range(runs + 1):
-        for name in rotated(list(commands), run):
-            seconds, used = once(*commands[name])
-            if run:
-                wall[name].append(seconds)
-                cpu[name].append(used)
-    return wall, cpu
 
 
 def gto_executable() -> Path:
