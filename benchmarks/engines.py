@@ -9,8 +9,9 @@ about 100M rows on the local path with peak memory within 1.2x of the 10M-row fi
 
 Every side runs the whole check of one data set as `mlops-ci ingest` does
 (mlops_ci.data.data_set.check_data_set: every check of ingest.py's manifest, and the
-file's blake3 fingerprint), each in a process of its own, interleaved round by round
-(local, duckdb, spark, local, ...). The local path streams the file through polars in
+file's blake3 fingerprint), each in a process of its own, interleaved round by round,
+each side first in turn (local, duckdb, spark; duckdb, spark, local; ...), after an
+uncounted round. The local path streams the file through polars in
 batches; DuckDB (embedded, its default threads) runs the checks as SQL over read_csv;
 Spark runs the same SQL in local mode (local[2], the machine's two cores), and its
 session's start-up (a JVM) is counted apart as start-up, like the imports. CPU time is the
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from child import measure, peak_rss
+from child import measure, peak_rss, rotated, spread
 from ingest import DATA, generate, manifest_checks
 
 Work = Callable[[], dict[str, Any]]
@@ -165,14 +166,6 @@ def timed(name: str, path: Path) -> dict[str, Any]:
     return result
 
 
-def spread(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -190,8 +183,10 @@ def main() -> None:
     print(f"file: {path.name}, {path.stat().st_size / 1e9:.2f} GB", file=sys.stderr)
     names = ["local", "duckdb"] + ([] if arguments.skip_spark else ["spark"])
     rounds: list[dict[str, dict[str, Any]]] = []
-    for _ in range(arguments.runs):
-        rounds.append({name: timed(name, path) for name in names})
+    for run in range(arguments.runs + 1):  # the first round fills the page cache: not counted
+        taken = {name: timed(name, path) for name in rotated(names, run)}
+        if run:
+            rounds.append(taken)
     for taken in rounds:
         for name, result in taken.items():
             if result["failed"] or result["rows"] != arguments.rows:

@@ -146,6 +146,10 @@ def test_release_calls_benchmark_counts_within_the_budget() -> None:
 def test_changed_benchmark_names_exactly_the_models_touched() -> None:
     figures = run_benchmark("changed.py", "--models", "50", "--runs", "1")
     assert figures["named"] == ["m007", "m042"]
+    assert set(figures["cpu_seconds"]) == set(figures["seconds"]) == {  # type: ignore[arg-type]
+        "mlops-ci changed", "git diff --name-only", "python -c pass"
+    }  # fmt: skip
+    assert figures["over_interpreter_s"]["median"] > 0  # type: ignore[index]
 
 
 @pytest.mark.slow
@@ -162,6 +166,8 @@ def test_report_benchmark_renders_the_dashboard() -> None:
 def test_monitor_benchmark_runs_with_history() -> None:
     figures = run_benchmark("monitor.py", "--metrics", "20", "--history", "2", "--runs", "1")
     assert (figures["metrics"], figures["history"]) == (20, 2)
+    assert set(figures["cpu_seconds"]) == {"tracked", "--no-tracking", "python -c pass"}  # type: ignore[arg-type]
+    assert figures["tracking_adds_s"]["median"] > 0  # type: ignore[index]  # the sync's MLflow
 
 
 @pytest.mark.slow
