@@ -64,7 +64,7 @@ def timed(
     argv: list[str],
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
-    expect: int = 0,
+    expect: tuple[int, ...] = (0,),
 ) -> tuple[float, float]:
     """One command's wall time and CPU time: its processes' and their children's (git's
     included), not a daemon's it talks to (dockerd's, an MLflow server's)."""
@@ -75,7 +75,7 @@ def timed(
         check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
-    if done.returncode != expect:
+    if done.returncode not in expect:
         raise SystemExit(
             f"{' '.join(argv[:4])} exited {done.returncode}: {done.stderr.decode()[-2000:]}"
         )
@@ -84,11 +84,13 @@ def timed(
 
 
 def interleaved(
-    commands: Mapping[str, Any], runs: int
+    commands: Mapping[str, Any], runs: int, cold: dict[str, float] | None = None
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Wall and CPU seconds of every command, once a run, each first in turn, after an
-    uncounted round (the page cache, the interpreters' first imports). A command is
-    ``timed``'s arguments: ``argv``, or ``(argv, cwd)``, or ``(argv, cwd, environ)``."""
+    uncounted round (the page cache, the interpreters' first imports), whose wall times
+    go to ``cold`` when given, to be shown apart. A command is ``timed``'s arguments:
+    ``argv``, or ``(argv, cwd)``, ``(argv, cwd, environ)``, ``(argv, cwd, environ,
+    expect)``."""
     wall: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     for run in range(runs + 1):
@@ -98,4 +100,13 @@ def interleaved(
             if run:
                 wall[name].append(seconds)
                 cpu[name].append(used)
+            elif cold is not None:
+                cold[name] = seconds
     return wall, cpu
+
+
+def cpu_now() -> float:
+    """CPU seconds so far of this process and of its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

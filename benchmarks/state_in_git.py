@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from child import cpu_now, interleaved, paired, rotated, spread
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -61,47 +62,39 @@ def main() -> None:
         _git(root, "clone", "-q", str(origin), str(many))
         example = _example(root / "example", mlops_ci, environment)
 
-        def timed(*argv: str, cwd: Path) -> Callable[[], float]:
-            def once() -> float:
-                began = time.perf_counter()
-                done = subprocess.run(
-                    argv, cwd=cwd, env=environment, capture_output=True, check=False
-                )
-                if done.returncode not in (0, 1):
-                    raise SystemExit(f"{' '.join(argv)}: {done.stderr.decode()[-2000:]}")
-                return time.perf_counter() - began
-
-            return once
+        def command(
+            *argv: str, cwd: Path
+        ) -> tuple[list[str], Path, dict[str, str], tuple[int, ...]]:
+            return list(argv), cwd, environment, (0, 1)  # 1: a gate or an SLO, not a fault
 
         middle = f"models/m{arguments.models // 2:03d}/mlops.yaml"
         commands = {
-            "python_c_pass": timed(sys.executable, "-c", "pass", cwd=many),
-            "version_history_one_of_many": timed(
+            "python_c_pass": command(sys.executable, "-c", "pass", cwd=many),
+            "version_history_one_of_many": command(
                 mlops_ci, "version", "history", "--json", "-f", middle, cwd=many
             ),
-            "report_all": timed(
+            "report_all": command(
                 mlops_ci, "report", "--all", "--format", "json", "-o", str(root / "all.json"),
                 cwd=many,
             ),
-            "report_example": timed(
+            "report_example": command(
                 mlops_ci, "report", "-o", str(root / "example.html"), "-f", "mlops.yaml",
                 cwd=example,
             ),
-            "monitor_example": timed(
+            "monitor_example": command(
                 mlops_ci, "monitor", "--no-issues", "-f", "mlops.yaml", cwd=example
             ),
         }  # fmt: skip
-        seconds: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(arguments.runs):  # interleaved: the machine's drift hits all alike
-            for name, once in commands.items():
-                seconds[name].append(once())
-        median = {name: statistics.median(values) for name, values in seconds.items()}
-        bare = median["python_c_pass"]
+        # The first round is the fresh clone's: its first command fetches the records.
+        cold: dict[str, float] = {}
+        wall, cpu = interleaved(commands, arguments.runs, cold)
         figures["records"] = records
-        figures["seconds"] = {name: round(value, 3) for name, value in median.items()}
+        figures["seconds"] = {name: spread(values) for name, values in wall.items()}
+        figures["cpu_seconds"] = {name: spread(values) for name, values in cpu.items()}
+        figures["first_round_s"] = {name: round(value, 3) for name, value in cold.items()}
         figures["over_interpreter_s"] = {
-            name: round(value - bare, 3)
-            for name, value in median.items()
+            name: spread([a - b for a, b in zip(values, wall["python_c_pass"], strict=True)])
+            for name, values in wall.items()
             if name != "python_c_pass"
         }
         figures["layout"] = _layouts(origin, arguments.models, arguments.runs)
@@ -177,7 +170,7 @@ def _example(root: Path, mlops_ci: str, environment: dict[str, str]) -> Path:
     return root
 
 
-def _layouts(root: Path, models: int, runs: int) -> dict[str, float]:
+def _layouts(root: Path, models: int, runs: int) -> dict[str, object]:
     """Our ref against git notes holding the same records."""
     from mlops_ci.adapters.git_objects import GitObjects
     from mlops_ci.adapters.git_records import RECORDS_REF, GitRecordStore
@@ -246,21 +239,27 @@ def _layouts(root: Path, models: int, runs: int) -> dict[str, float]:
             input=b'{"model": "x"}\n', check=True, capture_output=True,
         )  # fmt: skip
 
-    figures = {}
-    for name, action in (
-        ("ref_read_one_model_s", ref_one),
-        ("notes_read_one_model_s", notes(model)),
-        ("ref_read_all_s", ref_all),
-        ("notes_read_all_s", notes(None)),
-        ("ref_write_one_s", ref_write),
-        ("notes_write_one_s", notes_write),
+    figures: dict[str, object] = {}
+    for what, ours, theirs in (
+        ("read_one_model", ref_one, notes(model)),
+        ("read_all", ref_all, notes(None)),
+        ("write_one", ref_write, notes_write),
     ):
-        samples = []
-        for _ in range(runs):
-            began = time.perf_counter()
-            action()
-            samples.append(time.perf_counter() - began)
-        figures[name] = round(statistics.median(samples), 4)
+        sides = {"ref": ours, "notes": theirs}
+        wall: dict[str, list[float]] = {"ref": [], "notes": []}
+        cpu: dict[str, list[float]] = {"ref": [], "notes": []}
+        for run in range(runs + 1):  # each first in turn; the first round is not counted
+            for side in rotated(list(sides), run):
+                began, used = time.perf_counter(), cpu_now()
+                sides[side]()
+                if run:
+                    wall[side].append(time.perf_counter() - began)
+                    cpu[side].append(cpu_now() - used)
+        figures[what] = {
+            "seconds": {side: spread(values, 4) for side, values in wall.items()},
+            "cpu_seconds": {side: spread(values, 4) for side, values in cpu.items()},
+            "notes_vs_ref": paired(wall["notes"], wall["ref"]),
+        }
     return figures
 
 

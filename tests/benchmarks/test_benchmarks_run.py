@@ -202,3 +202,16 @@ def test_engines_benchmark_runs_each_side_and_weighs_the_parquet_files() -> None
     assert set(figures) == {"rows", "bytes", "local", "duckdb", "parquet_memory"}
     assert figures["duckdb"]["vs_local"]["median"] > 0  # type: ignore[index]
     assert figures["parquet_memory"]["large_rows"] == 100000  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_state_in_git_benchmark_times_every_command_and_both_layouts() -> None:
+    figures = run_benchmark("state_in_git.py", "--models", "5", "--candidates", "3", "--runs", "1")
+    assert figures["records"] == 50
+    commands = {"version_history_one_of_many", "report_all", "report_example", "monitor_example"}
+    assert set(figures["over_interpreter_s"]) == commands  # type: ignore[arg-type]
+    assert set(figures["first_round_s"]) == commands | {"python_c_pass"}  # type: ignore[arg-type]
+    for what in ("read_one_model", "read_all", "write_one"):
+        layout = figures["layout"][what]  # type: ignore[index]
+        assert set(layout["cpu_seconds"]) == {"ref", "notes"}
+        assert layout["notes_vs_ref"]["median"] > 0
