@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from child import interleaved, spread
+from child import differences, interleaved, spread
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -67,16 +67,8 @@ def main() -> None:
             },
             arguments.runs,
         )
-    over_git = [
-        ours - git_alone
-        for ours, git_alone in zip(
-            wall["mlops-ci changed"], wall["git diff --name-only"], strict=True
-        )
-    ]
-    over_python = [
-        ours - python
-        for ours, python in zip(wall["mlops-ci changed"], wall["python -c pass"], strict=True)
-    ]
+    over_git = differences(wall["mlops-ci changed"], wall["git diff --name-only"])
+    over_python = differences(wall["mlops-ci changed"], wall["python -c pass"])
     print(
         f"changed over {arguments.models} models: "
         f"{statistics.median(wall['mlops-ci changed']):.3f} s (target < 1 s), "

@@ -54,6 +54,11 @@ def paired(ours: list[float], theirs: list[float], digits: int = 3) -> dict[str,
     return spread([a / b for a, b in zip(ours, theirs, strict=True)], digits)
 
 
+def differences(ours: list[float], theirs: list[float]) -> list[float]:
+    """Each run's ours - theirs, the two measured side by side in that run: what ours adds."""
+    return [a - b for a, b in zip(ours, theirs, strict=True)]
+
+
 def rotated(names: list[T], run: int) -> list[T]:
     """The run's order: each side first in turn, so none always pays a cold start."""
     shift = run % len(names)

@@ -9,17 +9,16 @@ does: ours parses the two profiles' JSON (as the ingest records hold them) and c
 every measure and the gates; SciPy's gets the two raw samples already in memory (20,000
 values a column, what a profile is made from) and computes KS (``ks_2samp``), Wasserstein
 (``wasserstein_distance``) and PSI (``numpy.histogram`` over the reference's deciles, value
-counts for categories). Interleaved (ours, SciPy, ours, ...): the median, min and max of
-each and of their paired ratios. The whole process (interpreter, imports, the two files
-read, the gates) is timed apart, beside ``python -c pass``, as a user's ingest pays it.
+counts for categories). Interleaved, each first in turn: the median, min and max of each,
+wall and CPU time, and of their paired ratios. The whole process (interpreter, imports,
+the two files read, the gates) is timed apart, beside ``python -c pass`` in the same
+rounds after an uncounted one, as a user's ingest pays it (issue 22).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from child import differences, interleaved, paired, rotated, spread
 
 from mlops_ci.core.drift import drift_gates, drift_of, profile_from_json
 from mlops_ci.core.settings import DriftLimits
@@ -101,20 +101,6 @@ print(len(gates))
 """
 
 
-def whole_process(*arguments: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, *arguments], check=True, capture_output=True)
-    return time.perf_counter() - started
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 4),
-        "min": round(min(values), 4),
-        "max": round(max(values), 4),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--columns", type=int, default=100)
@@ -132,34 +118,45 @@ def main() -> None:
     )
     import scipy.stats  # noqa: F401 - imported before the clock: both sides warm
 
-    mine: list[float] = []
-    theirs: list[float] = []
-    for _ in range(arguments.runs):  # interleaved: noise hits each side alike
-        started = time.perf_counter()
-        ours(reference_text, current_text)
-        mine.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        scipy_side(reference, current)
-        theirs.append(time.perf_counter() - started)
+    sides = {
+        "ours": lambda: ours(reference_text, current_text),
+        "scipy": lambda: scipy_side(reference, current),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    for run in range(arguments.runs):  # each first in turn: noise hits each side alike
+        for name in rotated(list(sides), run):
+            started, used = time.perf_counter(), time.process_time()
+            sides[name]()
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - used)
     with tempfile.TemporaryDirectory() as folder:
         files = [Path(folder) / "reference.json", Path(folder) / "current.json"]
         files[0].write_text(reference_text)
         files[1].write_text(current_text)
-        whole: list[float] = []
-        bare: list[float] = []
-        for _ in range(arguments.runs):
-            whole.append(whole_process("-c", WHOLE, *map(str, files)))
-            bare.append(whole_process("-c", "pass"))
+        processes, processes_cpu = interleaved(
+            {
+                "whole": [sys.executable, "-c", WHOLE, *map(str, files)],
+                "python -c pass": [sys.executable, "-c", "pass"],
+            },
+            arguments.runs,
+        )
     figures = {
         "columns": arguments.columns,
         "measures": measured,
         "profile_bytes": len(reference_text),
-        "in_process_s": spread(mine),
-        "scipy_from_samples_s": spread(theirs),
-        "scipy_over_ours": spread([t / m for m, t in zip(mine, theirs, strict=True)]),
-        "whole_process_s": spread(whole),
-        "python_c_pass_s": spread(bare),
-        "whole_over_interpreter_s": spread([w - b for w, b in zip(whole, bare, strict=True)]),
+        "in_process_s": spread(wall["ours"], 4),
+        "in_process_cpu_s": spread(cpu["ours"], 4),
+        "scipy_from_samples_s": spread(wall["scipy"], 4),
+        "scipy_from_samples_cpu_s": spread(cpu["scipy"], 4),
+        "scipy_over_ours": paired(wall["scipy"], wall["ours"]),
+        "scipy_over_ours_cpu": paired(cpu["scipy"], cpu["ours"]),
+        "whole_process_s": spread(processes["whole"], 4),
+        "whole_process_cpu_s": spread(processes_cpu["whole"], 4),
+        "python_c_pass_s": spread(processes["python -c pass"], 4),
+        "whole_over_interpreter_s": spread(
+            differences(processes["whole"], processes["python -c pass"]), 4
+        ),
         "runs": arguments.runs,
     }
     print(json.dumps(figures))

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from child import interleaved, paired, spread
+from child import differences, interleaved, paired, spread
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "churn" / "mlops.yaml"
@@ -43,8 +43,8 @@ def cold_start(runs: int) -> dict[str, object]:
         "--help": [*command, "--help"],
     }
     wall, _ = interleaved(commands, runs)
-    above = [v - p for v, p in zip(wall["validate"], wall["python -c pass"], strict=True)]
-    helped = [v - p for v, p in zip(wall["--help"], wall["python -c pass"], strict=True)]
+    above = differences(wall["validate"], wall["python -c pass"])
+    helped = differences(wall["--help"], wall["python -c pass"])
     return {
         "python_c_pass_s": statistics.median(wall["python -c pass"]),
         "validate_example_s": statistics.median(wall["validate"]),

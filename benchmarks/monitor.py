@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from child import interleaved, spread, timed
+from child import differences, interleaved, spread, timed
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -89,8 +89,8 @@ def main() -> None:
             },
             arguments.runs,
         )
-    tracking = [a - b for a, b in zip(wall["tracked"], wall["--no-tracking"], strict=True)]
-    over = [a - b for a, b in zip(wall["--no-tracking"], wall["python -c pass"], strict=True)]
+    tracking = differences(wall["tracked"], wall["--no-tracking"])
+    over = differences(wall["--no-tracking"], wall["python -c pass"])
     figures = {
         "metrics": arguments.metrics,
         "history": arguments.history,

@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from child import rotated
+from child import differences, rotated
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -188,14 +188,12 @@ def main() -> None:
     # and its store's opening run beside the stages (a sync started with the run), so
     # they are measured apart, each in a new process, not as parts of that difference.
     # The median of each run's difference (the two runs side by side), beside its range.
-    differences = [
-        tracked["wall"] - untracked["wall"]
-        for tracked, untracked in zip(
-            samples["embedded_mlflow"], samples["no_tracking"], strict=True
-        )
-    ]
-    figures["mlflow_s"] = statistics.median(differences)
-    figures["mlflow_min_s"], figures["mlflow_max_s"] = min(differences), max(differences)
+    added = differences(
+        [run["wall"] for run in samples["embedded_mlflow"]],
+        [run["wall"] for run in samples["no_tracking"]],
+    )
+    figures["mlflow_s"] = statistics.median(added)
+    figures["mlflow_min_s"], figures["mlflow_max_s"] = min(added), max(added)
     figures["mlflow_import_s"] = imported - bare
     figures["mlflow_store_s"] = (
         statistics.median(_open_store() for _ in range(arguments.runs)) - imported

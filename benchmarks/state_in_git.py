@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from child import cpu_now, interleaved, paired, rotated, spread
+from child import cpu_now, differences, interleaved, paired, rotated, spread
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -93,7 +93,7 @@ def main() -> None:
         figures["cpu_seconds"] = {name: spread(values) for name, values in cpu.items()}
         figures["first_round_s"] = {name: round(value, 3) for name, value in cold.items()}
         figures["over_interpreter_s"] = {
-            name: spread([a - b for a, b in zip(values, wall["python_c_pass"], strict=True)])
+            name: spread(differences(values, wall["python_c_pass"]))
             for name, values in wall.items()
             if name != "python_c_pass"
         }

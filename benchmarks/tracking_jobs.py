@@ -9,7 +9,9 @@ checkout of its own), as CI runners start them. Rounds alternate:
 - untracked: the 16 jobs with `--no-tracking` (the baseline: mlops-ci and the models alone);
 - tracked: the same 16 jobs logging to the server, through a counting proxy.
 The figures: each round's wall time, what tracking adds (the median of paired
-differences), and the requests each tracked job sent to the server.
+differences, beside min and max), CPU time (the jobs' processes; the server's, the
+database's and the artifact store's are not counted), and the requests each tracked job
+sent to the server.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from child import spread
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -129,6 +133,10 @@ def main() -> None:
                 "tracking_added_wall_s_min_max": [round(min(added), 2), round(max(added), 2)],
                 "tracking_added_cpu_s": round(statistics.median(added_cpu), 2),
                 "requests_per_job": round(statistics.median(requests_per_job), 1),
+                "seconds": {kind: spread(values, 2) for kind, values in walls.items()},
+                "cpu_seconds": {kind: spread(values, 2) for kind, values in cpus.items()},
+                "tracking_added_wall": spread(added, 2),
+                "tracking_added_cpu": spread(added_cpu, 2),
             }
         )
     )

@@ -4,7 +4,9 @@
 
     python benchmarks/trusted_push.py [--mib 2048] [--runs 3]
 
-Three pushes of the same built candidate, alternating run by run:
+Three pushes of the same built candidate, once a round each, each first in turn, after an
+uncounted round (issue 22); wall and CPU time (the push's processes; the registry's is not
+counted), and the costs as medians of each round's paired differences, beside min and max:
 - plain: release.image.modelpack false, no signing (the baseline);
 - modelpack: the push also writes the ModelPack artifact;
 - trusted: modelpack, and release.image.signing with the key in the environment, so the
@@ -27,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(HERE))
 
+from child import differences, paired, rotated, spread, timed  # noqa: E402
 from image import model_file  # noqa: E402  (the image benchmark's 2 GiB of random bytes)
 
 MANIFEST = """\
@@ -60,17 +62,6 @@ os.link(os.environ["BENCH_WEIGHTS"], os.path.join(sys.argv[1], "model.bin"))
 
 def mlops_ci() -> str:
     return str(Path(sys.executable).with_name("mlops-ci"))
-
-
-def timed(command: list[str], cwd: Path, environ: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=cwd, env=environ, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command[1:3])} failed:\n{done.stderr[-3000:]}")
-    return seconds, done.stdout
 
 
 def blob_bytes(server: Any) -> dict[str, int]:
@@ -181,19 +172,17 @@ class Bench:
         # The push before this one left gigabytes to write back; written now, they are not
         # this push's time (without it, the third push of a round was the slowest).
         os.sync()
-        seconds, out = timed(command, self.repository, environ)
-        pushed = json.loads(out)
-        return {"seconds": seconds, "pushed": pushed, "blobs": blob_bytes(server), "server": server}
+        seconds, cpu = timed(command, self.repository, environ)
+        return {"seconds": seconds, "cpu": cpu, "blobs": blob_bytes(server), "server": server}
 
-    def sign_alone(self) -> float:
+    def sign_alone(self) -> tuple[float, float]:
         """`image sign` as its own process, on an image pushed (untimed) just before."""
         server = self.registry()
         self.write_manifest(f"{server.host}/bench/model", modelpack=True, signing=False)
         manifest = str(self.repository / "mlops.yaml")
         timed([mlops_ci(), "image", "push", "-f", manifest], self.repository, self.environ)
         environ = {**self.environ, "MLOPS_CI_SIGNING_KEY_FILE": str(self.key)}
-        seconds, _ = timed([mlops_ci(), "image", "sign", "-f", manifest], self.repository, environ)
-        return seconds
+        return timed([mlops_ci(), "image", "sign", "-f", manifest], self.repository, environ)
 
     def close(self) -> None:
         for server in self.servers:
@@ -208,22 +197,27 @@ def main() -> None:
     arguments = parser.parse_args()
     weights = model_file(arguments.mib)
     bench = Bench(weights)
-    seconds: dict[str, list[float]] = {"plain": [], "modelpack": [], "trusted": []}
+    kinds = ["plain", "modelpack", "trusted"]
+    seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
     added_bytes: list[int] = []
     added_blobs: list[int] = []
     added_big: list[int] = []
-    sign_alone: list[float] = []
-    cold: list[float] = []
+    sign_alone: list[tuple[float, float]] = []
+    cold: list[tuple[float, float]] = []
     try:
         bench.prepare()
-        for run in range(arguments.runs):
-            order = ["plain", "modelpack", "trusted"]
-            if run % 2:
-                order.reverse()
-            results = {kind: bench.push(kind) for kind in order}
+        for run in range(arguments.runs + 1):  # each first in turn; round 0 is not counted
+            results = {kind: bench.push(kind) for kind in rotated(kinds, run)}
             for kind, result in results.items():
-                seconds[kind].append(result["seconds"])
-                print(f"  run {run} {kind:9} {result['seconds']:7.2f} s", file=sys.stderr)
+                if run:
+                    seconds[kind].append(result["seconds"])
+                    cpu[kind].append(result["cpu"])
+                print(
+                    f"  run {run} {kind:9} {result['seconds']:7.2f} s, "
+                    f"CPU {result['cpu']:6.2f} s" + ("" if run else " (not counted)"),
+                    file=sys.stderr,
+                )
             plain, packed = results["plain"]["blobs"], results["modelpack"]["blobs"]
             new = {d: size for d, size in packed.items() if d not in plain}
             added_bytes.append(sum(new.values()))
@@ -232,26 +226,33 @@ def main() -> None:
             for result in results.values():
                 result["server"].stop()
                 shutil.rmtree(result["server"].folder, ignore_errors=True)
-            sign_alone.append(bench.sign_alone())
-            cold.append(timed([mlops_ci(), "--version"], bench.repository, bench.environ)[0])
-        medians = {kind: statistics.median(values) for kind, values in seconds.items()}
-        pairs = zip(seconds["trusted"], seconds["modelpack"], strict=True)
-        signing_added = statistics.median(t - m for t, m in pairs)
-        pairs = zip(seconds["modelpack"], seconds["plain"], strict=True)
-        modelpack_added = statistics.median(m - p for m, p in pairs)
+            signed = bench.sign_alone()
+            started = timed([mlops_ci(), "--version"], bench.repository, bench.environ)
+            if run:
+                sign_alone.append(signed)
+                cold.append(started)
+        signing_added = differences(seconds["trusted"], seconds["modelpack"])
+        modelpack_added = differences(seconds["modelpack"], seconds["plain"])
+        signing_cpu = differences(cpu["trusted"], cpu["modelpack"])
+        sign_over = differences([s[0] for s in sign_alone], [c[0] for c in cold])
         figures = {
             "model_bytes": weights.stat().st_size,
             "runs": arguments.runs,
-            "push_plain_s": round(medians["plain"], 3),
-            "push_modelpack_s": round(medians["modelpack"], 3),
-            "push_trusted_s": round(medians["trusted"], 3),
-            "modelpack_added_s": round(modelpack_added, 3),
-            "signing_added_s": round(signing_added, 3),
-            "image_sign_process_s": round(statistics.median(sign_alone), 3),
-            "cold_start_s": round(statistics.median(cold), 3),
-            "image_sign_over_cold_start_s": round(
-                statistics.median(sign_alone) - statistics.median(cold), 3
-            ),
+            "push_plain_s": round(statistics.median(seconds["plain"]), 3),
+            "push_modelpack_s": round(statistics.median(seconds["modelpack"]), 3),
+            "push_trusted_s": round(statistics.median(seconds["trusted"]), 3),
+            "seconds": {kind: spread(values) for kind, values in seconds.items()},
+            "cpu_seconds": {kind: spread(values) for kind, values in cpu.items()},
+            "modelpack_added_s": round(statistics.median(modelpack_added), 3),
+            "modelpack_added": spread(modelpack_added),
+            "signing_added_s": round(statistics.median(signing_added), 3),
+            "signing_added": spread(signing_added),
+            "signing_added_cpu": spread(signing_cpu),
+            "trusted_vs_plain": paired(seconds["trusted"], seconds["plain"]),
+            "image_sign_process_s": round(statistics.median(s[0] for s in sign_alone), 3),
+            "image_sign_cpu_s": round(statistics.median(s[1] for s in sign_alone), 3),
+            "cold_start_s": round(statistics.median(c[0] for c in cold), 3),
+            "image_sign_over_cold_start": spread(sign_over),
             "modelpack_added_blob_bytes": max(added_bytes),
             "modelpack_added_blobs": max(added_blobs),
             "modelpack_added_blobs_over_64k_bytes": max(added_big),
