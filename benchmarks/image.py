@@ -1,7 +1,7 @@
 """Model images: our daemonless build and push of a 2 GiB model against the floor (hashing
 the bytes), skopeo and Docker, all in the same run, against the same local registry.
 
-    python benchmarks/image.py [--mib 2048] [--runs 3] [--skip-docker]
+    python benchmarks/image.py [--mib 2048] [--runs 3] [--skip-docker] [--load 1]
 
 Targets (issue: model container images): build at most 1.5x `hashlib.file_digest` of the
 same bytes; build + push at most 1.2x `skopeo copy --preserve-digests` of the same OCI
@@ -11,7 +11,8 @@ build hashes each byte once, so it costs at most 1.2x the floor in CPU time as w
 wall time, loaded or not: "build" is `mlops-ci image build` on the runner that built the
 candidate (the build stage's sums taken, each byte through the layer's SHA-256 alone);
 "build, sums unknown" is a fresh runner (the file's own SHA-256 beside the layer's, on two
-threads), shown for comparison.
+threads), shown for comparison. `--load N` keeps N processes spinning a core each for the
+whole measurement, as another job on the same runner would: the "loaded" case.
 
 Every side runs once a run, in an order that starts at another side each run (the floor is
 not always first); a first, uncounted floor warms the page cache. Each figure is the median
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -308,6 +310,9 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=2048, help="the model's size")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-docker", action="store_true")
+    parser.add_argument(
+        "--load", type=int, default=0, help="busy processes beside the measurement (a core each)"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -315,12 +320,20 @@ def main() -> None:
         return
     weights = model_file(arguments.mib)
     bench = Bench(weights)
+    # Another job on the runner: each spins a core for the whole measurement.
+    load = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(arguments.load)
+    ]
     try:
         measure(__file__, "floor", str(weights))  # a cold page cache is paid here, uncounted
         for run in range(arguments.runs):
             bench.one_run(weights, run, with_docker=not arguments.skip_docker)
-        print(json.dumps(bench.figures(weights.stat().st_size, arguments.runs)))
+        figures = bench.figures(weights.stat().st_size, arguments.runs)
+        print(json.dumps({**figures, "load": arguments.load}))
     finally:
+        for process in load:
+            process.kill()
+            process.wait()
         bench.close()
 
 

@@ -5,9 +5,10 @@
 Target (issue: versions and tracking): at most 2 HTTP requests carry the metrics, and the
 whole stage (find or create the run, metrics, params, tags, the record artifact, finish)
 takes under 0.5 s. Baseline, in the same run against the same server: `log_metric` once per
-metric, as a straightforward client would. The two run in turn, each first in turn; the
-speed-up is the median of the rounds' paired ratios, and CPU time is shown for the client
-(this process) and for the server (its process group, from /proc) apart (issue 22).
+metric after creating its run (ours finds or creates one too), as a straightforward client
+would. The two run in turn, each first in turn; the speed-up is the median of the rounds'
+paired ratios, and CPU time is shown for the client (this process) and for the server (its
+process group, from /proc) apart (issue 22).
 
 The server is started here on 127.0.0.1 with `--workers 1` and job execution off, and
 stopped at the end. HTTP requests are counted where mlflow makes them
