@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,6 +134,53 @@ def test_json_report_matches_its_schema(cli: CliRunner) -> None:
     assert [m["valid"] for m in report["manifests"]] == [True, False, False]
     assert report["manifests"][0]["model"] == {"name": "churn-classifier", "version": "1.43.13"}
     assert report["manifests"][1]["issues"][0]["line"] == 5
+
+
+def test_hundreds_of_manifests_checked_on_every_core_report_as_one_process_would(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A monorepo's manifests are shared out among the cores; the report is the same one,
+    in the files' order, with every issue at its file, line and column."""
+    assert len(os.sched_getaffinity(0)) >= 2  # this machine, and CI's, has two cores
+    bad = (BAD / "scheme_typo.yaml").read_text()
+    files = []
+    for index in range(200):
+        folder = tmp_path / f"m{index:03d}"
+        folder.mkdir()
+        (folder / "mlops.yaml").write_text(
+            bad if index % 37 == 5 else MINIMAL.replace("churn", f"model-{index:03d}")
+        )
+        files.append(str(folder / "mlops.yaml"))
+    shared = cli("manifest", "validate", "--json", *files)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0})  # one core: one process
+    alone = cli("manifest", "validate", "--json", *files)
+    assert (shared.status, shared.out, shared.err) == (alone.status, alone.out, alone.err)
+    report = json.loads(shared.out)
+    assert shared.status == 2
+    assert [m["file"] for m in report["manifests"]] == files
+    invalid = [m for m in report["manifests"] if not m["valid"]]
+    assert [m["file"] for m in invalid] == [files[i] for i in range(200) if i % 37 == 5]
+    assert {(i["file"], i["line"], i["column"]) for m in invalid for i in m["issues"]} == {
+        (files[i], 5, 22) for i in range(200) if i % 37 == 5
+    }
+    assert report["manifests"][199]["model"] == {"name": "model-199", "version": "1.0.0"}
+
+
+def test_a_bug_in_a_shared_out_check_is_still_a_bug_report(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for index in range(130):
+        (tmp_path / f"{index}.yaml").write_text(MINIMAL)
+        files.append(str(tmp_path / f"{index}.yaml"))
+    monkeypatch.setattr(manifest_command, "load_manifest", _broken_loader)
+    run = cli("manifest", "validate", "-f", files[0], *files[1:])
+    assert run.status == 4
+    assert "internal error (RuntimeError); this is a bug in mlops-ci" in run.err
+
+
+def _broken_loader(file: str, display: str) -> object:
+    raise RuntimeError(f"unexpected state in {display}")
 
 
 def test_annotations_under_github_actions_go_to_stderr(cli: CliRunner) -> None:
