@@ -40,14 +40,16 @@ class SystemClock:
 def contexts(
     manifests: Sequence[Manifest], environ: Mapping[str, str], tracking: Tracking
 ) -> list[Context]:
-    """The contexts of several models; those of one repository share its record store."""
-    stores: dict[Path, GitRecordStore] = {}
+    """The contexts of several models; those of one repository share its record store and
+    its work tree (so one walk of its history answers them all)."""
+    shared: dict[Path, tuple[GitRecordStore, Vcs]] = {}
     made = []
     for manifest in manifests:
         key = manifest.repository.resolve()
-        if key not in stores:
-            stores[key] = record_store(manifest, environ)
-        made.append(context(manifest, environ, tracking, store=stores[key]))
+        if key not in shared:
+            shared[key] = (record_store(manifest, environ), vcs(manifest.repository))
+        store, work_tree = shared[key]
+        made.append(context(manifest, environ, tracking, store=store, work_tree=work_tree))
     return made
 
 
@@ -57,6 +59,7 @@ def context(
     tracking: Tracking,
     *,
     store: GitRecordStore | None = None,
+    work_tree: Vcs | None = None,
     meters: Meters | None = None,
     defers_mirror: bool = False,
 ) -> Context:
@@ -85,7 +88,7 @@ def context(
         environ=environ,
         layout=layout,
         store=shared,
-        vcs=vcs(manifest.repository),
+        vcs=work_tree or vcs(manifest.repository),
         tracker=made_tracker,
         clock=SystemClock(),
         runner=ProcessRunner(),

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ class Git:
         self.work_tree = work_tree
         # None: git's own environment; else git runs with this one (credentials for pushes).
         self._environ = dict(environ) if environ is not None else None
+        self._history: _HistoryWalk | None = None
 
     def authenticated(self, environ: Mapping[str, str]) -> Git:
         """This work tree, with ``GITHUB_TOKEN`` given to git for the GitHub server (see
@@ -272,24 +274,16 @@ class Git:
 
     def nearest_on_history(self, commits: Collection[str]) -> str | None:
         """The first of ``commits`` met walking back from HEAD (newest first), or None.
-        One git process however many commits are asked about: it stops at the first."""
+        One git process however many commits are asked about, and however often: the walk
+        stops at the first, and the next question goes on from where it stopped. So it
+        answers for HEAD as it was at the first question (a report over a hundred models
+        asks a hundred times)."""
         wanted = {c for c in commits if _OBJECT_NAME.fullmatch(c)}
-        if not wanted or self.head() is None:
+        if not wanted:
             return None
-        with subprocess.Popen(
-            ["git", "-C", str(self.work_tree), "rev-list", "HEAD"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=self._environ,
-        ) as walk:
-            try:
-                for line in walk.stdout or ():
-                    if line.strip() in wanted:
-                        return line.strip()
-                return None
-            finally:
-                walk.kill()
+        if self._history is None:
+            self._history = _HistoryWalk(self.work_tree, self._environ)
+        return self._history.first_of(wanted)
 
     def push_branch(self, remote: str, commit: str, branch: str, *, expected: str | None) -> None:
         """Points ``remote``'s ``branch`` at ``commit``, replacing what it held only if
@@ -333,3 +327,44 @@ class Git:
                 f"{problem[-1] if problem else 'exit ' + str(result.returncode)}"
             )
         return result.stdout.decode().strip()
+
+
+class _HistoryWalk:
+    """``git rev-list HEAD``, read only as far as a question needs: the commits met so far
+    keep their place back from HEAD."""
+
+    def __init__(self, work_tree: Path, environ: Mapping[str, str] | None) -> None:
+        self._met: dict[str, int] = {}
+        self._walk: subprocess.Popen[str] | None = subprocess.Popen(
+            ["git", "-C", str(work_tree), "rev-list", "HEAD"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # no commit yet: nothing on the history
+            text=True,
+            env=environ,
+        )
+        weakref.finalize(self, _stop, self._walk)
+
+    def first_of(self, wanted: set[str]) -> str | None:
+        met = [commit for commit in wanted if commit in self._met]
+        if met:  # every commit nearer HEAD than the walk's end has been met
+            return min(met, key=self._met.__getitem__)
+        while self._walk is not None:
+            line = self._walk.stdout.readline() if self._walk.stdout else ""
+            if not line:
+                _stop(self._walk)
+                self._walk = None
+                break
+            commit = line.strip()
+            self._met[commit] = len(self._met)
+            if commit in wanted:
+                return commit
+        return None
+
+
+def _stop(walk: subprocess.Popen[str]) -> None:
+    """Ends a walk that was not read to its end (git would wait on a full pipe)."""
+    if walk.poll() is None:
+        walk.kill()
+    walk.wait()
+    if walk.stdout is not None:
+        walk.stdout.close()
