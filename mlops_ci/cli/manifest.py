@@ -12,7 +12,7 @@ from mlops_ci.cli.options import Console, common_options, load_manifest
 from mlops_ci.errors import ExitStatus, ManifestError, ManifestIssue
 from mlops_ci.manifest import DEFAULT_MANIFEST
 
-# Below this many manifests, one process finishes before a second would have started.
+# Manifests a worker takes at least: fewer, and one process finishes before a second starts.
 _PARALLEL_FROM = 64
 _MOST_WORKERS = 4
 
@@ -88,7 +88,9 @@ def _check_all(files: Sequence[str]) -> list[Outcome]:
     """Each file's outcome, in order. A monorepo's hundreds of manifests are shared out
     among the cores this process may use (forked, so nothing is imported twice): on a
     runner's two cores a thousand take 0.6 of the time."""
-    workers = min(len(os.sched_getaffinity(0)), _MOST_WORKERS, len(files) // _PARALLEL_FROM)
+    # Linux tells the cores this process may use; elsewhere (macOS) fork is unsafe: one.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = min(cores, _MOST_WORKERS, len(files) // _PARALLEL_FROM)
     if workers < 2:
         return [_check(file) for file in files]
     import multiprocessing
