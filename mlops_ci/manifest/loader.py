@@ -38,13 +38,15 @@ def manifest_from_bytes(raw: bytes, display: str, path: Path, repository: Path) 
 
 
 def _checked(document: SourceDocument, path: Path, root: Path, repository: Path) -> m.Manifest:
-    issues = check_document(document, root, repository)
+    issues = check_document(document, path, root, repository)
     if issues:
         raise ManifestError(issues)
     return build_manifest(document.data, path, root, repository)
 
 
-def check_document(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
+def check_document(
+    document: SourceDocument, path: Path, root: Path, repository: Path
+) -> list[ManifestIssue]:
     """Numbers that are not finite, which nothing after may see; then schema issues, then
     semantic issues about values the schema did not already flag."""
     issues = non_finite_issues(document)
@@ -54,7 +56,9 @@ def check_document(document: SourceDocument, root: Path, repository: Path) -> li
     issues += [issue for issue in schema_issues(document) if issue.path not in flagged]
     flagged |= {issue.path for issue in issues}
     issues += [
-        issue for issue in semantic_issues(document, root, repository) if issue.path not in flagged
+        issue
+        for issue in semantic_issues(document, path, root, repository)
+        if issue.path not in flagged
     ]
     return issues
 

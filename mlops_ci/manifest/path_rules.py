@@ -1,12 +1,15 @@
 """Paths a manifest writes, held inside the repository: relative, with /, and not out
-through ``..`` or a symbolic link."""
+through ``..`` or a symbolic link; and the paths the tool empties or writes, kept off git's
+own folder, the manifest and the files git tracks."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 
+from mlops_ci.files.tracked import tracked_paths
 from mlops_ci.manifest.positions import quote
 
 
@@ -31,17 +34,47 @@ class PathRules:
             )
         if "\\" in value:
             return f"{quote(value)} uses backslashes; write paths with /"
-        target = os.path.normpath(os.path.join(self.root, value))
-        if not _inside(target, self.repository):
+        joined = os.path.join(self.root, value)
+        if not _inside(os.path.normpath(joined), self.repository):
             return (
                 f"{quote(value)} leaves the repository; keep every path inside the "
                 "repository that holds the manifest"
             )
-        if self._through_a_link(target) and not _inside(
-            os.path.realpath(target), os.path.realpath(self.repository)
+        if self._through_a_link(joined) and not _inside(
+            os.path.realpath(joined), self._real_repository
         ):
             return f"{quote(value)} is a link that leads out of the repository; point it inside"
         return None
+
+    def emptied_folder_problem(self, value: str) -> str | None:
+        """Why the tool must not empty the folder ``value`` names, or None: git's own
+        folder, the manifest's folder or one above it, or a folder of tracked files."""
+        real = os.path.realpath(os.path.join(self.root, value))
+        if _in_git_folder(value, real, self._real_repository):
+            return f"{quote(value)} is git's own folder or inside it"
+        if _inside(os.path.realpath(self.root), real):
+            return f"{quote(value)} holds the manifest's folder"
+        if not os.path.isdir(real):
+            return None  # nothing there to lose
+        tracked = tracked_paths(self._real_repository).get(
+            os.path.relpath(real, self._real_repository).replace(os.sep, "/")
+        )
+        if tracked is not None:
+            return f"{quote(value)} holds files git tracks, such as {quote(tracked)}"
+        return None
+
+    def written_file_problem(self, value: str, manifest: str) -> str | None:
+        """Why the tool must not write or delete the file ``value`` names, or None."""
+        real = os.path.realpath(os.path.join(self.root, value))
+        if _in_git_folder(value, real, self._real_repository):
+            return f"{quote(value)} is inside git's own folder"
+        if real == os.path.realpath(manifest):
+            return f"{quote(value)} is the manifest itself"
+        return None
+
+    @functools.cached_property
+    def _real_repository(self) -> str:
+        return os.path.realpath(self.repository)
 
     def _through_a_link(self, target: str) -> bool:
         """Whether any existing part of ``target`` below the repository is a symbolic link."""
@@ -66,6 +99,13 @@ class PathRules:
 
 
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def _in_git_folder(value: str, real: str, repository: str) -> bool:
+    """Whether ``value`` names a ``.git`` (any case, as case-blind file systems read it)
+    or resolves into the repository's own."""
+    written = any(part.lower() == ".git" for part in value.split("/"))
+    return written or _inside(real, os.path.join(repository, ".git"))
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -29,15 +29,21 @@ COMMAND_PLACEHOLDERS = ("artifacts", "metrics", "version", "name")
 TAG_PLACEHOLDERS = ("name", "version")
 
 
-def semantic_issues(document: SourceDocument, root: Path, repository: Path) -> list[ManifestIssue]:
-    """Every semantic problem in ``document``, whose relative paths start at ``root``."""
-    checks = _Checks(document, root, repository)
+def semantic_issues(
+    document: SourceDocument, manifest: Path, root: Path, repository: Path
+) -> list[ManifestIssue]:
+    """Every semantic problem in ``document``, the manifest at ``manifest``, whose relative
+    paths start at ``root``."""
+    checks = _Checks(document, manifest, root, repository)
     return list(checks.run())
 
 
 class _Checks:
-    def __init__(self, document: SourceDocument, root: Path, repository: Path) -> None:
+    def __init__(
+        self, document: SourceDocument, manifest: Path, root: Path, repository: Path
+    ) -> None:
         self.document = document
+        self.manifest = manifest
         self.data = document.data
         self.root = root
         self.repository = repository
@@ -125,6 +131,33 @@ class _Checks:
                 "folder, so everything in it would ship; name the folder the build "
                 "writes the model into, such as build/model",
             )
+        elif isinstance(artifacts, str) and not self.paths.problem(artifacts):
+            problem = self.paths.emptied_folder_problem(artifacts)
+            if problem:
+                yield self.issue(
+                    ("build", "artifacts"),
+                    f"build.artifacts {problem}, and build empties it before each build; "
+                    "name a folder of the build's own, such as build/model",
+                )
+        yield from self._written_files()
+
+    def _written_files(self) -> Iterator[ManifestIssue]:
+        """The files the tool deletes (the metrics file, before each build) or writes (the
+        deploy targets)."""
+        written: list[tuple[JsonPath, str]] = [(("build", "metrics"), "build deletes it first")]
+        for index, environment in _items(_get(self.data, "release", "environments")):
+            for target_index, target in _items(_get(environment, "targets")):
+                for kind in _mapping(target):
+                    where = ("release", "environments", index, "targets", target_index, kind)
+                    written.append((where, "release writes it"))
+        for path, action in written:
+            value = _get(self.data, *path)
+            if isinstance(value, str) and not self.paths.problem(value):
+                problem = self.paths.written_file_problem(value, str(self.manifest))
+                if problem:
+                    yield self.issue(
+                        path, f"{render_path(path)} {problem}, and {action}; name another file"
+                    )
 
     def _path_fields(self) -> Iterator[JsonPath]:
         for index, _ in _items(_get(self.data, "data")):
