@@ -235,14 +235,21 @@ def _open(target: TrackingTarget) -> MlflowClient:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    from mlops_ci.adapters.mlflow_embedded import ready_embedded_store
+
     refusals: tuple[type[Exception], ...] = (OSError, MlflowException)
     try:
+        from alembic.util.exc import CommandError
         from sqlalchemy.exc import SQLAlchemyError
 
-        refusals += (SQLAlchemyError,)
+        refusals += (SQLAlchemyError, CommandError)
     except ImportError:  # pragma: no cover - a client for servers only has no SQL store
         pass
+    embedded = _embedded_path(target.uri)
     try:
+        if embedded is not None:
+            # Made, migrated or made again by one process, whole: never by MLflow's open.
+            ready_embedded_store(embedded)
         return MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
     except refusals as error:
         raise TrackingError(
@@ -250,6 +257,13 @@ def _open(target: TrackingTarget) -> MlflowClient:
             f"{str(error).splitlines()[0][:200] if str(error) else 'no detail'}); check "
             "MLFLOW_TRACKING_URI or tracking.mlflow.tracking_uri"
         ) from None
+
+
+def _embedded_path(uri: str) -> Path | None:
+    """The file of a SQLite store (absolute, as resolve_tracking_uri makes it), or None."""
+    if not uri.startswith("sqlite:////"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
 
 
 def written_by_a_twin(error: Exception) -> bool:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from mlops_ci.app.artifact_sums import save_sums
-from mlops_ci.app.candidates import candidate_for_commit
+from mlops_ci.app.candidates import claimed_candidate
 from mlops_ci.app.context import REMOTE, Context, StageInputError
 from mlops_ci.core.history import tag_name
 from mlops_ci.core.records import StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.files.artifacts import artifact_files
+from mlops_ci.manifest.model import Build
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,20 @@ def run_build(context: Context) -> StageResult:
         raise StageInputError(f"{manifest.path}: the manifest has no build section")
     started = context.clock.now()
     head = context.vcs.head()
-    version, reasons = candidate_for_commit(context, head)
+    with claimed_candidate(context, head) as (version, reasons):
+        return _build(context, build, head=head, started=started, version=version, reasons=reasons)
+
+
+def _build(
+    context: Context,
+    build: Build,
+    *,
+    head: str | None,
+    started: datetime,
+    version: str,
+    reasons: tuple[str, ...],
+) -> StageResult:
+    manifest = context.manifest
     # Data that failed ingest make a candidate that can never be promoted.
     ingest = context.store.read(manifest.model.name, version, "ingest")
     data_failed = ingest is not None and ingest.verdict == "failed"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +18,20 @@ from mlops_ci.core.record_details import DataSetFingerprint, recorded_data_sets,
 from mlops_ci.core.records import PUBLISHED, StageRecord
 from mlops_ci.core.results import StageResult
 from mlops_ci.core.versions import try_parse_version
+from mlops_ci.files.locks import held_lock
 
 LIVE = ("candidate", "tested", "validated")
+
+
+@contextlib.contextmanager
+def claimed_candidate(context: Context, head: str | None) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``candidate_for_commit``, asked and answered by one job of the model at a time in
+    this repository, and held until the ``with`` block has written what claims it (the
+    record, the tag): a second job at once then finds the first one's candidate instead of
+    numbering its own, and never empties the artifacts folder under the first one's build."""
+    lock = context.layout.folder / "locks" / f"{context.manifest.model.name}.lock"
+    with held_lock(lock):
+        yield candidate_for_commit(context, head)
 
 
 def candidate_for_commit(context: Context, head: str | None) -> tuple[str, tuple[str, ...]]:

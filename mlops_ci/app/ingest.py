@@ -3,9 +3,10 @@ under the candidate its data will build (so lineage runs from data to model)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.app.candidates import candidate_for_commit, production_profiles, stored_profile
+from mlops_ci.app.candidates import claimed_candidate, production_profiles, stored_profile
 from mlops_ci.app.context import Context, StageInputError
 from mlops_ci.core.drift import drift_gates
 from mlops_ci.core.gates import GateResult, overall
@@ -18,14 +19,19 @@ if TYPE_CHECKING:  # polars is imported only when the stage runs
 
 
 def run_ingest(context: Context) -> StageResult:
-    from mlops_ci.data.data_set import check_data_set
-
     manifest = context.manifest
     if not manifest.data:
         raise StageInputError(f"{manifest.path}: the manifest has no data section to ingest")
     started = context.clock.now()
     head = context.vcs.head()
-    version, _ = candidate_for_commit(context, head)
+    with claimed_candidate(context, head) as (version, _):
+        return _ingest(context, head, started, version)
+
+
+def _ingest(context: Context, head: str | None, started: datetime, version: str) -> StageResult:
+    from mlops_ci.data.data_set import check_data_set
+
+    manifest = context.manifest
     reports: list[DataSetReport] = []
     for data_set in manifest.data:
         shown = data_set.shown(manifest.repository)

@@ -115,3 +115,30 @@ def mask(value: str) -> str:
     if len(value) <= 2:
         return "*" * len(value)
     return f"{value[0]}{'*' * min(len(value) - 2, 12)}{value[-1]} ({len(value)} characters)"
+
+
+ALL_KINDS: tuple[PiiKind, ...] = ("email", "phone", "ip_address", "card_number")
+_SHOWN_LENGTH = 40
+
+
+def shown(value: object) -> str:
+    """A value from the data as every message shows it: masked when it holds personal
+    data of any kind, whichever check or reader found it; quoted and shortened when long."""
+    text = value if isinstance(value, str) else str(value)
+    if found_kinds(text, ALL_KINDS):
+        return mask(text)
+    quoted = repr(value)
+    return quoted if len(quoted) <= _SHOWN_LENGTH else quoted[: _SHOWN_LENGTH - 3] + "..."
+
+
+def scrubbed(text: str) -> str:
+    """``text`` (a library's error, which may quote a value) with each piece of personal
+    data in it masked."""
+    for pattern in (EMAIL, CARD, IPV6, IPV4, PHONE):
+        text = pattern.sub(_masked_if_personal, text)
+    return text
+
+
+def _masked_if_personal(match: re.Match[str]) -> str:
+    found = match.group()
+    return mask(found) if found_kinds(found, ALL_KINDS) else found

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlops_ci.core.pii import found_kinds, mask
+from mlops_ci.core.pii import ALL_KINDS, found_kinds, mask, scrubbed
 from mlops_ci.errors import ExitStatus, MlopsCiError
 
 _MAX_NAME = 60
@@ -72,19 +72,16 @@ def ragged_problem(path: Path, name: str) -> str | None:
 
 
 def first_line(text: str) -> str:
-    """Polars' message, first line only, with any quoted value left out."""
+    """A library's message, first line only, with any quoted value left out and any
+    personal data it still holds masked."""
     line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return re.sub(r"`[^`]*`", "`…`", line)[:200]
-
-
-def shown_value(value: str) -> str:
-    """A value fit for a message: masked when it holds personal data, shortened when long."""
-    if found_kinds(value, ("email", "phone", "ip_address", "card_number")):
-        return mask(value)
-    return repr(value if len(value) <= 40 else value[:37] + "...")
+    return scrubbed(re.sub(r"`[^`]*`", "`…`", line))[:200]
 
 
 def column_name(column: str) -> str:
+    """A column's name, which the data's header gives, masked as any value would be."""
+    if found_kinds(column, ALL_KINDS):
+        return mask(column)
     return repr(column if len(column) <= _MAX_NAME else column[: _MAX_NAME - 3] + "...")
 
 

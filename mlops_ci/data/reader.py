@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mlops_ci.core.pii import shown
 from mlops_ci.data import kernels
 from mlops_ci.data.file_problems import (
     DataFileError,
@@ -26,7 +27,6 @@ from mlops_ci.data.file_problems import (
     column_names,
     first_line,
     ragged_problem,
-    shown_value,
     utf8_problem,
 )
 from mlops_ci.manifest.model import ColumnType, DataFormat
@@ -137,7 +137,7 @@ class Table:
                         value = str(raw[int(bad[0])])
                         return (
                             f"{self.name}: column {column_name(name)} is declared "
-                            f"{self.declared[name]}, but row {row} holds {shown_value(value)}; "
+                            f"{self.declared[name]}, but row {row} holds {shown(value)}; "
                             "fix the value or the type in checks.columns"
                         )
                 offset += batch.height

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_ci.core.pii import PREFILTERS, found_kinds, looks_hashed, luhn_valid, mask, prefilter
+from mlops_ci.core.pii import (
+    PREFILTERS,
+    found_kinds,
+    looks_hashed,
+    luhn_valid,
+    mask,
+    prefilter,
+    scrubbed,
+    shown,
+)
 
 ALL = ("email", "phone", "ip_address", "card_number")
 
@@ -113,3 +122,28 @@ def test_known_values_pass_the_prefilters() -> None:
 def test_a_hex_digest_holds_no_personal_data() -> None:
     digest = "ab4111111111111111cd" + "0" * 44
     assert found_kinds(digest, ("card_number", "phone")) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["alice.secret@example.com", "+44 20 7946 0958", "10.1.2.3", "4111 1111 1111 1111", 5551234567],
+)
+def test_a_value_shown_in_a_message_is_masked_whatever_kind_it_holds(value: object) -> None:
+    text = shown(value)
+    assert str(value) not in text
+    assert text == mask(str(value))
+
+
+def test_an_ordinary_value_is_shown_quoted_and_short() -> None:
+    assert shown("north") == "'north'"
+    assert shown(3) == "3"
+    assert shown("x" * 100) == "'" + "x" * 36 + "..."
+
+
+def test_personal_data_inside_a_librarys_error_is_masked() -> None:
+    error = "Conversion Error: Could not convert string 'alice.secret@example.com' to INT32"
+    text = scrubbed(error)
+    assert "alice.secret" not in text
+    assert text.startswith("Conversion Error: Could not convert string 'a")
+    assert text.endswith(" (24 characters)' to INT32")
+    assert scrubbed("row 12 of 40 holds 1.5") == "row 12 of 40 holds 1.5"

@@ -294,6 +294,28 @@ def test_balance_overall_and_within_sensitive_groups(
     assert not outcome(strict, "balance", "churned").passed
 
 
+def test_a_group_holding_personal_data_is_masked_in_the_balance_message(
+    tmp_path: Path,
+) -> None:
+    """The balance check names its groups by value; a value that is personal data is
+    masked there as it is everywhere else."""
+    rows = [{"churned": int(i < 5), "region": "north"} for i in range(10)]
+    rows += [{"churned": 0, "region": "alice.secret@example.com"} for _ in range(10)]
+    path = write_csv(tmp_path, rows)
+    report = run_checks(path, DataChecks(balance=BalanceCheck("churned", 0.2, ("region",))))
+    within = outcome(report, "balance within region", "churned")
+    assert "alice.secret" not in within.message
+    assert within.message == (
+        "class '1' of 'churned' holds 0% of the rows where region = a************m "
+        "(24 characters); each class needs at least 20%"
+    )
+    by_class = run_checks(
+        write_csv(tmp_path, [{"who": "bob@example.org"}] + [{"who": "x"}] * 9, "who.csv"),
+        DataChecks(balance=BalanceCheck("who", 0.2)),
+    )
+    assert "bob@" not in outcome(by_class, "balance", "who").message
+
+
 def test_balance_counts_a_class_first_seen_in_a_later_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from mlops_ci.core.pii import shown
 from mlops_ci.data import kernels
 from mlops_ci.data.checks.base import Aggregate, AggregateKind, BatchView, Setup
-from mlops_ci.data.checks.outcome import CheckOutcome, number_text, percent, value_text
+from mlops_ci.data.checks.outcome import CheckOutcome, number_text, percent
 from mlops_ci.data.checks.rows import codable
 from mlops_ci.data.file_problems import DataFileError
 from mlops_ci.data.reader import Table
@@ -240,7 +241,7 @@ def balance_outcomes(
                     sum(classes.values()),
                     balance.min_share,
                     column,
-                    f" where {sensitive} = {value_text(group)}",
+                    f" where {sensitive} = {shown(group)}",
                     noun,
                 )
                 for group, classes in groups.items()
@@ -282,6 +283,6 @@ def _smallest_share(  # noqa: PLR0917 - one sentence's parts
         "min",
         min_share,
         share,
-        f"{noun} {value_text(smallest)} of {column!r} holds {percent(share)} of the rows{where}; "
+        f"{noun} {shown(smallest)} of {column!r} holds {percent(share)} of the rows{where}; "
         f"each {noun} needs at least {percent(min_share)}",
     )

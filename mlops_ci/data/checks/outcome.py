@@ -99,8 +99,3 @@ def percent(share: float) -> str:
     if math.isclose(share, round(share, 2)):
         return f"{share:.0%}"
     return f"{share:.1%}"
-
-
-def value_text(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -11,8 +11,9 @@ from typing import Any
 
 import polars as pl
 
+from mlops_ci.core.pii import shown
 from mlops_ci.data.engines.sql import NUMBERED, ROW, SOURCE
-from mlops_ci.data.file_problems import DataFileError, column_name, first_line, shown_value
+from mlops_ci.data.file_problems import DataFileError, column_name, first_line
 from mlops_ci.errors import UsageError
 from mlops_ci.manifest.model import ColumnType, DataFormat
 
@@ -174,7 +175,7 @@ class DuckDbSource:
             line, column, value = conversion.groups()
             return (
                 f"{self.name}: column {column_name(column)} is declared of another type, "
-                f"but row {int(line) - 1} holds {shown_value(value)}; fix the value or the "
+                f"but row {int(line) - 1} holds {shown(value)}; fix the value or the "
                 "type in checks.columns"
             )
         if isinstance(error, self._duckdb.IOException):

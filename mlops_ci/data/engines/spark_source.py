@@ -125,14 +125,16 @@ class SparkSource:
             )
         else:
             # Spark types a column with no value as text; polars (and DuckDB) as null.
-            frame = reader.option("dropFieldIfAllNull", True).json(str(file))
+            inferred = reader.option("dropFieldIfAllNull", True).json(str(file))
             # Spark sorts the columns it infers; the local reader keeps the file's order.
+            order = _json_order(file, inferred.columns)
+            frame = _with_empty_texts(reader, file, inferred, order, functions)
             frame = frame.select(
                 *(
                     functions.col(_quoted(c))
                     if c in frame.columns
                     else functions.lit(None).alias(c)
-                    for c in _json_order(file, frame.columns)
+                    for c in order
                 )
             )
         casts = [c for c in declared if c in frame.columns]
@@ -178,6 +180,25 @@ class SparkSource:
 def _quoted(column: str) -> str:
     """A column's name as Spark reads it whole, dots and backticks included."""
     return "`" + column.replace("`", "``") + "`"
+
+
+def _with_empty_texts(
+    reader: Any, file: Path, inferred: Any, order: list[str], functions: Any
+) -> Any:
+    """``inferred`` with the columns Spark dropped as empty that hold text: Spark's
+    inference takes "" for no value, where the local reader (and DuckDB) read text."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    dropped = [c for c in order if c not in inferred.columns]
+    if not dropped:
+        return inferred
+    schema = StructType(
+        [*inferred.schema.fields, *(StructField(c, StringType(), True) for c in dropped)]
+    )
+    whole = reader.schema(schema).json(str(file))
+    counts = whole.select(*(functions.count(functions.col(_quoted(c))) for c in dropped)).first()
+    empty = [c for c, count in zip(dropped, counts, strict=True) if not count]
+    return whole.drop(*empty) if empty else whole
 
 
 def _json_order(file: Path, columns: list[str]) -> list[str]:
