@@ -11,6 +11,7 @@ free for a command's --json output.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TextIO
+from urllib.parse import unquote, urlsplit
 
 from mlops_ci.errors import UsageError
 
@@ -155,6 +157,32 @@ class SecretMasker(logging.Filter):
         for name, value in environ.items():
             if _SECRET_NAME.search(name) and value:
                 self.add(value)
+            elif "@" in value and "://" in value:
+                self.add_url_credentials(value)
+        user = environ.get("MLFLOW_TRACKING_USERNAME", "")
+        password = environ.get("MLFLOW_TRACKING_PASSWORD", "")
+        if user and password:
+            self._add_login(user, password)
+
+    def add_url_credentials(self, url: str) -> None:
+        """The password of a URL (``MLFLOW_TRACKING_URI``'s ``https://user:pass@host``) as
+        written, as decoded, and in the forms a server's error may echo it: ``user:pass`` and
+        the Basic header's base64 of it."""
+        try:
+            parts = urlsplit(url.strip())
+            written_user, written_password = parts.username, parts.password
+        except ValueError:
+            return  # not a URL after all
+        if not written_password:
+            return
+        self.add(written_password)
+        self._add_login(unquote(written_user or ""), unquote(written_password))
+
+    def _add_login(self, user: str, password: str) -> None:
+        self.add(password)
+        login = f"{user}:{password}"
+        self.add(login)
+        self.add(base64.b64encode(login.encode()).decode())
 
     def mask(self, text: str) -> str:
         # Longest first, so a secret that contains another is hidden whole.

@@ -278,16 +278,24 @@ def _unknown_placeholders(text: str, known: tuple[str, ...]) -> str | None:
     """Why ``text`` is not a valid template over ``known`` placeholders, or None."""
     try:
         fields = [
-            name
-            for _, name, spec, conv in string.Formatter().parse(text)
-            if name is not None or spec or conv
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(text)
+            if name is not None or spec or conversion
         ]
     except ValueError as error:
         return f"is not a valid template ({error}); write a literal brace as {{{{ or }}}}"
     names = ", ".join("{" + k + "}" for k in known)
-    for name in fields:
+    for name, spec, conversion in fields:
         if name not in known:
             return f"uses the unknown placeholder {quote('{' + str(name) + '}')}; known: {names}"
+        if spec or conversion:
+            # A format spec is Python's, not ours: it can fail, or ask for gigabytes.
+            shown = str(name) + (f"!{conversion}" if conversion else "")
+            written = "{" + shown + (f":{spec}" if spec else "") + "}"
+            return (
+                f"writes {quote(written[:60])}: placeholders take no format spec or "
+                f"conversion; write {{{name}}}"
+            )
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -121,3 +122,25 @@ def test_a_secret_the_tool_comes_by_is_announced_to_the_runner_line_by_line() ->
 def test_running_in_actions() -> None:
     assert running_in_actions({"GITHUB_ACTIONS": "true"})
     assert not running_in_actions({})
+
+
+def test_a_urls_password_is_masked_as_written_decoded_and_as_a_basic_header() -> None:
+    """A server's error may echo the login it was given: ``decoded=user:pass`` or the
+    Authorization header itself."""
+    masker = SecretMasker()
+    masker.add_from_environment(
+        {"MLFLOW_TRACKING_URI": "https://alice:s%40cret-pass@mlflow.example.com/"}
+    )
+    header = base64.b64encode(b"alice:s@cret-pass").decode()
+    echoed = f"401: decoded=alice:s@cret-pass header=Basic {header} raw=s%40cret-pass"
+    masked = masker.mask(echoed)
+    assert "cret-pass" not in masked
+    assert header not in masked
+    assert masked == "401: decoded=*** header=Basic *** raw=***"
+    masker.add_from_environment(
+        {"MLFLOW_TRACKING_USERNAME": "bob", "MLFLOW_TRACKING_PASSWORD": "pw-of-bob"}
+    )
+    assert masker.mask(base64.b64encode(b"bob:pw-of-bob").decode()) == "***"
+    plain = SecretMasker()
+    plain.add_from_environment({"DOCS": "see https://example.com/@team", "URL": "http://[::1"})
+    assert plain.mask("see https://example.com/@team") == "see https://example.com/@team"

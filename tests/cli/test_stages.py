@@ -3,6 +3,8 @@ records, git tags and the embedded MLflow store."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import re
 from pathlib import Path
@@ -12,6 +14,7 @@ from blake3 import blake3
 from jsonschema import Draft202012Validator
 
 from tests.conftest import ENVIRON, PROJECT, CliRunner, commit, embedded_tracker, git, records_of
+from tests.services import serve
 
 MODEL = "churn-classifier"
 
@@ -557,3 +560,44 @@ def test_mlflow_is_told_at_the_end_and_a_dead_one_keeps_the_run_s_outcome(
     validated = records_of(example_copy).read(MODEL, "1.44.0-rc.2", "validate")
     assert validated is not None
     assert (validated.state, validated.synced) == ("validated", False)
+
+
+def test_a_server_that_echoes_the_login_of_mlflow_tracking_uri_never_shows_it(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """The password in ``MLFLOW_TRACKING_URI`` is masked as written, decoded, as
+    ``user:password`` and as the Basic header's base64, whatever a server's error quotes."""
+    commit(example_copy, "feat: the churn model")
+
+    def echo(handler: http.server.BaseHTTPRequestHandler) -> None:
+        header = handler.headers.get("Authorization", "")
+        decoded = base64.b64decode(header.removeprefix("Basic ")).decode() if header else ""
+        body = json.dumps(
+            {"error_code": "BAD_REQUEST", "message": f"decoded={decoded} header={header}"}
+        ).encode()
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        handler.send_response(400)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server = serve(echo)
+    try:
+        uri = f"http://ci-user:p%40ss-w0rd-long@127.0.0.1:{server.server_address[1]}"
+        done = cli(
+            "build", "-f", str(example_copy / "mlops.yaml"),
+            environ={**ENVIRON, "MLFLOW_TRACKING_URI": uri},
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    said = done.out + done.err
+    assert done.status == 3, said
+    assert "decoded=***" in said  # the server's text is shown, the login is not
+    for secret in (
+        "p@ss-w0rd-long",
+        "p%40ss-w0rd-long",
+        base64.b64encode(b"ci-user:p@ss-w0rd-long").decode(),
+    ):
+        assert secret not in said
+    assert "Traceback" not in said
