@@ -1,4 +1,5 @@
-"""Scraping a Prometheus text-format endpoint: one GET, bounded in time and size.
+"""Scraping a Prometheus text-format endpoint: one GET, bounded in time (the whole of it:
+connecting, the headers and the body, however slowly they come) and size.
 
 The URL may carry a user and password (``http://user:pass@host/metrics``); they are sent as
 Basic auth and never appear in a message. A bearer token can come from
@@ -7,6 +8,8 @@ Basic auth and never appear in a message. A bearer token can come from
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +20,37 @@ ACCEPT = "text/plain;version=0.0.4;q=0.9, application/openmetrics-text;version=1
 
 
 def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
-    """The exposition text at ``url``; ServiceError (exit 3) when it cannot be had."""
+    """The exposition text at ``url`` within ``timeout`` seconds in all; ServiceError (exit
+    3) when it cannot be had. A socket's timeout bounds each read, not their sum, so a body
+    sent a byte at a time would never time out: the GET runs in a thread of its own, which
+    the command stops waiting for at the deadline (a daemon: it never holds up the exit)."""
+    deadline = time.monotonic() + timeout
+    outcome: list[str | BaseException] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(_get(url, environ, timeout, deadline))
+        except BaseException as error:  # handed to the waiting thread, raised there
+            outcome.append(error)
+
+    worker = threading.Thread(target=attempt, name="scrape", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise _late(shown_url(url), timeout)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _late(shown: str, timeout: float) -> ServiceError:
+    return ServiceError(
+        f"the metrics endpoint {shown} did not answer within {timeout:g} s "
+        "(--timeout sets the limit)"
+    )
+
+
+def _get(url: str, environ: Mapping[str, str], timeout: float, deadline: float) -> str:
     import requests
 
     parts = urlsplit(url)
@@ -39,6 +72,8 @@ def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
                 )
             body = bytearray()
             for chunk in answer.iter_content(64 * 1024):
+                if time.monotonic() > deadline:
+                    raise _late(shown, timeout)  # this thread stops; the command has gone on
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise ServiceError(
@@ -46,10 +81,7 @@ def scrape(url: str, environ: Mapping[str, str], timeout: float = 10.0) -> str:
                         "point monitor.source at the model's own metrics"
                     )
     except requests.Timeout:
-        raise ServiceError(
-            f"the metrics endpoint {shown} did not answer within {timeout:g} s "
-            "(--timeout sets the limit)"
-        ) from None
+        raise _late(shown, timeout) from None
     except requests.RequestException as error:
         raise ServiceError(
             f"the metrics endpoint {shown} cannot be reached ({type(error).__name__}); check "

@@ -279,6 +279,46 @@ def test_bad_endpoints_are_named_without_their_password(cli: CliRunner, example_
     assert f"the metrics endpoint http://127.0.0.1:{dead}/metrics cannot be reached" in err
 
 
+def test_the_timeout_bounds_the_whole_scrape_of_a_body_sent_a_byte_at_a_time(
+    cli: CliRunner, example_copy: Path
+) -> None:
+    """Each byte comes well within a socket's timeout; their sum does not."""
+    commit(example_copy, "feat: the churn model")
+    body = b"mlapp_ok 1\n" + b"#\n" * 40
+    sent: list[int] = []
+    stop = threading.Event()
+
+    def trickle(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain; version=0.0.4")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            for byte in body:
+                if stop.wait(0.25):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                sent.append(byte)
+        except OSError:
+            pass  # the client gave up
+
+    server = serve(trickle)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        done = cli(
+            "monitor", "-f", str(example_copy / "mlops.yaml"), "--no-tracking",
+            "--source", url, "--timeout", "1", environ=ENVIRON,
+        )  # fmt: skip
+        sent_by_then = len(sent)
+    finally:
+        stop.set()
+        threading.Thread(target=server.shutdown).start()
+    assert done.status == 3, done.err
+    assert f"the metrics endpoint {url} did not answer within 1 s" in done.err
+    assert 0 < sent_by_then < len(body)  # it gave up while the body was still coming
+
+
 def test_observations_git_kept_reach_mlflow_once_by_sync(
     cli: CliRunner, example_copy: Path
 ) -> None:
