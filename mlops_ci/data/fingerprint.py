@@ -19,6 +19,8 @@ from typing import Any
 
 from blake3 import blake3
 
+from mlops_ci.data.file_problems import DataFileError
+
 # Small enough to stay in the core's cache between the copy out of the page cache and the
 # hash (measured: a quarter less CPU than 1 MiB reads).
 _CHUNK = 1 << 18
@@ -49,34 +51,80 @@ class Fingerprint:
         }
 
 
-def hash_in_background(path: Path) -> Future[str]:
-    """The BLAKE3 digest of ``path``, computed on another thread."""
+@dataclass(frozen=True)
+class FileIdentity:
+    """What changes when a file is written, truncated, replaced or removed."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+def identity_of(path: Path) -> FileIdentity:
+    found = path.stat()
+    return FileIdentity(found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+
+
+def check_unchanged(path: Path, name: str, before: FileIdentity) -> None:
+    """Refuses a file written, cut, replaced or removed since its read began: its checks
+    and fingerprint would hold for bytes no one has."""
+    try:
+        now = identity_of(path)
+    except FileNotFoundError:
+        raise DataFileError(
+            f"{name} was removed while it was read; run again once nothing moves it"
+        ) from None
+    if now != before:
+        raise DataFileError(
+            f"{name} changed while it was read (it was {before.size:,} bytes, now "
+            f"{now.size:,}); run again once nothing writes to it"
+        )
+
+
+class FileChanged(Exception):
+    """The file held fewer bytes than it did when its read began."""
+
+
+def hash_in_background(path: Path, size: int) -> Future[str]:
+    """The BLAKE3 digest of ``path``'s first ``size`` bytes, computed on another thread."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-ci-blake3")
-    future = pool.submit(file_blake3, path)
+    future = pool.submit(file_blake3, path, size)
     pool.shutdown(wait=False)
     return future
 
 
 def fingerprint(
-    path: Path, digest: Future[str], rows: int, schema: Mapping[str, object]
+    identity: FileIdentity, digest: Future[str], rows: int, schema: Mapping[str, object]
 ) -> Fingerprint:
     return Fingerprint(
         blake3=digest.result(),
-        bytes=path.stat().st_size,
+        bytes=identity.size,
         rows=rows,
         schema=tuple((name, str(kind)) for name, kind in schema.items()),
     )
 
 
-def file_blake3(path: Path) -> str:
+def file_blake3(path: Path, size: int | None = None) -> str:
+    """The digest of the whole file, or of exactly its first ``size`` bytes (those the
+    checks read); FileChanged when it holds fewer."""
     # Read, not memory-mapped: mapped pages of a big file would count as the process's
     # resident memory and make it grow with the file.
     digest = blake3()
     buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
+    left = size
     with path.open("rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            digest.update(view[:size])
+        while left is None or left > 0:
+            wanted = _CHUNK if left is None else min(_CHUNK, left)
+            got = handle.readinto(view[:wanted])
+            if not got:
+                break
+            digest.update(view[:got])
+            if left is not None:
+                left -= got
+    if left:
+        raise FileChanged(path)
     return digest.hexdigest()
 
 

@@ -29,6 +29,7 @@ from mlops_ci.data.file_problems import (
     ragged_problem,
     utf8_problem,
 )
+from mlops_ci.data.fingerprint import FileIdentity, identity_of
 from mlops_ci.manifest.model import ColumnType, DataFormat
 
 BATCH_ROWS = 250_000
@@ -52,6 +53,8 @@ class Table:
     format: DataFormat
     schema: Mapping[str, pl.DataType]
     declared: Mapping[str, ColumnType]
+    # The file as its read began (its unpacked copy's, for gzip); None: an engine's table.
+    identity: FileIdentity | None = None
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
         """The rows in order, a batch at a time; ``columns`` narrows what is read."""
@@ -157,9 +160,10 @@ def open_table(
     if path.stat().st_size == 0:
         raise DataFileError(f"{name} is empty; a data set needs at least one row")
     with _unpacked(path, name) as readable:
+        identity = identity_of(readable)
         schema = _schema(readable, name, file_format, declared)
         check_declared(name, schema, declared)
-        yield Table(name, readable, file_format, schema, declared)
+        yield Table(name, readable, file_format, schema, declared, identity)
 
 
 def check_declared(
@@ -226,12 +230,28 @@ def _unpacked(path: Path, name: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="mlops-ci-data-") as folder:
         target = Path(folder, path.stem)
+        before = identity_of(path)
         try:
             with gzip.open(path, "rb") as source, target.open("wb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
         except (OSError, EOFError) as error:
+            if _identity_or_none(path) != before:
+                raise DataFileError(_changed(name)) from None
             raise DataFileError(f"{name} is not a readable gzip file ({error})") from None
+        if _identity_or_none(path) != before:
+            raise DataFileError(_changed(name))
         yield target
+
+
+def _identity_or_none(path: Path) -> FileIdentity | None:
+    try:
+        return identity_of(path)
+    except OSError:
+        return None
+
+
+def _changed(name: str) -> str:
+    return f"{name} changed while it was unpacked; run again once nothing writes to it"
 
 
 def _empty_as_missing(text: pl.Expr) -> pl.Expr:

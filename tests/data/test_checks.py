@@ -24,6 +24,7 @@ from mlops_ci.data.checks import outcome as outcome_module
 from mlops_ci.data.checks.outcome import CheckOutcome, DataSetReport
 from mlops_ci.data.checks.scan import check_table
 from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.fingerprint import FileChanged, file_blake3
 from mlops_ci.data.reader import open_table
 from mlops_ci.manifest.model import (
     BalanceCheck,
@@ -529,3 +530,60 @@ def test_rows_shown_never_exceed_five(tmp_path: Path) -> None:
     path = write_csv(tmp_path, [{"x": ""}] * 50 + [{"x": "1"}])
     found = outcome(run_checks(path, DataChecks(not_null=("x",))), "not_null", "x")
     assert (found.value, found.rows) == (50, (1, 2, 3, 4, 5))
+
+
+class _ChangesTheFile:
+    """A meter that, at the first batch read, does to the file what another process might."""
+
+    def __init__(self, path: Path, change: str) -> None:
+        self.path, self.change, self.done = path, change, False
+
+    def update(self, rows: int) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.change == "truncate":
+            with self.path.open("r+b") as handle:
+                handle.truncate(100)
+        elif self.change == "append":
+            with self.path.open("a") as handle:
+                handle.write("9,late\n" * 100)
+        else:
+            self.path.unlink()
+
+    def finish(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("truncate", "changed while it was read (it was 187,785 bytes, now 100)"),
+        ("append", "changed while it was read (it was 187,785 bytes, now 188,485)"),
+        ("remove", "was removed while it was read; run again once nothing moves it"),
+    ],
+)
+def test_a_file_changed_while_it_is_read_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, said: str
+) -> None:
+    """Its checks and fingerprint would hold for bytes no one has: exit 2, one sentence."""
+    monkeypatch.setattr(reader_module, "BATCH_ROWS", 1000)
+    path = write_csv(tmp_path, [{"a": i, "b": f"v{i}"} for i in range(15_000)])
+    with (
+        pytest.raises(DataFileError) as raised,
+        open_table(path, "data/train.csv", "csv", {}) as table,
+    ):
+        check_table(
+            table, "train", DataChecks(not_null=("a",)), None, _ChangesTheFile(path, change)
+        )
+    assert str(raised.value).startswith(f"data/train.csv {said}")
+    assert raised.value.exit_status == 2
+
+
+def test_the_fingerprint_covers_exactly_the_bytes_the_read_began_with(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a\n1\n2\n")
+    assert file_blake3(path, 4) == blake3(b"a\n1\n").hexdigest()
+    assert file_blake3(path) == blake3(b"a\n1\n2\n").hexdigest()
+    with pytest.raises(FileChanged):
+        file_blake3(path, 100)

@@ -9,6 +9,7 @@ learnt of it (the codes, the columns that hold only allowed values).
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,13 @@ from mlops_ci.data.checks.base import Aggregate, BatchView, Offenders, RowCheck,
 from mlops_ci.data.checks.outcome import ROWS_SHOWN, CheckOutcome, DataSetReport
 from mlops_ci.data.checks.registry import CHECKS
 from mlops_ci.data.file_problems import DataFileError
-from mlops_ci.data.fingerprint import fingerprint, hash_in_background
+from mlops_ci.data.fingerprint import (
+    FileChanged,
+    check_unchanged,
+    fingerprint,
+    hash_in_background,
+    identity_of,
+)
 from mlops_ci.data.profile import Profiler
 from mlops_ci.data.reader import Table
 from mlops_ci.manifest.model import DataChecks, Scalar
@@ -40,7 +47,9 @@ def check_table(
     """Reads ``table`` once (twice when a unique column's hashes repeat) and judges it;
     ``meter`` is told the rows read so far; ``profile`` off (what benchmarks/ingest.py
     measures the profile's cost against) keeps no profile."""
-    digest = hash_in_background(table.path)
+    identity = table.identity or identity_of(table.path)
+    table = dataclasses.replace(table, identity=identity)
+    digest = hash_in_background(table.path, identity.size)
     with tempfile.TemporaryDirectory(prefix="mlops-ci-unique-") as spill_folder:
         scan = _Scan(Setup(table, checks, label, Path(spill_folder)))
         profiler = Profiler(table.schema if profile else {})
@@ -53,13 +62,22 @@ def check_table(
             if not scan.rows:
                 raise DataFileError(f"{table.name} has columns but no rows; a data set needs rows")
             outcomes = [*typed_columns(checks), *scan.outcomes()]
+            digest.result()
+        except (DataFileError, OSError, FileChanged) as error:
+            check_unchanged(table.path, table.name, identity)  # said so, whatever broke
+            if isinstance(error, DataFileError):
+                raise
+            raise DataFileError(
+                f"{table.name} cannot be read ({getattr(error, 'strerror', None) or error})"
+            ) from None
         finally:
             scan.close()
+    check_unchanged(table.path, table.name, identity)
     return DataSetReport(
         name=name,
         file=table.name,
         rows=scan.rows,
-        fingerprint=fingerprint(table.path, digest, scan.rows, table.schema),
+        fingerprint=fingerprint(identity, digest, scan.rows, table.schema),
         outcomes=tuple(outcomes),
         profile=profiler.profile(scan.rows) if profile else None,
     )

@@ -11,16 +11,20 @@ from pathlib import Path
 from mlops_ci.data.checks.outcome import DataSetReport
 from mlops_ci.data.engines.sql import SqlSource, check_source, profile_source
 from mlops_ci.data.file_problems import DataFileError
-from mlops_ci.data.fingerprint import Fingerprint, data_blake3
+from mlops_ci.data.fingerprint import Fingerprint, check_unchanged, data_blake3, identity_of
 from mlops_ci.manifest.model import DataSet
 
 
 def check_in_engine(data_set: DataSet, shown: str) -> DataSetReport:
-    with _file(data_set, shown) as file, _source(data_set, shown, file) as source:
-        rows, outcomes = check_source(source, data_set.format, data_set.checks, data_set.label)
-        profile = profile_source(source, rows)
-        schema = tuple((name, str(kind)) for name, kind in source.schema().items())
-        digest, size = data_blake3(file) if file is not None else (None, None)
+    with _file(data_set, shown) as file:
+        before = identity_of(file) if file is not None else None
+        with _source(data_set, shown, file) as source:
+            rows, outcomes = check_source(source, data_set.format, data_set.checks, data_set.label)
+            profile = profile_source(source, rows)
+            schema = tuple((name, str(kind)) for name, kind in source.schema().items())
+            digest, size = data_blake3(file) if file is not None else (None, None)
+        if file is not None and before is not None:
+            check_unchanged(file, shown, before)
     return DataSetReport(
         name=data_set.name,
         file=shown,
