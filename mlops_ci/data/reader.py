@@ -9,12 +9,12 @@ unpacked to a temporary file first: Polars would otherwise unpack them in memory
 from __future__ import annotations
 
 import gzip
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -233,7 +233,7 @@ def _unpacked(path: Path, name: str) -> Iterator[Path]:
         before = identity_of(path)
         try:
             with gzip.open(path, "rb") as source, target.open("wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
+                _copy_lines_bounded(source, sink, name)
         except (OSError, EOFError) as error:
             if _identity_or_none(path) != before:
                 raise DataFileError(_changed(name)) from None
@@ -241,6 +241,35 @@ def _unpacked(path: Path, name: str) -> Iterator[Path]:
         if _identity_or_none(path) != before:
             raise DataFileError(_changed(name))
         yield target
+
+
+MAX_PACKED_LINE = 16 << 20
+_UNPACK_CHUNK = 1 << 20
+
+
+def _copy_lines_bounded(source: gzip.GzipFile, sink: IO[bytes], name: str) -> None:
+    """Unpacks ``source`` into ``sink``, refusing a line longer than MAX_PACKED_LINE: a few
+    hundred KiB of gzip can hold a line of hundreds of MiB, which a reader holds whole (and
+    several times over). Only a line across chunks can be that long: one look a chunk."""
+    line, run = 1, 0  # the line being read, and the bytes of it seen so far
+    while chunk := source.read(_UNPACK_CHUNK):
+        first = chunk.find(b"\n")
+        if first < 0:
+            run += len(chunk)
+        else:
+            if run + first > MAX_PACKED_LINE:
+                break
+            line += chunk.count(b"\n")
+            run = len(chunk) - 1 - chunk.rfind(b"\n")
+        if run > MAX_PACKED_LINE:
+            break
+        sink.write(chunk)
+    else:
+        return
+    raise DataFileError(
+        f"{name}:{line}: a line longer than {MAX_PACKED_LINE >> 20} MiB unpacked; no row of a "
+        "data set is that long, so the file is refused before it is read whole"
+    )
 
 
 def _identity_or_none(path: Path) -> FileIdentity | None:

@@ -4,13 +4,14 @@ traceback."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.file_problems import DataFileError, ragged_problem
 from mlops_ci.data.reader import open_table
 from tests.conftest import CliRunner, commit
 
@@ -157,3 +158,31 @@ def test_a_value_quoted_in_an_error_is_masked_when_it_is_personal_data(ingest: I
     assert status == 2
     assert "jane@example.com" not in err
     assert "j************m (16 characters)" in err
+
+
+def test_a_gzip_bomb_of_one_long_line_is_refused_while_it_is_unpacked(ingest: Ingest) -> None:
+    """64 MiB of commas pack into tens of KiB; a reader would hold the line whole, several
+    times over. Memory stays bounded (the unpacking refuses it a MiB at a time)."""
+    bomb = gzip.compress(b"id,age\n" + b"," * (64 << 20), compresslevel=1)
+    assert len(bomb) < 1 << 20
+    status, _, err = ingest("train.csv.gz", bomb)
+    assert status == 2
+    assert err.strip() == (
+        "mlops-ci: data/train.csv.gz:2: a line longer than 16 MiB unpacked; no row of a data "
+        "set is that long, so the file is refused before it is read whole"
+    )
+
+
+def test_a_packed_line_of_a_few_mib_is_read(ingest: Ingest) -> None:
+    rows = b"id,age\n" + b"x" * (3 << 20) + b",1\nb,2\n"
+    status, _, err = ingest("train.csv.gz", gzip.compress(rows, compresslevel=1))
+    assert status == 0, err
+
+
+def test_a_row_of_many_commas_is_counted_without_holding_its_fields(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes(b'a,b\n1,"x,\ny"\n' + b"," * (3 << 20) + b"\n")
+    assert ragged_problem(path, "wide.csv") == (
+        "wide.csv:4: this row has 3,145,729 fields, the header 2; quote values that hold "
+        "commas, or fix the row"
+    )
