@@ -192,8 +192,8 @@ class MlflowConnection:
                 if attempt == self.retry.attempts:
                     raise TrackingError(
                         f"MLflow at {redact_uri(self.target.uri)} could not {what} after "
-                        f"{attempt} tries: {_reason(error, self.target.uri)}; the records are "
-                        "kept, run `mlops-ci sync` when it is back"
+                        f"{attempt} tries: {_reason(error, self.target.uri)}; check that it "
+                        "is up and that this machine can reach it"
                     ) from None
                 log.warning(
                     "MLflow could not %s (%s); trying again in %.1f s",

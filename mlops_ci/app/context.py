@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from mlops_ci.app.layout import Layout
 from mlops_ci.core.commands import Command, CommandResult
 from mlops_ci.core.meters import SILENT
 from mlops_ci.core.records import StageRecord
-from mlops_ci.errors import ExitStatus, MlopsCiError
+from mlops_ci.errors import ExitStatus, MlopsCiError, ServiceError
 from mlops_ci.manifest.model import Manifest
 from mlops_ci.ports import Clock, Meters, ObservationLog, RecordStore, Runner, Tracker, Vcs
 
@@ -115,7 +116,8 @@ class Context:
         tracker = self.tracker_to_tell()
         if tracker is None:
             return
-        self.store.mark_synced(record, tracker.log_stage(record))
+        with records_in_git():
+            self.store.mark_synced(record, tracker.log_stage(record))
 
     def mark_state(self, version: str, state: str) -> None:
         """The candidate's state as a tag on its registered model version; a validated
@@ -123,6 +125,19 @@ class Context:
         tracker = self.tracker_to_tell()
         if tracker is None:
             return
-        registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
-        if registered and state == "validated":
-            tracker.move_alias("validated", version, self.clock.now())
+        with records_in_git():
+            registered = tracker.tag_version(version, {"mlops-ci.state": state}, missing_ok=True)
+            if registered and state == "validated":
+                tracker.move_alias("validated", version, self.clock.now())
+
+
+@contextlib.contextmanager
+def records_in_git() -> Iterator[None]:
+    """MLflow failing once a record is in git: said so, with how MLflow catches up. Only
+    here: MLflow failing before anything was written has nothing to catch up on."""
+    try:
+        yield
+    except ServiceError as error:
+        raise type(error)(
+            f"{error}; the records are in git: run `mlops-ci sync` when it is back"
+        ) from None

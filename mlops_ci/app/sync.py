@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mlops_ci.app.candidates import LIVE
-from mlops_ci.app.context import Context
+from mlops_ci.app.context import Context, records_in_git
 from mlops_ci.core.aliases import release_alias_targets, stage_alias_targets, tool_aliases
 from mlops_ci.core.observations import same_moment
 from mlops_ci.core.record_details import recorded_files
@@ -34,6 +34,11 @@ class Synced:
 
 def sync(context: Context, tracker: Tracker) -> Synced:
     """Safe to run again: a stage already there is found, not duplicated."""
+    with records_in_git():
+        return _sync(context, tracker)
+
+
+def _sync(context: Context, tracker: Tracker) -> Synced:
     records = context.records()
     pending = sorted(
         (r for r in records if not r.synced), key=lambda r: (r.finished_at, r.version, r.stage)

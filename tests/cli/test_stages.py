@@ -601,3 +601,29 @@ def test_a_server_that_echoes_the_login_of_mlflow_tracking_uri_never_shows_it(
     ):
         assert secret not in said
     assert "Traceback" not in said
+
+
+def test_mlflow_unreachable_before_any_record_says_nothing_of_records_kept(
+    cli: CliRunner, repository: Path
+) -> None:
+    """A model git knows nothing of asks MLflow for its history first: MLflow failing then
+    has written nothing to catch up on, and the message must not promise a sync will."""
+    (repository / "mlops.yaml").write_text(
+        "apiVersion: mlops-ci/v1\nmodel: {name: fresh, version: 1.0.0}\n"
+        "build:\n  command: python make.py {artifacts}\n  artifacts: build/model\n"
+    )
+    (repository / "make.py").write_text(
+        "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(sys.argv[1] + '/m', 'w')\n"
+    )
+    (repository / ".gitignore").write_text("build/\n.mlops-ci/\n")
+    commit(repository, "a model")
+    done = cli(
+        "run", "-f", str(repository / "mlops.yaml"),
+        environ={**ENVIRON, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    assert done.status == 3, done.err
+    last = done.err.strip().splitlines()[-1]
+    assert last.startswith("mlops-ci: MLflow at http://127.0.0.1:9 could not ")
+    assert last.endswith("; check that it is up and that this machine can reach it")
+    assert "sync" not in last
+    assert list(records_of(repository).records("fresh")) == []
