@@ -5,7 +5,11 @@ names shown short, and masked where they hold personal data."""
 from __future__ import annotations
 
 import codecs
+import errno
+import gzip
+import json
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -112,3 +116,54 @@ def column_names(schema: Mapping[str, object]) -> str:
     names = [column_name(c) for c in list(schema)[:20]]
     more = len(schema) - len(names)
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def not_a_file_problem(path: Path, name: str) -> str | None:
+    """Why ``path`` is no data file to read (missing, a link to nowhere or in a loop, a
+    folder, a FIFO or a device: a FIFO would block the read for ever), or None."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"{name} is a link to nothing; fix the link or data[].path in the manifest"
+        return f"{name} does not exist; add it, or fix data[].path in the manifest"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{name} is a link in a loop of links; point it at a file"
+        return f"{name} cannot be opened ({error.strerror}); check the file"
+    if stat.S_ISREG(found.st_mode):
+        return None
+    kind = (
+        "a folder"
+        if stat.S_ISDIR(found.st_mode)
+        else "a FIFO (a pipe)"
+        if stat.S_ISFIFO(found.st_mode)
+        else "a socket"
+        if stat.S_ISSOCK(found.st_mode)
+        else "a device"
+    )
+    return f"{name} is {kind}, not a file; point data[].path at a data file"
+
+
+def jsonl_problem(path: Path, name: str) -> str | None:
+    """The first line of a JSONL file that is not a JSON object, numbered, or None."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as error:
+                where = (
+                    f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+                )
+                return (
+                    f"{name}:{number}: this line is not JSON{where}; write one JSON object a line"
+                )
+            if not isinstance(record, dict):
+                return (
+                    f"{name}:{number}: this line is JSON but not an object; write one JSON "
+                    "object a line"
+                )
+    return None

@@ -26,6 +26,8 @@ from mlops_ci.data.file_problems import (
     column_name,
     column_names,
     first_line,
+    jsonl_problem,
+    not_a_file_problem,
     ragged_problem,
     utf8_problem,
 )
@@ -104,7 +106,11 @@ class Table:
         """What went wrong, found again by a slower reader that can say where; Polars'
         own message may quote a value, so it is never shown whole."""
         text = str(error)
-        if "utf-8" in text.lower() or "utf8" in text.lower():
+        if self.format == "jsonl":
+            found = jsonl_problem(self.path, self.name)
+            if found:
+                return found
+        if self.format != "parquet" and ("utf-8" in text.lower() or "utf8" in text.lower()):
             return utf8_problem(self.path, self.name) or f"{self.name}: {first_line(text)}"
         if self.format == "csv" and "more fields" in text:
             return ragged_problem(self.path, self.name) or f"{self.name}: {first_line(text)}"
@@ -155,8 +161,9 @@ def open_table(
 ) -> Iterator[Table]:
     """The file at ``path`` ready to read; refuses a missing or empty file, a missing
     declared column and a Parquet column of another type."""
-    if not path.is_file():
-        raise DataFileError(f"{name} does not exist; add it, or fix data[].path in the manifest")
+    problem = not_a_file_problem(path, name)
+    if problem:
+        raise DataFileError(problem)
     if path.stat().st_size == 0:
         raise DataFileError(f"{name} is empty; a data set needs at least one row")
     with _unpacked(path, name) as readable:
@@ -202,7 +209,12 @@ def _schema(
             return {**dict(inferred), **{c: t for c, t in overrides.items() if c in inferred}}
         return dict(pl.scan_parquet(path).collect_schema())
     except pl.exceptions.PolarsError as error:
-        if "utf-8" in str(error).lower() or "utf8" in str(error).lower():
+        text = str(error).lower()
+        if file_format == "jsonl":
+            found = jsonl_problem(path, name)
+            if found:
+                raise DataFileError(found) from None
+        if file_format != "parquet" and ("utf-8" in text or "utf8" in text):
             raise DataFileError(utf8_problem(path, name) or f"{name} is not UTF-8") from None
         raise DataFileError(
             f"{name} cannot be read as {file_format.upper()}: {first_line(str(error))}; "

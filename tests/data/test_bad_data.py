@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def ingest(cli: CliRunner, repository: Path) -> Ingest:
         (
             "train.jsonl",
             b'{"id": "a", "age": 1}\nnot json\n',
-            "data/train.jsonl cannot be read as JSONL",
+            "data/train.jsonl:2: this line is not JSON at column 1; write one JSON object a line",
         ),
     ],
     ids=[
@@ -186,3 +187,52 @@ def test_a_row_of_many_commas_is_counted_without_holding_its_fields(tmp_path: Pa
         "wide.csv:4: this row has 3,145,729 fields, the header 2; quote values that hold "
         "commas, or fix the row"
     )
+
+
+def test_parquet_with_text_that_is_not_utf8_is_called_parquet_not_a_text_file(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    written = tmp_path / "u.parquet"
+    pl.DataFrame({"id": ["helloworld" * 3, "b"], "age": [1, 2]}).write_parquet(
+        written, compression="uncompressed", statistics=False
+    )
+    broken = written.read_bytes().replace(b"helloworld" * 3, b"\xff\xfe" * 15)
+    status, _, err = ingest("train.parquet", broken)
+    assert status == 2
+    assert err.startswith("mlops-ci: data/train.parquet cannot be read as PARQUET: ")
+    assert "invalid UTF-8" in err
+    assert "save the file as UTF-8" not in err
+
+
+def test_a_bad_jsonl_line_is_numbered(ingest: Ingest) -> None:
+    content = b'{"id": "a", "age": 1}\n{"id": "b", "age": 2}\n{"id": oops}\n'
+    status, _, err = ingest("train.jsonl", content)
+    assert status == 2
+    assert err.strip() == (
+        "mlops-ci: data/train.jsonl:3: this line is not JSON at column 8; write one JSON "
+        "object a line"
+    )
+    status, _, err = ingest("train.jsonl", b'{"id": "a", "age": 1}\n[1, 2]\n')
+    assert "data/train.jsonl:2: this line is JSON but not an object" in err
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (os.mkfifo, "is a FIFO (a pipe), not a file"),
+        (lambda path: path.mkdir(), "is a folder, not a file"),
+        (lambda path: os.symlink(path, path), "is a link in a loop of links; point it at a file"),
+        (lambda path: os.symlink(path.with_name("gone.csv"), path), "is a link to nothing"),
+    ],
+)
+def test_what_is_no_data_file_is_named_for_what_it_is(
+    cli: CliRunner, repository: Path, make: Callable[[Path], None], said: str
+) -> None:
+    """A FIFO would block the read for ever; none of these is a file that does not exist."""
+    (repository / "mlops.yaml").write_text(MANIFEST.format(file="train.csv"))
+    (repository / "data").mkdir()
+    make(repository / "data" / "train.csv")
+    commit(repository, "data")
+    done = cli("ingest", "--no-tracking", "-f", str(repository / "mlops.yaml"))
+    assert done.status == 2, done.err
+    assert done.err.startswith(f"mlops-ci: data/train.csv {said}")

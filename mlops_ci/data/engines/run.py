@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlops_ci.data.checks.outcome import DataSetReport
 from mlops_ci.data.engines.sql import SqlSource, check_source, profile_source
-from mlops_ci.data.file_problems import DataFileError
+from mlops_ci.data.file_problems import DataFileError, not_a_file_problem
 from mlops_ci.data.fingerprint import Fingerprint, check_unchanged, data_blake3, identity_of
 from mlops_ci.manifest.model import DataSet
 
@@ -42,10 +42,9 @@ def _file(data_set: DataSet, shown: str) -> Iterator[Path | None]:
     if data_set.table is not None:
         yield None
     elif data_set.path is not None:
-        if not data_set.path.is_file():
-            raise DataFileError(
-                f"{shown} does not exist; add it, or fix data[].path in the manifest"
-            )
+        problem = not_a_file_problem(data_set.path, shown)
+        if problem:
+            raise DataFileError(problem)
         if data_set.path.stat().st_size == 0:
             raise DataFileError(f"{shown} is empty; a data set needs at least one row")
         yield data_set.path
