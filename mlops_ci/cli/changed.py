@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from mlops_ci.cli.options import Console, common_options, find_repository
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus
 
 
@@ -54,7 +54,7 @@ def changed_command(arguments: argparse.Namespace, console: Console) -> int:
         {"model": a.model.name, "manifest": a.model.manifest, "folder": a.model.folder}
         for a in affected
     ]
-    matrix = json.dumps({"include": include}, separators=(",", ":"))
+    matrix = strict_dumps({"include": include}, separators=(",", ":"))
     wiring.ci_host(console.environ, console.err).set_outputs(
         {
             "matrix": matrix,
@@ -64,7 +64,7 @@ def changed_command(arguments: argparse.Namespace, console: Console) -> int:
     )
     if arguments.json:
         console.out.write(
-            json.dumps(
+            strict_dumps(
                 {
                     "include": include,
                     "reasons": {a.model.name: a.reason for a in affected},

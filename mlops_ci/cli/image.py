@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ def inspect_command(arguments: argparse.Namespace, console: Console) -> int:
             "files": [f.to_json() for f in image.files],
         }
     if arguments.json:
-        console.out.write(json.dumps(summary, indent=2) + "\n")
+        console.out.write(strict_dumps(summary, indent=2) + "\n")
         return ExitStatus.PASSED
     console.out.write(f"{summary['reference']}\n  digest {summary['digest']}\n")
     for layer in summary["layers"]:
@@ -377,4 +378,4 @@ def _epoch(console: Console) -> int:
 
 
 def _render(console: Console, as_json: bool, summary: dict[str, Any], line: str) -> None:
-    console.out.write(json.dumps(summary, indent=2) + "\n" if as_json else line + "\n")
+    console.out.write(strict_dumps(summary, indent=2) + "\n" if as_json else line + "\n")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus, ManifestError, ManifestIssue
 from mlops_ci.manifest import DEFAULT_MANIFEST
 
@@ -61,7 +61,7 @@ def validate_command(arguments: argparse.Namespace, console: Console) -> int:
     files = [*(arguments.manifest or []), *arguments.files] or [DEFAULT_MANIFEST]
     outcomes = _check_all(list(dict.fromkeys(files)))
     if arguments.json:
-        console.out.write(json.dumps(_report(outcomes), indent=2) + "\n")
+        console.out.write(strict_dumps(_report(outcomes), indent=2) + "\n")
     else:
         _print_outcomes(outcomes, console)
     from mlops_ci import wiring

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus, UsageError
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def monitor_command(arguments: argparse.Namespace, console: Console) -> int:
         raise
     report = monitor_report(outcome)
     if arguments.json:
-        console.out.write(json.dumps(report, indent=2) + "\n")
+        console.out.write(strict_dumps(report, indent=2) + "\n")
     else:
         console.out.write(terminal(report))
     ci.append_summary(markdown(report))

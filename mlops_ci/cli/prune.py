@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _report(
             image_lines.append({"tag": image.tag, "digest": image.digest, "outcome": done})
     if arguments.json:
         console.out.write(
-            json.dumps(
+            strict_dumps(
                 {
                     "model": manifest.model.name,
                     "dry_run": arguments.dry_run,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def pr_command(arguments: argparse.Namespace, console: Console) -> int:
         "edited": done.edited,
     }
     if arguments.json:
-        console.out.write(json.dumps(summary, indent=2) + "\n")
+        console.out.write(strict_dumps(summary, indent=2) + "\n")
     else:
         console.out.write(f"#{done.pull.number} {done.plan.title}: {what}\n  {done.pull.url}\n")
     return ExitStatus.PASSED
@@ -149,7 +149,7 @@ def publish_command(arguments: argparse.Namespace, console: Console) -> int:
         "already_released": done.already,
     }
     if arguments.json:
-        console.out.write(json.dumps(summary, indent=2) + "\n")
+        console.out.write(strict_dumps(summary, indent=2) + "\n")
     elif done.already:
         console.out.write(f"{done.tag} is already released ({done.release_url})\n")
     else:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def report_command(arguments: argparse.Namespace, console: Console) -> int:
         # Indented for a person at a terminal; compact for files and pipes, where a
         # repository's report runs to megabytes (and the C encoder does no indenting).
         readable = not arguments.output and console.out.isatty()
-        text = json.dumps(to_json(histories, generated), indent=2 if readable else None) + "\n"
+        text = strict_dumps(to_json(histories, generated), indent=2 if readable else None) + "\n"
     if arguments.output:
         write_atomically(Path(arguments.output), text.encode("utf-8"))
         console.err.write(f"mlops-ci: wrote {arguments.output} ({len(text.encode()):,} bytes)\n")

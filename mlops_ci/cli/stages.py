@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.core.lifecycle import STAGES
 from mlops_ci.errors import ExitStatus
 
@@ -117,7 +117,7 @@ def stage_command(arguments: argparse.Namespace, console: Console) -> int:
         raise
     report = run_report(manifest.model.name, results)
     if arguments.json:
-        console.out.write(json.dumps(report, indent=2) + "\n")
+        console.out.write(strict_dumps(report, indent=2) + "\n")
     else:
         console.out.write(terminal(report, console.columns()))
     ci = wiring.ci_host(console.environ, console.err)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus
 
 
@@ -58,7 +58,7 @@ def sync_command(arguments: argparse.Namespace, console: Console) -> int:
     target = wiring.tracking_uri(manifest, console.environ)
     if arguments.json:
         console.out.write(
-            json.dumps(
+            strict_dumps(
                 {
                     "model": manifest.model.name,
                     "tracking_uri": target,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.cli.options import Console, common_options, load_manifest
+from mlops_ci.core.json_text import strict_dumps
 from mlops_ci.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -149,4 +149,4 @@ def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
 
 
 def _print_json(console: Console, data: object) -> None:
-    console.out.write(json.dumps(data, indent=2) + "\n")
+    console.out.write(strict_dumps(data, indent=2) + "\n")

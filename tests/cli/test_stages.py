@@ -627,3 +627,33 @@ def test_mlflow_unreachable_before_any_record_says_nothing_of_records_kept(
     assert last.endswith("; check that it is up and that this machine can reach it")
     assert "sync" not in last
     assert list(records_of(repository).records("fresh")) == []
+
+
+def test_run_json_is_strict_json_when_the_metrics_file_holds_nan(
+    cli: CliRunner, repository: Path
+) -> None:
+    (repository / "mlops.yaml").write_text(
+        "apiVersion: mlops-ci/v1\nmodel: {name: nan, version: 1.0.0}\n"
+        "build:\n  command: python make.py {artifacts}\n  artifacts: build/model\n"
+        "test:\n  command: python score.py {metrics}\n  metrics: [accuracy, loss]\n"
+        "  gates: {accuracy: {min: 0.5}}\n"
+    )
+    (repository / "make.py").write_text(
+        "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(sys.argv[1] + '/m', 'w')\n"
+    )
+    (repository / "score.py").write_text(
+        "import json, sys\njson.dump({'accuracy': float('nan'), 'loss': float('inf')}, "
+        "open(sys.argv[1], 'w'))\n"
+    )
+    (repository / ".gitignore").write_text("build/\n.mlops-ci/\n")
+    commit(repository, "a model")
+    done = cli(
+        "run", "-f", str(repository / "mlops.yaml"), "--no-tracking", "--json", environ=ENVIRON
+    )
+    assert done.status == 1, done.err
+
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"a bare {constant} in --json")
+
+    report = json.loads(done.out, parse_constant=refuse)
+    assert report["verdict"] == "failed"
