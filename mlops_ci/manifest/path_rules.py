@@ -49,10 +49,10 @@ class PathRules:
     def emptied_folder_problem(self, value: str) -> str | None:
         """Why the tool must not empty the folder ``value`` names, or None: git's own
         folder, the manifest's folder or one above it, or a folder of tracked files."""
-        real = os.path.realpath(os.path.join(self.root, value))
+        real = self._real(os.path.join(self.root, value))
         if _in_git_folder(value, real, self._real_repository):
             return f"{quote(value)} is git's own folder or inside it"
-        if _inside(os.path.realpath(self.root), real):
+        if _inside(self._real(self.root), real):
             return f"{quote(value)} holds the manifest's folder"
         if not os.path.isdir(real):
             return None  # nothing there to lose
@@ -65,16 +65,24 @@ class PathRules:
 
     def written_file_problem(self, value: str, manifest: str) -> str | None:
         """Why the tool must not write or delete the file ``value`` names, or None."""
-        real = os.path.realpath(os.path.join(self.root, value))
+        real = self._real(os.path.join(self.root, value))
         if _in_git_folder(value, real, self._real_repository):
             return f"{quote(value)} is inside git's own folder"
-        if real == os.path.realpath(manifest):
+        if real == self._real(os.path.abspath(manifest)):
             return f"{quote(value)} is the manifest itself"
         return None
 
     @functools.cached_property
     def _real_repository(self) -> str:
         return os.path.realpath(self.repository)
+
+    def _real(self, path: str) -> str:
+        """``path`` with its links resolved: looked up part by part only below a link (the
+        parts' looks are shared with ``problem``), else the repository's own real path."""
+        if not _inside(os.path.normpath(path), self.repository) or self._through_a_link(path):
+            return os.path.realpath(path)
+        below = os.path.relpath(os.path.normpath(path), self.repository)
+        return os.path.normpath(os.path.join(self._real_repository, below))
 
     def _through_a_link(self, target: str) -> bool:
         """Whether any existing part of ``target`` below the repository is a symbolic link."""
