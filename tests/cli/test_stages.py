@@ -657,3 +657,25 @@ def test_run_json_is_strict_json_when_the_metrics_file_holds_nan(
 
     report = json.loads(done.out, parse_constant=refuse)
     assert report["verdict"] == "failed"
+
+
+def test_a_balance_group_that_is_an_email_is_masked_in_the_terminal_json_and_record(
+    cli: CliRunner, repository: Path
+) -> None:
+    (repository / "mlops.yaml").write_text(
+        "apiVersion: mlops-ci/v1\nmodel: {name: masked, version: 1.0.0}\ndata:\n"
+        "  - name: train\n    path: train.csv\n    label: churned\n"
+        "    checks: {balance: {column: churned, min_share: 0.2, sensitive: [region]}}\n"
+    )
+    rows = [f"{int(i < 5)},north" for i in range(10)] + ["0,alice.secret@example.com"] * 10
+    (repository / "train.csv").write_text("churned,region\n" + "\n".join(rows) + "\n")
+    commit(repository, "data")
+    manifest = str(repository / "mlops.yaml")
+    shown = cli("ingest", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    as_json = cli("ingest", "--json", "-f", manifest, "--no-tracking", environ=ENVIRON)
+    assert (shown.status, as_json.status) == (1, 1), shown.err
+    record = records_of(repository).read("masked", json.loads(as_json.out)["version"], "ingest")
+    assert record is not None
+    for text in (shown.out + shown.err, as_json.out, json.dumps(record.details)):
+        assert "alice.secret" not in text
+    assert "where region = a************m (24 characters)" in as_json.out
