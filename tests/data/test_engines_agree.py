@@ -232,6 +232,26 @@ def test_a_failing_data_set_fails_alike_with_rows_and_masked_values(
     assert failed["pii hashed"].rows == (2,)
 
 
+def two_rows_of_jsonl(
+    folder: Path, *, region: list[str | None], note: list[str | None], digest: list[str | None]
+) -> Path:
+    """A JSONL file of two rows of the property test's columns, its text columns given."""
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b"],
+            "age": [30, 40],
+            "income": [1.0, 2.0],
+            "region": region,
+            "label": [0, 1],
+            "day": [date(2020, 1, 1)] * 2,
+            "note": note,
+            "digest": digest,
+        },
+        schema=FRAMES_SCHEMA,
+    )
+    return written(frame, folder, "jsonl")
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_json_text_that_looks_like_a_date_a_time_or_a_uuid_stays_text(
     engine: EngineKind, tmp_path: Path, request: pytest.FixtureRequest
@@ -240,19 +260,12 @@ def test_json_text_that_looks_like_a_date_a_time_or_a_uuid_stays_text(
     test above, which crashed on an allowed check and differed in the schema)."""
     if engine == "spark":
         request.getfixturevalue("spark")
-    frame = pl.DataFrame(
-        {
-            "id": ["a", "b"],
-            "age": [30, 40],
-            "income": [1.0, 2.0],
-            "region": ["2024-01-02", "north"],
-            "label": [0, 1],
-            "day": [date(2020, 1, 1)] * 2,
-            "note": ["12:00:00", "2024-01-02T03:04:05"],
-            "digest": ["0b3a5e1e-7c1d-4c43-9b1e-1d2a3b4c5d6e", None],
-        }
+    path = two_rows_of_jsonl(
+        tmp_path,
+        region=["2024-01-02", "north"],
+        note=["12:00:00", "2024-01-02T03:04:05"],
+        digest=["0b3a5e1e-7c1d-4c43-9b1e-1d2a3b4c5d6e", None],
     )
-    path = written(frame, tmp_path, "jsonl")
     local = report(path, "jsonl", "local")
     assert_same(local, report(path, "jsonl", engine))
     assert dict(local.fingerprint.schema)["note"] == "String"
@@ -293,20 +306,7 @@ def test_a_jsonl_column_of_only_nulls_and_empty_texts_is_text_alike(
     reader reads text. Found by the property test above."""
     if engine == "spark":
         request.getfixturevalue("spark")
-    frame = pl.DataFrame(
-        {
-            "id": ["a", "b"],
-            "age": [30, 40],
-            "income": [1.0, 2.0],
-            "region": [None, None],
-            "label": [0, 1],
-            "day": [date(2026, 1, 1), date(2026, 1, 2)],
-            "note": [None, ""],
-            "digest": [None, None],
-        },
-        schema=FRAMES_SCHEMA,
-    )
-    path = written(frame, tmp_path, "jsonl")
+    path = two_rows_of_jsonl(tmp_path, region=[None, None], note=[None, ""], digest=[None, None])
     local = report(path, "jsonl", "local")
     assert dict(local.fingerprint.schema)["note"] == "String"
     assert_same(local, report(path, "jsonl", engine))
