@@ -117,12 +117,15 @@ class _Checks:
                     yield self.issue(path, f"{render_path(path)}: {error}")
 
     def _paths(self) -> Iterator[ManifestIssue]:
+        inside: list[tuple[JsonPath, str]] = []
         for path in self._path_fields():
             value = _get(self.data, *path)
             if isinstance(value, str) and not (path[0] == "data" and is_url(value)):
                 problem = self.paths.problem(value)
                 if problem:
                     yield self.issue(path, f"{render_path(path)} {problem}")
+                else:
+                    inside.append((path, value))
         artifacts = _get(self.data, "build", "artifacts")
         if isinstance(artifacts, str) and (self.root / artifacts).resolve() == self.root.resolve():
             yield self.issue(
@@ -131,33 +134,33 @@ class _Checks:
                 "folder, so everything in it would ship; name the folder the build "
                 "writes the model into, such as build/model",
             )
-        elif isinstance(artifacts, str) and not self.paths.problem(artifacts):
-            problem = self.paths.emptied_folder_problem(artifacts)
-            if problem:
-                yield self.issue(
-                    ("build", "artifacts"),
-                    f"build.artifacts {problem}, and build empties it before each build; "
-                    "name a folder of the build's own, such as build/model",
-                )
-        yield from self._written_files()
+            inside = [(path, value) for path, value in inside if path != ("build", "artifacts")]
+        yield from self._emptied_or_written(inside)
 
-    def _written_files(self) -> Iterator[ManifestIssue]:
-        """The files the tool deletes (the metrics file, before each build) or writes (the
-        deploy targets)."""
-        written: list[tuple[JsonPath, str]] = [(("build", "metrics"), "build deletes it first")]
-        for index, environment in _items(_get(self.data, "release", "environments")):
-            for target_index, target in _items(_get(environment, "targets")):
-                for kind in _mapping(target):
-                    where = ("release", "environments", index, "targets", target_index, kind)
-                    written.append((where, "release writes it"))
-        for path, action in written:
-            value = _get(self.data, *path)
-            if isinstance(value, str) and not self.paths.problem(value):
-                problem = self.paths.written_file_problem(value, str(self.manifest))
+    def _emptied_or_written(self, inside: list[tuple[JsonPath, str]]) -> Iterator[ManifestIssue]:
+        """Of the paths inside the repository: the folder build empties, and the files the
+        tool deletes (the metrics file, before each build) or writes (the deploy targets)."""
+        for path, value in inside:
+            if path == ("build", "artifacts"):
+                problem = self.paths.emptied_folder_problem(value)
                 if problem:
                     yield self.issue(
-                        path, f"{render_path(path)} {problem}, and {action}; name another file"
+                        path,
+                        f"build.artifacts {problem}, and build empties it before each build; "
+                        "name a folder of the build's own, such as build/model",
                     )
+                continue
+            if path == ("build", "metrics"):
+                action = "build deletes it first"
+            elif path[0] == "release":
+                action = "release writes it"
+            else:
+                continue  # read, never written
+            problem = self.paths.written_file_problem(value, str(self.manifest))
+            if problem:
+                yield self.issue(
+                    path, f"{render_path(path)} {problem}, and {action}; name another file"
+                )
 
     def _path_fields(self) -> Iterator[JsonPath]:
         for index, _ in _items(_get(self.data, "data")):
