@@ -70,6 +70,7 @@ def make_consistent(instance: dict[str, Any]) -> dict[str, Any]:
         for key in ("table", "format"):
             data_set.pop(key, None)
         if "database" in data_set:
+            data_set["database"] = f"data/d{index}.duckdb"  # a path as the others are
             data_set.pop("spark", None)
             data_set["engine"] = "duckdb"
         elif "spark" in data_set:
