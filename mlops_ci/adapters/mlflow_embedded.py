@@ -61,12 +61,8 @@ def _head_revision() -> str:
 
 def _revision(path: Path) -> str | None:
     """The schema revision alembic stamped into the file, or None (no stamp, not SQLite)."""
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return None
-    return str(row[0]) if row else None
+    rows = _read(path, "SELECT version_num FROM alembic_version")
+    return str(rows[0][0]) if rows else None
 
 
 def _half_made(path: Path) -> bool:
@@ -78,22 +74,23 @@ def _half_made(path: Path) -> bool:
     tables = _mlflow_tables(path)
     if not tables:
         return False
-    if "runs" not in tables:
-        return True
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            return db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
-    except sqlite3.Error:
-        return False
+    return "runs" not in tables or _read(path, "SELECT 1 FROM runs LIMIT 1") == []
 
 
 def _mlflow_tables(path: Path) -> set[str]:
     """Which of the tables every MLflow store has the file holds (none: not SQLite)."""
+    rows = _read(path, "SELECT name FROM sqlite_master") or []
+    return {str(row[0]) for row in rows} & _MLFLOW_TABLES
+
+
+def _read(path: Path, query: str) -> list[tuple[object, ...]] | None:
+    """The rows ``query`` finds in the file, opened read-only; None when it cannot be
+    asked (not SQLite, no such table)."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            return {row[0] for row in db.execute("SELECT name FROM sqlite_master")} & _MLFLOW_TABLES
+            return db.execute(query).fetchall()
     except sqlite3.Error:
-        return set()
+        return None
 
 
 @contextlib.contextmanager
